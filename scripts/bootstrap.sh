@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Prepares this checkout: the virtualenv and its pinned requirements, and for `dev` what the tests
+# need (Debian's Chromium). Safe to run again: it only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+python=${PYTHON:-python3}
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating the virtualenv in .venv"
+  "$python" -m venv .venv
+fi
+req=requirements.txt
+[ "$mode" = dev ] && req=requirements-dev.txt
+stamp=".venv/.installed-$mode-$(cat requirements.txt "$req" | sha1sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "==> installing $req"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -r "$req"
+  touch "$stamp"
+fi
+
+if [ "$mode" = dev ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Debian's chromium for the browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "The browser tests need Chromium: install Debian's 'chromium' package (sudo apt-get install chromium)." >&2
+    exit 1
+  fi
+fi
+if ! command -v kubectl >/dev/null 2>&1 && [ "$mode" = dev ]; then
+  echo "note: kubectl is not installed; the kubectl tests will fail. Install kubectl 1.32." >&2
+fi

@@ -1,0 +1,183 @@
+"""The run command: start Podium and everything it needs on this machine, in the foreground.
+
+Redis (the one at REDIS_URL, else one we start), democluster, a Celery worker and beat, and the
+ASGI server. Ctrl-C stops them all. A process that dies is restarted, with a growing pause.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from services import ROOT, VAR, ensure_redis  # noqa: E402
+
+PYTHON = sys.executable
+
+
+def load_dotenv() -> None:
+    env_file = ROOT / ".env"
+    if not env_file.exists():
+        return
+    for line in env_file.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            if value:
+                os.environ.setdefault(key.strip(), value.strip())
+
+
+def manage(*args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True)
+
+
+class Supervisor:
+    def __init__(self) -> None:
+        self.specs: dict[str, list[str]] = {}
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.restarts: dict[str, int] = {}
+        self.stopping = False
+
+    def start(self, name: str, args: list[str]) -> None:
+        self.specs[name] = args
+        log = open(VAR / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+        self.procs[name] = subprocess.Popen(
+            args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def watch(self) -> None:
+        while not self.stopping:
+            for name, proc in list(self.procs.items()):
+                code = proc.poll()
+                if code is not None and not self.stopping:
+                    count = self.restarts.get(name, 0) + 1
+                    self.restarts[name] = count
+                    pause = min(30, 2**count)
+                    print(f"!! {name} exited with {code}; restarting in {pause} s (see var/{name}.log)", flush=True)
+                    time.sleep(pause)
+                    self.start(name, self.specs[name])
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.stopping = True
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def main() -> None:
+    load_dotenv()
+    VAR.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PODIUM_DEV", "true")
+    os.environ.setdefault("DEBUG", "true")
+    port = os.environ.get("PODIUM_PORT", "8000")
+    democluster_port = os.environ.get("PODIUM_DEMOCLUSTER_PORT", "7443")
+
+    supervisor = Supervisor()
+    redis_url, redis_proc = ensure_redis(supervised=True)
+    os.environ["REDIS_URL"] = redis_url
+    if redis_proc is not None:
+        supervisor.procs["redis"] = redis_proc
+        supervisor.specs["redis"] = list(redis_proc.args)
+
+    manage("migrate", "--no-input", "-v", "0")
+    token_file = VAR / "democluster.token"
+    if not token_file.exists():
+        token_file.write_text(secrets.token_urlsafe(24))
+    kubeconfig = VAR / "democluster.kubeconfig"
+    os.environ["PODIUM_DEMOCLUSTER_KUBECONFIG"] = str(kubeconfig)
+
+    def shutdown(signum: int, frame: object) -> None:
+        print("\n==> stopping Podium", flush=True)
+        supervisor.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+
+    kubeconfig.unlink(missing_ok=True)  # democluster writes it once it listens
+    supervisor.start(
+        "democluster",
+        [
+            PYTHON,
+            "-m",
+            "democluster",
+            "--port",
+            democluster_port,
+            "--tls",
+            "--token",
+            token_file.read_text().strip(),
+            "--write-kubeconfig",
+            str(kubeconfig),
+            "--snapshot",
+            str(VAR / "democluster-snapshot.json"),
+        ],
+    )
+    deadline = time.monotonic() + 30
+    while not kubeconfig.exists():
+        if time.monotonic() > deadline or supervisor.procs["democluster"].poll() is not None:
+            supervisor.stop()
+            sys.exit("democluster did not start: see var/democluster.log")
+        time.sleep(0.1)
+    manage("devsetup", "--kubeconfig", str(kubeconfig))
+
+    supervisor.start(
+        "worker",
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "dashboard",
+            "worker",
+            "-Q",
+            "sync,celery",
+            "-P",
+            "threads",
+            "-c",
+            "40",
+            "-l",
+            "info",
+            "-n",
+            "podium-worker@%h",
+        ],
+    )
+    supervisor.start(
+        "beat",
+        [PYTHON, "-m", "celery", "-A", "dashboard", "beat", "-l", "info", "-s", str(VAR / "celerybeat-schedule")],
+    )
+    supervisor.start(
+        "web",
+        [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "dashboard.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--no-access-log",
+            "--ws",
+            "websockets",
+        ],
+    )
+    print(f"==> Podium is starting at http://127.0.0.1:{port}/", flush=True)
+    print(f"    Log in as: {(VAR / 'dev-admin.txt').read_text().strip()}", flush=True)
+    print("    Logs: var/*.log   Stop: Ctrl-C", flush=True)
+    supervisor.watch()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+// Podium's small client: everything else is htmx.

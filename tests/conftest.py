@@ -1,0 +1,61 @@
+"""Fixtures shared by every test: users with obvious roles, and a logged-in client for each."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+
+def _user(name: str, role: str | None) -> User:
+    user = User.objects.create_user(name, f"{name}@example.com", "correct horse battery staple")
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def viewer(db: None) -> User:
+    return _user("vera-viewer", "viewer")
+
+
+@pytest.fixture
+def editor(db: None) -> User:
+    return _user("eddie-editor", "editor")
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    return _user("ada-admin", "admin")
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    """Logged in, but holds no role."""
+    return _user("olly-outsider", None)
+
+
+def _client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(viewer: User) -> Client:
+    return _client_for(viewer)
+
+
+@pytest.fixture
+def editor_client(editor: User) -> Client:
+    return _client_for(editor)
+
+
+@pytest.fixture
+def admin_client_(admin_user: User) -> Client:
+    return _client_for(admin_user)
+
+
+@pytest.fixture
+def outsider_client(outsider: User) -> Client:
+    return _client_for(outsider)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from workloads.models import Cluster, Namespace
+
+
+def navigation(request: HttpRequest) -> dict:
+    """The cluster and namespace pickers in the header."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    match = getattr(request, "resolver_match", None)
+    kwargs = match.kwargs if match else {}
+    current_cluster = kwargs.get("cluster") or request.GET.get("cluster", "")
+    current_namespace = kwargs.get("namespace") or request.GET.get("namespace", "")
+    clusters = list(Cluster.objects.filter(enabled=True))
+    namespaces: list[str] = []
+    if current_cluster:
+        namespaces = list(
+            Namespace.objects.filter(cluster__name=current_cluster, deleted_at__isnull=True)
+            .order_by("name")
+            .values_list("name", flat=True)
+        )
+    return {
+        "nav_clusters": clusters,
+        "nav_cluster": current_cluster,
+        "nav_namespaces": namespaces,
+        "nav_namespace": current_namespace,
+    }

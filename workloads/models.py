@@ -1,0 +1,245 @@
+"""The mirror of each cluster, and Podium's own records.
+
+Every mirrored row keeps the full object as JSON (``raw``) beside the indexed columns pages query.
+Rows are keyed by (cluster, uid); writes are guarded by resourceVersion order so a stale event
+never overwrites a newer row. Objects deleted in the cluster get ``deleted_at`` and stay for
+history until the retention period ends.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Cluster(models.Model):
+    class Connection(models.TextChoices):
+        DEMOCLUSTER = "democluster", _("democluster (embedded)")
+        KUBECONFIG = "kubeconfig", _("kubeconfig context")
+        IN_CLUSTER = "in-cluster", _("in-cluster service account")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        CONNECTED = "connected", _("connected")
+        UNREACHABLE = "unreachable", _("unreachable")
+        UNAUTHORIZED = "unauthorized", _("unauthorized")
+        FORBIDDEN = "forbidden", _("forbidden")
+        ERROR = "error", _("error")
+
+    name = models.SlugField(max_length=63, unique=True)
+    connection = models.CharField(max_length=20, choices=Connection.choices, default=Connection.DEMOCLUSTER)
+    kubeconfig_path = models.CharField(
+        max_length=500, blank=True, help_text=_("Empty: the KUBECONFIG environment variable or ~/.kube/config.")
+    )
+    context = models.CharField(max_length=253, blank=True, help_text=_("Empty: the kubeconfig's current context."))
+    enabled = models.BooleanField(default=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    status_message = models.TextField(blank=True)
+    server_version = models.CharField(max_length=64, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("view_cluster_data", "Can view workloads, Pods and events"),
+            ("change_workloads", "Can change workloads (edit, scale, rollout actions)"),
+            ("manage_clusters", "Can manage clusters and users"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MirroredObject(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE)
+    uid = models.CharField(max_length=64)
+    namespace = models.CharField(max_length=253, blank=True, db_index=True)
+    name = models.CharField(max_length=253)
+    resource_version = models.BigIntegerField(default=0)
+    labels = models.JSONField(default=dict)
+    created_at = models.DateTimeField(null=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    raw = models.JSONField(default=dict)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+
+class Namespace(MirroredObject):
+    phase = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="namespace_uid")]
+        indexes = [models.Index(fields=["cluster", "name"])]
+
+
+class Node(MirroredObject):
+    ready = models.BooleanField(default=False)
+    kubelet_version = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="node_uid")]
+
+
+class Workload(MirroredObject):
+    class Kind(models.TextChoices):
+        DEPLOYMENT = "Deployment"
+        STATEFULSET = "StatefulSet"
+        DAEMONSET = "DaemonSet"
+        JOB = "Job"
+        CRONJOB = "CronJob"
+        REPLICASET = "ReplicaSet"
+
+    class Health(models.TextChoices):
+        HEALTHY = "healthy", _("healthy")
+        PROGRESSING = "progressing", _("progressing")
+        DEGRADED = "degraded", _("degraded")
+        FAILED = "failed", _("failed")
+        PAUSED = "paused", _("paused")
+        COMPLETED = "completed", _("completed")
+        SUSPENDED = "suspended", _("suspended")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    owner_uid = models.CharField(max_length=64, blank=True, db_index=True)
+    generation = models.BigIntegerField(default=0)
+    observed_generation = models.BigIntegerField(default=0)
+    desired_replicas = models.IntegerField(default=0)
+    ready_replicas = models.IntegerField(default=0)
+    updated_replicas = models.IntegerField(default=0)
+    available_replicas = models.IntegerField(default=0)
+    current_revision = models.CharField(max_length=253, blank=True)
+    images = models.TextField(blank=True)
+    health = models.CharField(max_length=20, choices=Health.choices, default=Health.HEALTHY)
+    health_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="workload_uid")]
+        indexes = [
+            models.Index(fields=["cluster", "namespace", "kind", "name"]),
+            models.Index(fields=["cluster", "kind", "name"]),
+        ]
+
+    @property
+    def pod_template(self) -> dict:
+        spec = self.raw.get("spec") or {}
+        if self.kind == self.Kind.CRONJOB:
+            return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+        return spec.get("template") or {}
+
+
+class TemplateRevision(MirroredObject):
+    """One ReplicaSet (Deployments) or ControllerRevision (StatefulSets, DaemonSets), or one Job (CronJobs)."""
+
+    source_kind = models.CharField(max_length=30)
+    workload_uid = models.CharField(max_length=64, db_index=True)
+    revision = models.BigIntegerField(default=0)
+    template_hash = models.CharField(max_length=253, db_index=True)
+    template = models.JSONField(default=dict)
+    replicas = models.IntegerField(default=0)
+    ready_replicas = models.IntegerField(default=0)
+    change_cause = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="templaterevision_uid")]
+        indexes = [models.Index(fields=["cluster", "workload_uid", "revision"])]
+
+
+class Pod(MirroredObject):
+    owner_kind = models.CharField(max_length=30, blank=True)
+    owner_name = models.CharField(max_length=253, blank=True)
+    owner_uid = models.CharField(max_length=64, blank=True, db_index=True)
+    workload_uid = models.CharField(max_length=64, blank=True, db_index=True)
+    template_hash = models.CharField(max_length=253, blank=True)
+    phase = models.CharField(max_length=20, blank=True)
+    status_text = models.CharField(max_length=64, blank=True)
+    ready = models.BooleanField(default=False)
+    ready_containers = models.IntegerField(default=0)
+    total_containers = models.IntegerField(default=0)
+    restarts = models.IntegerField(default=0)
+    node_name = models.CharField(max_length=253, blank=True)
+    pod_ip = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="pod_uid")]
+        indexes = [models.Index(fields=["cluster", "namespace", "name"])]
+
+
+class Event(MirroredObject):
+    involved_kind = models.CharField(max_length=30, blank=True)
+    involved_name = models.CharField(max_length=253, blank=True)
+    involved_uid = models.CharField(max_length=64, blank=True, db_index=True)
+    reason = models.CharField(max_length=128, blank=True)
+    message = models.TextField(blank=True)
+    type = models.CharField(max_length=20, blank=True)
+    count = models.IntegerField(default=1)
+    first_seen = models.DateTimeField(null=True)
+    last_seen = models.DateTimeField(null=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="event_uid")]
+
+
+class SyncState(models.Model):
+    """Where one (cluster, kind) watcher is: its resourceVersion, lease and health."""
+
+    class Status(models.TextChoices):
+        IDLE = "idle", _("idle")
+        LISTING = "listing", _("listing")
+        WATCHING = "watching", _("watching")
+        UNREACHABLE = "unreachable", _("unreachable")
+        UNAUTHORIZED = "unauthorized", _("unauthorized")
+        FORBIDDEN = "forbidden", _("forbidden")
+        ERROR = "error", _("error")
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="sync_states")
+    kind = models.CharField(max_length=40)
+    resource_version = models.CharField(max_length=64, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    lease_holder = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.IDLE)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "kind"], name="syncstate_cluster_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id}/{self.kind}: {self.status}"
+
+
+class ChangeRecord(models.Model):
+    """The audit trail: every change attempted through Podium, and what the cluster answered."""
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", _("applied")
+        PREVIEWED = "previewed", _("previewed")
+        CONFLICT = "conflict", _("conflict")
+        INVALID = "invalid", _("invalid")
+        REFUSED = "refused", _("refused")
+        FAILED = "failed", _("failed")
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.SET_NULL, null=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=40)
+    kind = models.CharField(max_length=30)
+    namespace = models.CharField(max_length=253, blank=True)
+    name = models.CharField(max_length=253)
+    workload_uid = models.CharField(max_length=64, blank=True, db_index=True)
+    patch = models.JSONField(default=dict)
+    diff = models.TextField(blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    message = models.TextField(blank=True)
+    revision = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.kind} {self.namespace}/{self.name}: {self.outcome}"
