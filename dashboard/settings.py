@@ -101,7 +101,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", "300", minimum=1)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", "330", minimum=1)
-CELERY_TASK_ROUTES = {"workloads.tasks.watch_*": {"queue": "sync"}}
+CELERY_TASK_ROUTES = {"workloads.tasks.watch_kind": {"queue": "sync"}}
+CELERY_BEAT_SCHEDULE = {
+    "ensure-watchers": {
+        "task": "workloads.tasks.ensure_watchers",
+        "schedule": envint("PODIUM_ENSURE_WATCHERS_SECONDS", "5", minimum=1),
+    },
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 

@@ -1,0 +1,35 @@
+"""The cluster boundary: the only package that imports ``kubernetes``.
+
+It hands back plain dicts parsed with orjson and raises Podium's own errors.
+"""
+
+from workloads.kube.client import ClusterConfig, api_client_for, config_for_cluster, server_version
+from workloads.kube.errors import Conflict, Expired, Forbidden, Invalid, KubeError, NotFound, Unauthorized, Unreachable
+from workloads.kube.fetch import get_object, list_objects
+from workloads.kube.kinds import KINDS, Kind, kind_for
+from workloads.kube.patch import create_object, delete_object, patch_object
+from workloads.kube.watch import watch_objects
+
+__all__ = [
+    "KINDS",
+    "ClusterConfig",
+    "Conflict",
+    "Expired",
+    "Forbidden",
+    "Invalid",
+    "Kind",
+    "KubeError",
+    "NotFound",
+    "Unauthorized",
+    "Unreachable",
+    "api_client_for",
+    "config_for_cluster",
+    "create_object",
+    "delete_object",
+    "get_object",
+    "kind_for",
+    "list_objects",
+    "patch_object",
+    "server_version",
+    "watch_objects",
+]

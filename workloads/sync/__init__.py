@@ -1,0 +1,1 @@
+"""Mirroring clusters into the database: list, watch, ingest in batches, announce what changed."""

@@ -1,0 +1,303 @@
+"""From a raw Kubernetes object to the columns of its row. Pure functions, no database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+Obj = dict[str, Any]
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return parse_datetime(value) if value else None
+
+
+def resource_version(obj: Obj) -> int:
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
+    except ValueError:
+        return 0
+
+
+def controller_ref(obj: Obj) -> Obj:
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if ref.get("controller"):
+            return ref
+    return {}
+
+
+def base_columns(obj: Obj) -> dict[str, Any]:
+    m = obj.get("metadata") or {}
+    raw = dict(obj)
+    if "managedFields" in m:  # noise pages never show, and most of an object's size
+        raw["metadata"] = {k: v for k, v in m.items() if k != "managedFields"}
+    return {
+        "uid": m.get("uid", ""),
+        "namespace": m.get("namespace") or "",
+        "name": m.get("name", ""),
+        "resource_version": resource_version(obj),
+        "labels": m.get("labels") or {},
+        "created_at": parse_time(m.get("creationTimestamp")),
+        "raw": raw,
+    }
+
+
+def pod_template_of(kind: str, obj: Obj) -> Obj:
+    spec = obj.get("spec") or {}
+    if kind == "CronJob":
+        return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    return spec.get("template") or {}
+
+
+def images_of(template: Obj) -> str:
+    spec = template.get("spec") or {}
+    images = [c.get("image", "") for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])]
+    return ", ".join(dict.fromkeys(i for i in images if i))
+
+
+def _condition(status: Obj, type_: str) -> Obj:
+    for cond in status.get("conditions") or ():
+        if cond.get("type") == type_:
+            return cond
+    return {}
+
+
+def workload_health(kind: str, obj: Obj) -> tuple[str, str]:
+    """(health, reason) as the list badge shows it."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    generation = (obj.get("metadata") or {}).get("generation") or 0
+    observed = status.get("observedGeneration") or 0
+    if kind == "Deployment":
+        desired = spec.get("replicas", 1)
+        progressing = _condition(status, "Progressing")
+        if spec.get("paused"):
+            return "paused", "rollout paused"
+        if progressing.get("status") == "False":
+            return "failed", progressing.get("message") or progressing.get("reason", "")
+        updated, available = status.get("updatedReplicas") or 0, status.get("availableReplicas") or 0
+        if observed < generation or updated < desired or (status.get("replicas") or 0) > updated:
+            return "progressing", progressing.get("message", "")
+        if available < desired:
+            available_cond = _condition(status, "Available")
+            return "degraded", available_cond.get("message") or f"{available} of {desired} available"
+        return "healthy", ""
+    if kind == "StatefulSet":
+        desired = spec.get("replicas", 1)
+        ready = status.get("readyReplicas") or 0
+        if observed < generation or status.get("updateRevision") != status.get("currentRevision"):
+            return "progressing", ""
+        if ready < desired:
+            return "degraded", f"{ready} of {desired} ready"
+        return "healthy", ""
+    if kind == "DaemonSet":
+        desired = status.get("desiredNumberScheduled") or 0
+        if observed < generation or (status.get("updatedNumberScheduled") or 0) < desired:
+            return "progressing", ""
+        if (status.get("numberAvailable") or 0) < desired:
+            return "degraded", f"{status.get('numberAvailable') or 0} of {desired} available"
+        return "healthy", ""
+    if kind == "Job":
+        if _condition(status, "Complete").get("status") == "True":
+            return "completed", ""
+        failed = _condition(status, "Failed")
+        if failed.get("status") == "True":
+            return "failed", failed.get("message") or failed.get("reason", "")
+        if spec.get("suspend"):
+            return "suspended", ""
+        return "progressing", ""
+    if kind == "CronJob":
+        return ("suspended", "") if spec.get("suspend") else ("healthy", "")
+    if kind == "ReplicaSet":
+        desired = spec.get("replicas", 1)
+        return ("healthy", "") if (status.get("readyReplicas") or 0) >= desired else ("progressing", "")
+    return "healthy", ""
+
+
+def workload_columns(kind: str, obj: Obj) -> dict[str, Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    m = obj.get("metadata") or {}
+    annotations = m.get("annotations") or {}
+    cols: dict[str, Any] = {
+        "kind": kind,
+        "owner_uid": controller_ref(obj).get("uid", ""),
+        "generation": m.get("generation") or 0,
+        "observed_generation": status.get("observedGeneration") or 0,
+        "images": images_of(pod_template_of(kind, obj)),
+        "current_revision": "",
+    }
+    if kind in ("Deployment", "ReplicaSet"):
+        cols |= {
+            "desired_replicas": spec.get("replicas", 1),
+            "ready_replicas": status.get("readyReplicas") or 0,
+            "updated_replicas": (status.get("updatedReplicas") or 0)
+            if kind == "Deployment"
+            else (status.get("replicas") or 0),
+            "available_replicas": status.get("availableReplicas") or 0,
+            "current_revision": annotations.get("deployment.kubernetes.io/revision", ""),
+        }
+    elif kind == "StatefulSet":
+        cols |= {
+            "desired_replicas": spec.get("replicas", 1),
+            "ready_replicas": status.get("readyReplicas") or 0,
+            "updated_replicas": status.get("updatedReplicas") or 0,
+            "available_replicas": status.get("availableReplicas") or 0,
+            "current_revision": status.get("updateRevision") or "",
+        }
+    elif kind == "DaemonSet":
+        cols |= {
+            "desired_replicas": status.get("desiredNumberScheduled") or 0,
+            "ready_replicas": status.get("numberReady") or 0,
+            "updated_replicas": status.get("updatedNumberScheduled") or 0,
+            "available_replicas": status.get("numberAvailable") or 0,
+        }
+    elif kind == "Job":
+        cols |= {
+            "desired_replicas": spec.get("completions") or 1,
+            "ready_replicas": status.get("succeeded") or 0,
+            "updated_replicas": status.get("active") or 0,
+            "available_replicas": status.get("succeeded") or 0,
+        }
+    elif kind == "CronJob":
+        cols |= {
+            "desired_replicas": 0,
+            "ready_replicas": len(status.get("active") or []),
+            "updated_replicas": 0,
+            "available_replicas": 0,
+        }
+    cols["health"], cols["health_reason"] = workload_health(kind, obj)
+    cols["health_reason"] = (cols["health_reason"] or "")[:2000]
+    return cols
+
+
+def template_revision_columns(kind: str, obj: Obj, owner_kind: str = "") -> dict[str, Any]:
+    """A ReplicaSet or ControllerRevision as a revision of its workload's Pod template."""
+    m = obj.get("metadata") or {}
+    annotations, labels = m.get("annotations") or {}, m.get("labels") or {}
+    owner = controller_ref(obj)
+    if kind == "ReplicaSet":
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        revision = annotations.get("deployment.kubernetes.io/revision", "0")
+        return {
+            "source_kind": kind,
+            "workload_uid": owner.get("uid", ""),
+            "revision": int(revision) if revision.isdigit() else 0,
+            "template_hash": labels.get("pod-template-hash", ""),
+            "template": spec.get("template") or {},
+            "replicas": status.get("replicas") or 0,
+            "ready_replicas": status.get("readyReplicas") or 0,
+            "change_cause": annotations.get("kubernetes.io/change-cause", ""),
+        }
+    template = dict(((obj.get("data") or {}).get("spec") or {}).get("template") or {})
+    template.pop("$patch", None)
+    # StatefulSet Pods carry the revision's name; DaemonSet Pods only its hash.
+    owner_kind = owner.get("kind", owner_kind)
+    if owner_kind == "StatefulSet":
+        template_hash = m.get("name", "")
+    else:
+        template_hash = labels.get("controller-revision-hash") or m.get("name", "").rsplit("-", 1)[-1]
+    return {
+        "source_kind": kind,
+        "workload_uid": owner.get("uid", ""),
+        "revision": int(obj.get("revision") or 0),
+        "template_hash": template_hash,
+        "template": template,
+        "replicas": 0,
+        "ready_replicas": 0,
+        "change_cause": annotations.get("kubernetes.io/change-cause", ""),
+    }
+
+
+def pod_status_text(pod: Obj) -> str:
+    """The STATUS column of ``kubectl get pods``."""
+    m, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or "Pending"
+    init_statuses = status.get("initContainerStatuses") or []
+    init_count = len(spec.get("initContainers") or [])
+    initializing = False
+    for i, cs in enumerate(init_statuses):
+        state = cs.get("state") or {}
+        term, waiting = state.get("terminated"), state.get("waiting")
+        if term and term.get("exitCode") == 0:
+            continue
+        if term:
+            reason = f"Init:{term.get('reason') or 'Error'}"
+        elif waiting and waiting.get("reason") not in (None, "PodInitializing"):
+            reason = f"Init:{waiting['reason']}"
+        elif cs.get("started") and cs.get("restartPolicy") == "Always":
+            continue
+        else:
+            reason = f"Init:{i}/{init_count}"
+        initializing = True
+        break
+    if not initializing:
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or []):
+            state = cs.get("state") or {}
+            if state.get("waiting", {}).get("reason"):
+                reason = state["waiting"]["reason"]
+            elif state.get("terminated"):
+                term = state["terminated"]
+                reason = term.get("reason") or (
+                    f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode')}"
+                )
+            elif state.get("running") and cs.get("ready"):
+                has_running = True
+        if reason == "Completed" and has_running:
+            reason = "Running"
+    if m.get("deletionTimestamp"):
+        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
+    return reason[:64]
+
+
+def pod_columns(pod: Obj) -> dict[str, Any]:
+    m, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    labels = m.get("labels") or {}
+    owner = controller_ref(pod)
+    statuses = status.get("containerStatuses") or []
+    ready_cond = _condition(status, "Ready")
+    return {
+        "owner_kind": owner.get("kind", ""),
+        "owner_name": owner.get("name", ""),
+        "owner_uid": owner.get("uid", ""),
+        "template_hash": labels.get("pod-template-hash") or labels.get("controller-revision-hash") or "",
+        "phase": status.get("phase") or "",
+        "status_text": pod_status_text(pod),
+        "ready": ready_cond.get("status") == "True",
+        "ready_containers": sum(1 for cs in statuses if cs.get("ready")),
+        "total_containers": len(spec.get("containers") or []),
+        "restarts": sum(int(cs.get("restartCount") or 0) for cs in statuses),
+        "node_name": spec.get("nodeName") or "",
+        "pod_ip": status.get("podIP") or "",
+    }
+
+
+def event_columns(event: Obj) -> dict[str, Any]:
+    involved = event.get("involvedObject") or event.get("regarding") or {}
+    series = event.get("series") or {}
+    last = event.get("lastTimestamp") or series.get("lastObservedTime") or event.get("eventTime")
+    first = event.get("firstTimestamp") or event.get("eventTime") or last
+    return {
+        "involved_kind": involved.get("kind", ""),
+        "involved_name": involved.get("name", ""),
+        "involved_uid": involved.get("uid", ""),
+        "reason": (event.get("reason") or "")[:128],
+        "message": event.get("message") or event.get("note") or "",
+        "type": event.get("type") or "",
+        "count": int(event.get("count") or series.get("count") or 1),
+        "first_seen": parse_time(first),
+        "last_seen": parse_time(last),
+    }
+
+
+def namespace_columns(obj: Obj) -> dict[str, Any]:
+    return {"phase": (obj.get("status") or {}).get("phase", "")}
+
+
+def node_columns(obj: Obj) -> dict[str, Any]:
+    status = obj.get("status") or {}
+    return {
+        "ready": _condition(status, "Ready").get("status") == "True",
+        "kubelet_version": (status.get("nodeInfo") or {}).get("kubeletVersion", ""),
+    }

@@ -1,0 +1,276 @@
+"""One watcher: list once, then watch from the stored resourceVersion, applying events in batches.
+
+It runs while it holds the (cluster, kind) lease in Redis. A watch that ends is resumed from the
+last resourceVersion (bookmarks keep it fresh); 410 Expired means list again and mark deleted what
+disappeared; connection errors back off and retry. Its state and errors are kept in SyncState.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from workloads import kube, live
+from workloads.models import Cluster, SyncState
+from workloads.sync import ingest, rows
+from workloads.sync.lease import Lease, lease_key, redis_client
+
+log = logging.getLogger(__name__)
+
+# Parents before children, so that owner links resolve on first sync.
+SYNC_KINDS = [
+    "Namespace",
+    "Node",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "CronJob",
+    "ReplicaSet",
+    "ControllerRevision",
+    "Job",
+    "Pod",
+    "Event",
+]
+BATCH_MAX_EVENTS = 500
+BATCH_MAX_WAIT = 0.05  # seconds a batch may wait for more events once it has one
+WATCH_TIMEOUT = 240
+RENEW_EVERY = 4.0
+_END = object()
+
+
+def _status_for(exc: kube.KubeError) -> str:
+    if isinstance(exc, kube.Unauthorized):
+        return SyncState.Status.UNAUTHORIZED
+    if isinstance(exc, kube.Forbidden):
+        return SyncState.Status.FORBIDDEN
+    if isinstance(exc, kube.Unreachable):
+        return SyncState.Status.UNREACHABLE
+    return SyncState.Status.ERROR
+
+
+def refresh_cluster_status(cluster_id: int) -> None:
+    """The cluster's status is the worst of its watchers', with the server's message."""
+    states = list(SyncState.objects.filter(cluster_id=cluster_id))
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
+        return
+    status, message = Cluster.Status.CONNECTED, ""
+    by_status: dict[str, list[SyncState]] = {}
+    for s in states:
+        by_status.setdefault(s.status, []).append(s)
+    for worst in ("unauthorized", "unreachable", "forbidden", "error"):
+        if worst in by_status:
+            status = worst
+            failing = by_status[worst]
+            if worst == "forbidden":
+                kinds = ", ".join(sorted(s.kind for s in failing))
+                message = f"forbidden to list/watch: {kinds}. {failing[0].last_error}"
+            else:
+                message = failing[0].last_error
+            break
+    else:
+        if not any(s.last_synced_at for s in states):
+            status = Cluster.Status.PENDING
+    last_sync = max((s.last_synced_at for s in states if s.last_synced_at), default=None)
+    if (cluster.status, cluster.status_message[:2000], cluster.last_sync_at) != (status, message[:2000], last_sync):
+        Cluster.objects.filter(pk=cluster_id).update(
+            status=status, status_message=message[:2000], last_sync_at=last_sync
+        )
+        live.publish_cluster_status(cluster_id)
+
+
+class Watcher:
+    def __init__(self, cluster_id: int, kind: str, *, holder: str, run_seconds: float = 600.0) -> None:
+        self.cluster_id, self.kind, self.holder = cluster_id, kind, holder
+        self.kube_kind = kube.kind_for(kind)
+        self.run_seconds = run_seconds
+        self.lease = Lease(redis_client(), lease_key(cluster_id, kind), holder)
+        self._api: Any = None
+        self._renewed_at = 0.0
+
+    # --- state ---------------------------------------------------------------------------------
+
+    def state(self) -> SyncState:
+        state, _ = SyncState.objects.get_or_create(cluster_id=self.cluster_id, kind=self.kind)
+        return state
+
+    def save_state(self, **fields: Any) -> None:
+        SyncState.objects.update_or_create(cluster_id=self.cluster_id, kind=self.kind, defaults=fields)
+
+    def api(self) -> Any:
+        if self._api is None:
+            cluster = Cluster.objects.get(pk=self.cluster_id)
+            self._api = kube.api_client_for(kube.config_for_cluster(cluster))
+        return self._api
+
+    def renew(self, *, force: bool = False) -> bool:
+        if force or time.monotonic() - self._renewed_at >= RENEW_EVERY:
+            if not self.lease.renew():
+                return False
+            self._renewed_at = time.monotonic()
+        return True
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> str:
+        if not self.lease.acquire():
+            return "held elsewhere"
+        self._renewed_at = time.monotonic()
+        try:
+            return self._loop()
+        finally:
+            self.lease.release()
+            if self._api is not None:
+                self._api.close()
+            connection.close()
+
+    def _loop(self) -> str:
+        deadline = time.monotonic() + self.run_seconds
+        backoff = 1.0
+        while time.monotonic() < deadline:
+            if not self.renew(force=True):
+                return "lease lost"
+            close_old_connections()
+            try:
+                resource_version = self.state().resource_version
+                if not resource_version:
+                    resource_version = self.relist()
+                self.watch(resource_version, deadline)
+                backoff = 1.0
+            except kube.Expired:
+                log.info("%s/%s: resourceVersion expired, listing again", self.cluster_id, self.kind)
+                self.save_state(resource_version="")
+            except kube.KubeError as exc:
+                log.warning("%s/%s: %s", self.cluster_id, self.kind, exc)
+                if isinstance(exc, kube.Unreachable):
+                    self._api = None  # rebuild: the server may have new certificates
+                self.save_state(status=_status_for(exc), last_error=str(exc)[:2000])
+                refresh_cluster_status(self.cluster_id)
+                pause_until = time.monotonic() + backoff
+                while time.monotonic() < pause_until:
+                    if not self.renew():
+                        return "lease lost"
+                    time.sleep(0.25)
+                backoff = min(backoff * 2, 30.0)
+        return "done"
+
+    def relist(self) -> str:
+        self.save_state(status=SyncState.Status.LISTING)
+        if self.kind == "Namespace":
+            Cluster.objects.filter(pk=self.cluster_id).update(server_version=kube.server_version(self.api()))
+        items, resource_version = kube.list_objects(self.api(), self.kube_kind)
+        self.renew()
+        changed = ingest.replace_all(self.cluster_id, self.kind, items, int(resource_version or 0))
+        live.publish(self.cluster_id, changed)
+        now = timezone.now()
+        self.save_state(
+            resource_version=resource_version,
+            status=SyncState.Status.WATCHING,
+            last_error="",
+            last_synced_at=now,
+            last_event_at=now,
+            lease_holder=self.holder,
+        )
+        refresh_cluster_status(self.cluster_id)
+        return resource_version
+
+    def watch(self, resource_version: str, deadline: float) -> None:
+        """Follow one watch until it ends, applying events in batches."""
+        events: queue.Queue = queue.Queue(maxsize=20_000)
+        timeout = int(max(5, min(WATCH_TIMEOUT, deadline - time.monotonic())))
+
+        def read() -> None:
+            try:
+                for item in kube.watch_objects(
+                    self.api(), self.kube_kind, resource_version=resource_version, timeout_seconds=timeout
+                ):
+                    events.put(item)
+                events.put(_END)
+            except Exception as exc:  # handed to the loop, which knows what each error means
+                events.put(exc)
+
+        threading.Thread(target=read, daemon=True, name=f"watch-{self.cluster_id}-{self.kind}").start()
+        self.save_state(status=SyncState.Status.WATCHING, last_error="", lease_holder=self.holder)
+        refresh_cluster_status(self.cluster_id)
+        while True:
+            if not self.renew():
+                raise kube.KubeError("lease lost")
+            try:
+                first = events.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            batch = [first]
+            batch_deadline = time.monotonic() + BATCH_MAX_WAIT
+            while len(batch) < BATCH_MAX_EVENTS and batch[-1] is not _END and not isinstance(batch[-1], Exception):
+                remaining = batch_deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(events.get(timeout=remaining))
+                except queue.Empty:
+                    break
+            tail = batch[-1]
+            if tail is _END or isinstance(tail, Exception):
+                batch.pop()
+            if batch:
+                resource_version = self.apply(batch, resource_version)
+            if tail is _END:
+                return
+            if isinstance(tail, Exception):
+                raise tail
+
+    def apply(self, batch: list[tuple[str, dict]], resource_version: str) -> str:
+        changes = [(t, o) for t, o in batch if t in ("ADDED", "MODIFIED", "DELETED")]
+        newest = max((rows.resource_version(o) for _, o in batch), default=0)
+        if changes:
+            changed = ingest.apply_events(self.cluster_id, self.kind, changes)
+            live.publish(self.cluster_id, changed)
+        if newest and newest > int(resource_version or 0):
+            resource_version = str(newest)
+            self.save_state(
+                resource_version=resource_version, last_event_at=timezone.now(), last_synced_at=timezone.now()
+            )
+        return resource_version
+
+
+def sync_once(cluster: Cluster, kinds: list[str] | None = None) -> dict[str, int]:
+    """List every kind once (no watch, no lease) and mirror it; returns the object count per kind."""
+    api = kube.api_client_for(kube.config_for_cluster(cluster))
+    counts: dict[str, int] = {}
+    try:
+        try:
+            Cluster.objects.filter(pk=cluster.pk).update(server_version=kube.server_version(api))
+        except kube.KubeError:
+            pass
+        for kind in kinds or SYNC_KINDS:
+            try:
+                items, resource_version = kube.list_objects(api, kube.kind_for(kind))
+            except kube.KubeError as exc:
+                SyncState.objects.update_or_create(
+                    cluster=cluster, kind=kind, defaults={"status": _status_for(exc), "last_error": str(exc)[:2000]}
+                )
+                counts[kind] = -1
+                continue
+            changed = ingest.replace_all(cluster.pk, kind, items, int(resource_version or 0))
+            live.publish(cluster.pk, changed)
+            SyncState.objects.update_or_create(
+                cluster=cluster,
+                kind=kind,
+                defaults={
+                    "resource_version": resource_version,
+                    "status": SyncState.Status.IDLE,
+                    "last_error": "",
+                    "last_synced_at": timezone.now(),
+                },
+            )
+            counts[kind] = len(items)
+    finally:
+        api.close()
+    refresh_cluster_status(cluster.pk)
+    return counts
