@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any
 
+import redis
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
@@ -42,6 +43,10 @@ BATCH_MAX_WAIT = 0.05  # seconds a batch may wait for more events once it has on
 WATCH_TIMEOUT = 240
 RENEW_EVERY = 4.0
 _END = object()
+
+
+class LeaseLost(Exception):
+    """Another watcher may hold the lease now: stop at once."""
 
 
 def _status_for(exc: kube.KubeError) -> str:
@@ -110,8 +115,13 @@ class Watcher:
         return self._api
 
     def renew(self, *, force: bool = False) -> bool:
+        """Keep the lease; False when it is lost or Redis cannot say (then another may hold it)."""
         if force or time.monotonic() - self._renewed_at >= RENEW_EVERY:
-            if not self.lease.renew():
+            try:
+                if not self.lease.renew():
+                    return False
+            except redis.RedisError:
+                log.warning("%s/%s: Redis does not answer; giving the lease up", self.cluster_id, self.kind)
                 return False
             self._renewed_at = time.monotonic()
         return True
@@ -119,12 +129,23 @@ class Watcher:
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self) -> str:
-        if not self.lease.acquire():
-            return "held elsewhere"
-        self._renewed_at = time.monotonic()
         try:
+            if not self.lease.acquire():
+                return "held elsewhere"
+        except redis.RedisError:
+            return "redis unavailable"
+        self._renewed_at = time.monotonic()
+        active = f"podium:active:{self.cluster_id}:{self.kind}"
+        try:
+            self.lease.client.incr(active)
             return self._loop()
+        except LeaseLost:
+            return "lease lost"
         finally:
+            try:
+                self.lease.client.decr(active)
+            except redis.RedisError:
+                pass
             self.lease.release()
             if self._api is not None:
                 self._api.close()
@@ -200,7 +221,7 @@ class Watcher:
         refresh_cluster_status(self.cluster_id)
         while True:
             if not self.renew():
-                raise kube.KubeError("lease lost")
+                raise LeaseLost
             try:
                 first = events.get(timeout=1.0)
             except queue.Empty:

@@ -1,0 +1,184 @@
+"""Shared pieces of the sync tests: a democluster, a Cluster row, workers, and the mirror check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.support.stack import CeleryWorker, Democluster, wait_for
+from workloads.models import Cluster, Event, Namespace, Node, Pod, TemplateRevision, Workload
+
+# kubectl resource name -> (model, extra filter)
+MIRRORED = {
+    "namespaces": (Namespace, {}),
+    "nodes": (Node, {}),
+    "deployments": (Workload, {"kind": "Deployment"}),
+    "replicasets": (Workload, {"kind": "ReplicaSet"}),
+    "statefulsets": (Workload, {"kind": "StatefulSet"}),
+    "daemonsets": (Workload, {"kind": "DaemonSet"}),
+    "jobs": (Workload, {"kind": "Job"}),
+    "cronjobs": (Workload, {"kind": "CronJob"}),
+    "controllerrevisions": (TemplateRevision, {"source_kind": "ControllerRevision"}),
+    "pods": (Pod, {}),
+    "events": (Event, {}),
+}
+
+APP = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25
+        ports: [{containerPort: 80}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: "postgres:16"}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: shop}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: "fluent/fluent-bit:3.0"}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once, namespace: shop}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: once, image: "busybox:1.36", command: ["sh", "-c", "echo done"]}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: shop}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: report, image: "busybox:1.36", command: ["sh", "-c", "date"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: nginx, namespace: shop}
+spec:
+  containers: [{name: nginx, image: "nginx:1.14.2", ports: [{containerPort: 80}]}]
+"""
+
+
+def cluster_state(dc: Democluster) -> dict[str, set[tuple[str, str]]]:
+    state = {}
+    for resource in MIRRORED:
+        items = dc.get_json(resource, "-A")["items"]
+        state[resource] = {(i["metadata"]["uid"], i["metadata"]["resourceVersion"]) for i in items}
+    return state
+
+
+def mirror_state(cluster: Cluster) -> dict[str, set[tuple[str, str]]]:
+    state = {}
+    for resource, (model, extra) in MIRRORED.items():
+        rows = model.objects.filter(cluster=cluster, deleted_at__isnull=True, **extra)
+        state[resource] = {(uid, str(rv)) for uid, rv in rows.values_list("uid", "resource_version")}
+    return state
+
+
+def mirror_equals_cluster(dc: Democluster, cluster: Cluster) -> bool:
+    """True when, for every kind, the (uid, resourceVersion) pairs match exactly, twice in a row
+    around the read of the cluster (so a change in flight does not pass by luck)."""
+    before = mirror_state(cluster)
+    live = cluster_state(dc)
+    after = mirror_state(cluster)
+    if before != after or after != live:
+        diff = {k: (len(live[k] - after[k]), len(after[k] - live[k])) for k in live if live[k] != after[k]}
+        raise AssertionError(f"mirror differs (missing, extra) per kind: {diff}")
+    return True
+
+
+def assert_no_duplicate_rows(cluster: Cluster) -> None:
+    for resource, (model, extra) in MIRRORED.items():
+        rows = list(
+            model.objects.filter(cluster=cluster, deleted_at__isnull=True, **extra).values_list("namespace", "name")
+        )
+        assert len(rows) == len(set(rows)), f"duplicate live {resource} rows"
+
+
+def settle(dc: Democluster) -> None:
+    """Wait until the workloads in APP are done rolling out, so the cluster stops changing."""
+    dc.kubectl("rollout", "status", "-n", "shop", "deploy/web", "--timeout=60s", timeout=90)
+    dc.kubectl("rollout", "status", "-n", "shop", "sts/db", "--timeout=60s", timeout=90)
+    dc.kubectl("rollout", "status", "-n", "shop", "ds/agent", "--timeout=60s", timeout=90)
+    wait_for(
+        lambda: dc.get_json("job/once", "-n", "shop").get("status", {}).get("succeeded") == 1,
+        timeout=60,
+        what="job once to complete",
+    )
+
+
+def clean_redis() -> None:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter("podium:*"))
+    if keys:
+        client.delete(*keys)
+    for queue in ("sync", "celery"):
+        client.delete(queue)
+
+
+@pytest.fixture
+def democluster(tmp_path: Path) -> Iterator[Democluster]:
+    dc = Democluster(tmp_path, "--fresh", "--no-scenario").start()
+    yield dc
+    dc.stop()
+
+
+@pytest.fixture
+def cluster(democluster: Democluster) -> Cluster:
+    return Cluster.objects.create(
+        name="dc", connection=Cluster.Connection.DEMOCLUSTER, kubeconfig_path=str(democluster.kubeconfig)
+    )
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator:
+    clean_redis()
+    workers: list[CeleryWorker] = []
+
+    def start(name: str = "worker", **env: str) -> CeleryWorker:
+        worker = CeleryWorker(tmp_path, name, **env).start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.kill()
+    clean_redis()

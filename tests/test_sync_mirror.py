@@ -1,0 +1,70 @@
+"""After sync, the mirror equals the cluster: every kind's (uid, resourceVersion) set matches."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from tests.support.stack import Democluster, wait_for
+from tests.sync_support import (  # noqa: F401 - fixtures
+    APP,
+    assert_no_duplicate_rows,
+    cluster,
+    democluster,
+    mirror_equals_cluster,
+    settle,
+    start_worker,
+)
+from workloads.models import Cluster, Pod, SyncState, TemplateRevision, Workload
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+def test_it_mirrors_every_kind_with_sync_once(democluster: Democluster, cluster: Cluster) -> None:
+    democluster.kubectl("apply", "-f", "-", input=APP)
+    settle(democluster)
+
+    def synced() -> bool:
+        call_command("sync", "--once", "--cluster", "dc")
+        return mirror_equals_cluster(democluster, cluster)
+
+    wait_for(synced, timeout=30, interval=0.5, what="sync --once to match the cluster")
+    cluster.refresh_from_db()
+    assert cluster.status == Cluster.Status.CONNECTED
+    assert cluster.server_version.startswith("v1.32")
+    web = Workload.objects.get(cluster=cluster, kind="Deployment", name="web")
+    assert (web.desired_replicas, web.ready_replicas, web.health) == (3, 3, "healthy")
+    # Pods resolve to their top workload through the ReplicaSet, and carry its template hash.
+    pods = Pod.objects.filter(cluster=cluster, workload_uid=web.uid, deleted_at__isnull=True)
+    assert pods.count() == 3
+    revision = TemplateRevision.objects.get(cluster=cluster, workload_uid=web.uid, deleted_at__isnull=True)
+    assert {p.template_hash for p in pods} == {revision.template_hash}
+    assert revision.revision == 1
+    bare = Pod.objects.get(cluster=cluster, name="nginx")
+    assert bare.workload_uid == "" and bare.status_text == "Running"
+    assert_no_duplicate_rows(cluster)
+
+
+def test_it_follows_the_cluster_with_watchers(democluster: Democluster, cluster: Cluster, start_worker) -> None:
+    start_worker()
+    democluster.kubectl("apply", "-f", "-", input=APP)
+    settle(democluster)
+    wait_for(lambda: mirror_equals_cluster(democluster, cluster), timeout=60, interval=0.5, what="mirror")
+    assert SyncState.objects.filter(cluster=cluster, status=SyncState.Status.WATCHING).count() == 11
+
+    democluster.kubectl("scale", "-n", "shop", "deploy/web", "--replicas=5")
+    democluster.kubectl("rollout", "status", "-n", "shop", "deploy/web", "--timeout=60s", timeout=90)
+    democluster.kubectl("delete", "pod", "-n", "shop", "nginx", "--wait=true")
+    wait_for(lambda: mirror_equals_cluster(democluster, cluster), timeout=60, interval=0.5, what="mirror")
+    assert Workload.objects.get(cluster=cluster, kind="Deployment", name="web").ready_replicas == 5
+    gone = Pod.objects.get(cluster=cluster, name="nginx")
+    assert gone.deleted_at is not None  # kept for history, marked deleted
+    assert_no_duplicate_rows(cluster)
+
+
+def test_it_reports_an_unreachable_cluster(democluster: Democluster, cluster: Cluster) -> None:
+    democluster.stop()
+    call_command("sync", "--once", "--cluster", "dc")
+    cluster.refresh_from_db()
+    assert cluster.status == Cluster.Status.UNREACHABLE
+    assert "reach" in cluster.status_message
