@@ -2,6 +2,7 @@
 `.env.example` lists every variable. The defaults are the embedded ones: SQLite, a local Redis,
 and the democluster the run command starts."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -82,7 +83,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-podium.sqlite3")}
+    # A file (not memory) so that the worker and ASGI processes of full-stack tests share it; one
+    # per test run so that two runs on one machine never delete each other's.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-podium-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envurl("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))

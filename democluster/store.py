@@ -189,15 +189,31 @@ class Store:
                     break
         if not m.get("name"):
             raise errors.invalid(
-                res, "", [{"reason": "FieldValueRequired", "message": "Required value: name or generateName is required", "field": "metadata.name"}]
+                res,
+                "",
+                [
+                    {
+                        "reason": "FieldValueRequired",
+                        "message": "Required value: name or generateName is required",
+                        "field": "metadata.name",
+                    }
+                ],
             )
-        for server_field in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation", "selfLink"):
+        for server_field in (
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "generation",
+            "selfLink",
+        ):
             m.pop(server_field, None)
+        # The uid exists before admission: Job defaulting puts it in the selector and template labels.
+        m["uid"] = str(uuid.uuid4())
         self._admit(res, new, None)
         key = key_of(new)
         if key in self.objects[res.key]:
             raise errors.already_exists(res, m["name"])
-        m["uid"] = str(uuid.uuid4())
         m["creationTimestamp"] = now_rfc3339()
         if res.has_generation:
             m["generation"] = 1
@@ -233,6 +249,11 @@ class Store:
                 new["status"] = clone(obj["status"])
             else:
                 new.pop("status", None)
+            # The status strategies reset only the spec (and Deployment labels): annotations written
+            # through /status stick, which is how the deployment controller records its revision
+            # without bumping the generation.
+            if "annotations" in (obj.get("metadata") or {}):
+                new["metadata"]["annotations"] = clone(obj["metadata"]["annotations"])
         else:
             new = clone(obj)
             new.pop("kind", None)
@@ -243,7 +264,14 @@ class Store:
                 else:
                     new.pop("status", None)
             m, old_m = meta(new), old["metadata"]
-            for immutable in ("uid", "creationTimestamp", "namespace", "name", "deletionTimestamp", "deletionGracePeriodSeconds"):
+            for immutable in (
+                "uid",
+                "creationTimestamp",
+                "namespace",
+                "name",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+            ):
                 if immutable in old_m:
                     m[immutable] = old_m[immutable]
                 else:
@@ -307,7 +335,11 @@ class Store:
         if policy == "Foreground" and "foregroundDeletion" not in finalizers:
             finalizers.append("foregroundDeletion")
         graceful = False
-        if res is PODS and (old.get("spec") or {}).get("nodeName") and (old.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+        if (
+            res is PODS
+            and (old.get("spec") or {}).get("nodeName")
+            and (old.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+        ):
             grace = grace_seconds
             if grace is None:
                 grace = (old.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
@@ -321,7 +353,11 @@ class Store:
         if dry_run:
             return new, not (finalizers or graceful)
         if finalizers or graceful:
-            if m_old.get("deletionTimestamp") and finalizers == list(m_old.get("finalizers") or []) and m.get("deletionGracePeriodSeconds") == m_old.get("deletionGracePeriodSeconds"):
+            if (
+                m_old.get("deletionTimestamp")
+                and finalizers == list(m_old.get("finalizers") or [])
+                and m.get("deletionGracePeriodSeconds") == m_old.get("deletionGracePeriodSeconds")
+            ):
                 return old, False
             m["finalizers"] = finalizers
             if not finalizers:

@@ -6,14 +6,16 @@ from workloads.models import Cluster, Namespace
 
 
 def navigation(request: HttpRequest) -> dict:
-    """The cluster and namespace pickers in the header."""
+    """The cluster and namespace pickers in the header, preset from the page's URL (or the picker's query)."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     match = getattr(request, "resolver_match", None)
     kwargs = match.kwargs if match else {}
-    current_cluster = kwargs.get("cluster") or request.GET.get("cluster", "")
-    current_namespace = kwargs.get("namespace") or request.GET.get("namespace", "")
     clusters = list(Cluster.objects.filter(enabled=True))
+    wanted = kwargs.get("cluster") or request.GET.get("cluster", "")
+    # Only a cluster that exists is "current": the header links to it, so it must reverse.
+    current_cluster = wanted if any(c.name == wanted for c in clusters) else ""
+    current_namespace = kwargs.get("namespace") or request.GET.get("namespace", "")
     namespaces: list[str] = []
     if current_cluster:
         namespaces = list(

@@ -6,4 +6,14 @@ app_name = "workloads"
 
 urlpatterns = [
     path("", views_browse.overview, name="overview"),
+    path("c/<slug:cluster>/workloads/", views_browse.cluster_workloads, name="cluster_workloads"),
+    path("c/<slug:cluster>/ns/<str:namespace>/", views_browse.namespace_detail, name="namespace"),
+    path("c/<slug:cluster>/ns/<str:namespace>/pods/<str:name>/", views_browse.pod_detail, name="pod"),
+    path("c/<slug:cluster>/ns/<str:namespace>/<str:kind>/<str:name>/yaml/", views_browse.object_yaml, name="yaml"),
+    path("c/<slug:cluster>/ns/<str:namespace>/<str:kind>/<str:name>/", views_browse.workload_detail, name="workload"),
 ]
+
+# Editing and rollout actions live in their own modules (their own helpers own them).
+from workloads.urls_edit import urlpatterns as edit_urlpatterns  # noqa: E402
+
+urlpatterns += edit_urlpatterns

@@ -2,15 +2,512 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from collections import defaultdict
+from dataclasses import dataclass
 
-from workloads import roles
-from workloads.models import Cluster
+import yaml
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from workloads import presenters, roles
+from workloads.models import Cluster, Event, Namespace, Pod, TemplateRevision, Workload
+
+PAGE_SIZE = 50
+PODS_PER_GROUP = 25
+EVENTS_SHOWN = 40
+KIND_CHOICES = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod"]
+WORKLOAD_SORTS = {
+    "name": ("namespace", "name"),
+    "kind": ("kind", "namespace", "name"),
+    "age": ("-created_at", "name"),
+    "ready": ("ready_replicas", "name"),
+    "health": ("health", "name"),
+    "namespace": ("namespace", "name"),
+}
+POD_SORTS = {
+    "name": ("namespace", "name"),
+    "age": ("-created_at", "name"),
+    "status": ("status_text", "name"),
+    "restarts": ("-restarts", "name"),
+    "node": ("node_name", "name"),
+    "namespace": ("namespace", "name"),
+}
+# Columns a list needs; `raw` stays in the database unless a row is shown.
+POD_LIST_FIELDS = (
+    "uid",
+    "namespace",
+    "name",
+    "created_at",
+    "deleted_at",
+    "phase",
+    "status_text",
+    "ready",
+    "ready_containers",
+    "total_containers",
+    "restarts",
+    "node_name",
+    "pod_ip",
+    "template_hash",
+    "owner_uid",
+    "owner_kind",
+    "owner_name",
+    "workload_uid",
+    "cluster_id",
+)
+
+
+# --- helpers ----------------------------------------------------------------------------------------------------------
+
+
+def _cluster(name: str) -> Cluster:
+    return get_object_or_404(Cluster, name=name)
+
+
+def _check_namespace(cluster: Cluster, namespace: str) -> None:
+    """A namespace exists if the mirror knows it, or (before Namespaces are synced) anything lives in it."""
+    if Namespace.objects.filter(cluster=cluster, name=namespace, deleted_at__isnull=True).exists():
+        return
+    if Workload.objects.filter(cluster=cluster, namespace=namespace, deleted_at__isnull=True).exists():
+        return
+    if Pod.objects.filter(cluster=cluster, namespace=namespace, deleted_at__isnull=True).exists():
+        return
+    raise Http404(_("No namespace %(ns)s in cluster %(c)s") % {"ns": namespace, "c": cluster.name})
+
+
+def _live_first(qs: QuerySet) -> object:
+    """The live object of that name, or else the most recently deleted one (kept for history)."""
+    obj = qs.filter(deleted_at__isnull=True).first() or qs.order_by("-deleted_at").first()
+    if obj is None:
+        raise Http404(_("Not found in the mirror"))
+    return obj
+
+
+def _selector_q(text: str) -> Q:
+    q = Q()
+    for key, op, values in presenters.parse_label_selector(text):
+        lookup = f"labels__{key}"
+        has = Q(labels__has_key=key)
+        if op == "=":
+            q &= Q(**{lookup: values[0]})
+        elif op == "!=":
+            q &= ~has | ~Q(**{lookup: values[0]})
+        elif op == "in":
+            q &= Q(**{f"{lookup}__in": values})
+        elif op == "notin":
+            q &= ~has | ~Q(**{f"{lookup}__in": values})
+        elif op == "exists":
+            q &= has
+        else:
+            q &= ~has
+    return q
+
+
+def workload_url(w: Workload) -> str:
+    return reverse("workloads:workload", args=[w.cluster.name, w.namespace, w.kind.lower(), w.name])
+
+
+def _with_status(workloads: list[Workload]) -> list[Workload]:
+    for w in workloads:
+        status = presenters.workload_status(
+            w.kind, w.raw or {}, desired=w.desired_replicas, ready=w.ready_replicas, updated=w.updated_replicas
+        )
+        w.status = status
+    return workloads
+
+
+# --- overview ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NamespaceSummary:
+    name: str
+    workloads: dict
+    workload_total: int = 0
+    pods: int = 0
+    pods_ready: int = 0
+    pods_pending: int = 0
+    pods_failed: int = 0
+    pods_succeeded: int = 0
 
 
 @permission_required(roles.VIEW, raise_exception=True)
 def overview(request: HttpRequest) -> HttpResponse:
-    clusters = Cluster.objects.filter(enabled=True)
+    # The header pickers submit here; without JavaScript too, so send the person where they pointed.
+    if picked := request.GET.get("cluster"):
+        cluster = Cluster.objects.filter(name=picked).first()
+        if cluster:
+            namespace = request.GET.get("namespace", "")
+            if namespace and Namespace.objects.filter(cluster=cluster, name=namespace).exists():
+                return redirect("workloads:namespace", cluster.name, namespace)
+            return redirect("workloads:cluster_workloads", cluster.name)
+    clusters = list(Cluster.objects.filter(enabled=True))
+    summaries: dict[int, dict[str, NamespaceSummary]] = defaultdict(dict)
+
+    def summary(cluster_id: int, name: str) -> NamespaceSummary:
+        return summaries[cluster_id].setdefault(name, NamespaceSummary(name, defaultdict(int)))
+
+    for cluster_id, name in Namespace.objects.filter(deleted_at__isnull=True).values_list("cluster_id", "name"):
+        summary(cluster_id, name)
+    rows = (
+        Workload.objects.filter(deleted_at__isnull=True, owner_uid="")
+        .values("cluster_id", "namespace", "health")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        s = summary(row["cluster_id"], row["namespace"])
+        s.workloads[row["health"]] += row["n"]
+        s.workload_total += row["n"]
+    pod_rows = (
+        Pod.objects.filter(deleted_at__isnull=True)
+        .values("cluster_id", "namespace")
+        .annotate(
+            n=Count("id"),
+            ready=Count("id", filter=Q(ready=True, phase="Running")),
+            pending=Count("id", filter=Q(phase="Pending")),
+            failed=Count("id", filter=Q(phase="Failed")),
+            succeeded=Count("id", filter=Q(phase="Succeeded")),
+        )
+        .order_by()
+    )
+    for row in pod_rows:
+        s = summary(row["cluster_id"], row["namespace"])
+        s.pods, s.pods_ready, s.pods_pending = row["n"], row["ready"], row["pending"]
+        s.pods_failed, s.pods_succeeded = row["failed"], row["succeeded"]
+    health_order = [h for h, _label in Workload.Health.choices]
+    for c in clusters:
+        c.namespace_summaries = sorted(summaries.get(c.id, {}).values(), key=lambda s: s.name)
+        for s in c.namespace_summaries:
+            s.health_counts = [(h, Workload.Health(h).label, s.workloads[h]) for h in health_order if s.workloads[h]]
     return render(request, "workloads/overview.html", {"clusters": clusters})
+
+
+# --- lists ------------------------------------------------------------------------------------------------------------
+
+
+@permission_required(roles.VIEW, raise_exception=True)
+def cluster_workloads(request: HttpRequest, cluster: str) -> HttpResponse:
+    return _workload_list(request, _cluster(cluster), request.GET.get("namespace", ""), namespace_page=False)
+
+
+@permission_required(roles.VIEW, raise_exception=True)
+def namespace_detail(request: HttpRequest, cluster: str, namespace: str) -> HttpResponse:
+    c = _cluster(cluster)
+    _check_namespace(c, namespace)
+    return _workload_list(request, c, namespace, namespace_page=True)
+
+
+def _workload_list(request: HttpRequest, cluster: Cluster, namespace: str, *, namespace_page: bool) -> HttpResponse:
+    kind = request.GET.get("kind", "")
+    if kind not in KIND_CHOICES:
+        kind = ""
+    label = request.GET.get("label", "").strip()
+    text = request.GET.get("q", "").strip()
+    show_deleted = request.GET.get("deleted") == "1"
+    pods_mode = kind == "Pod"
+    sorts = POD_SORTS if pods_mode else WORKLOAD_SORTS
+    sort = request.GET.get("sort", "name")
+    if sort.lstrip("-") not in sorts:
+        sort = "name"
+    order = list(sorts[sort.lstrip("-")])
+    if sort.startswith("-"):
+        order = [o[1:] if o.startswith("-") else f"-{o}" for o in order]
+
+    model = Pod if pods_mode else Workload
+    qs = model.objects.filter(cluster=cluster)
+    if namespace:
+        qs = qs.filter(namespace=namespace)
+    if not show_deleted:
+        qs = qs.filter(deleted_at__isnull=True)
+    if pods_mode:
+        qs = qs.only(*POD_LIST_FIELDS)
+        if text:
+            qs = qs.filter(Q(name__icontains=text) | Q(node_name__icontains=text) | Q(pod_ip__icontains=text))
+    else:
+        # Top-level workloads by default; a Deployment's ReplicaSets and a CronJob's Jobs show on its page.
+        qs = qs.filter(kind=kind) if kind else qs.filter(owner_uid="")
+        if text:
+            qs = qs.filter(Q(name__icontains=text) | Q(images__icontains=text))
+    selector_error = ""
+    if label:
+        try:
+            qs = qs.filter(_selector_q(label))
+        except presenters.SelectorError as exc:
+            selector_error = str(exc)
+    qs = qs.order_by(*order)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    if not pods_mode:
+        _with_status(rows)
+
+    bare_pods = None
+    if namespace_page and not pods_mode and not (kind or label or text):
+        bare_qs = Pod.objects.filter(cluster=cluster, namespace=namespace, deleted_at__isnull=True, owner_uid="")
+        bare_pods = list(bare_qs.only(*POD_LIST_FIELDS).order_by("name")[:PAGE_SIZE])
+
+    context = {
+        "cluster": cluster,
+        "namespace": namespace,
+        "namespace_page": namespace_page,
+        "kind": kind,
+        "label": label,
+        "q": text,
+        "sort": sort,
+        "show_deleted": show_deleted,
+        "pods_mode": pods_mode,
+        "page": page,
+        "rows": rows,
+        "kind_choices": KIND_CHOICES,
+        "selector_error": selector_error,
+        "bare_pods": bare_pods,
+    }
+    template_name = "workloads/workload_list.html"
+    if request.htmx and request.htmx.target == "workload-table":
+        template_name += "#workload-table"
+    return render(request, template_name, context)
+
+
+# --- workload ---------------------------------------------------------------------------------------------------------
+
+
+def _revisions_for(w: Workload) -> list[presenters.Revision]:
+    """Every ReplicaSet / ControllerRevision / Job this workload made, from whichever rows the mirror has."""
+    found: dict[str, presenters.Revision] = {}
+    for tr in TemplateRevision.objects.filter(cluster_id=w.cluster_id, workload_uid=w.uid, deleted_at__isnull=True):
+        found[tr.uid] = presenters.Revision(
+            uid=tr.uid,
+            kind=tr.source_kind,
+            name=tr.name,
+            revision=tr.revision,
+            template_hash=tr.template_hash,
+            pod_template=presenters.revision_pod_template(tr.template, tr.raw, tr.source_kind),
+            created_at=tr.created_at,
+            change_cause=tr.change_cause,
+        )
+    owned = Workload.objects.filter(
+        cluster_id=w.cluster_id, owner_uid=w.uid, deleted_at__isnull=True, kind__in=["ReplicaSet", "Job"]
+    )
+    if w.kind in ("Job", "ReplicaSet"):
+        owned = [w]
+    for child in owned:
+        annotations = (child.raw.get("metadata") or {}).get("annotations") or {}
+        existing = found.get(child.uid)
+        found[child.uid] = presenters.Revision(
+            uid=child.uid,
+            kind=child.kind,
+            name=child.name,
+            revision=existing.revision
+            if existing
+            else presenters._int(annotations.get("deployment.kubernetes.io/revision")),
+            template_hash=existing.template_hash if existing else (child.labels or {}).get("pod-template-hash", ""),
+            pod_template=child.pod_template,
+            created_at=child.created_at,
+            change_cause=annotations.get("kubernetes.io/change-cause", ""),
+            has_page=child.uid != w.uid,
+        )
+    return list(found.values())
+
+
+def _revision_url(w: Workload, rev: presenters.Revision) -> str:
+    if rev.uid == w.uid:
+        return ""
+    if rev.has_page:
+        return reverse("workloads:workload", args=[w.cluster.name, w.namespace, rev.kind.lower(), rev.name])
+    return reverse("workloads:yaml", args=[w.cluster.name, w.namespace, rev.kind.lower(), rev.name])
+
+
+@permission_required(roles.VIEW, raise_exception=True)
+def workload_detail(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
+    c = _cluster(cluster)
+    kind_name = presenters.KIND_SLUGS.get(kind)
+    if kind_name is None:
+        raise Http404(_("Unknown kind %(k)s") % {"k": kind})
+    w = _live_first(Workload.objects.filter(cluster=c, namespace=namespace, kind=kind_name, name=name))
+    w.cluster = c
+    _with_status([w])
+    revisions = _revisions_for(w)
+    rev_uids = [r.uid for r in revisions]
+    pods = list(
+        Pod.objects.filter(cluster=c, deleted_at__isnull=True)
+        .filter(Q(workload_uid=w.uid) | Q(owner_uid__in=[w.uid, *rev_uids]))
+        .only(*POD_LIST_FIELDS)
+        .order_by("name")
+    )
+    groups = presenters.group_pods(
+        kind=w.kind, name=w.name, raw=w.raw, current_column=w.current_revision, revisions=revisions, pods=pods
+    )
+    show_all = request.GET.get("pods") == "all"
+    for g in groups:
+        g.shown = g.pods if show_all else g.pods[:PODS_PER_GROUP]
+
+    def pod_url(p: Pod) -> str:
+        return reverse("workloads:pod", args=[c.name, p.namespace, p.name])
+
+    tree = presenters.ownership_tree(
+        root_kind=w.kind,
+        root_name=w.name,
+        root_css=w.status.health,
+        groups=groups,
+        pod_url=pod_url,
+        revision_url=lambda rev: _revision_url(w, rev),
+    )
+    for box in tree.boxes:
+        box.label_short = box.label if len(box.label) <= 26 else box.label[:25] + "…"
+    for g in groups:
+        g.url = _revision_url(w, g.revision) if g.revision else ""
+    pod_filter = Q(workload_uid=w.uid) | Q(owner_uid__in=[w.uid, *rev_uids])
+    pod_uids = Pod.objects.filter(pod_filter, cluster=c).values("uid")
+    events = list(
+        Event.objects.filter(cluster=c, deleted_at__isnull=True)
+        .filter(Q(involved_uid__in=[w.uid, *rev_uids]) | Q(involved_uid__in=pod_uids))
+        .defer("raw")
+        .order_by("-last_seen", "-id")[:EVENTS_SHOWN]
+    )
+    meta = w.raw.get("metadata") or {}
+    context = {
+        "cluster": c,
+        "namespace": namespace,
+        "w": w,
+        "spec": w.raw.get("spec") or {},
+        "strategy": (w.raw.get("spec") or {}).get("strategy") or (w.raw.get("spec") or {}).get("updateStrategy") or {},
+        "conditions": (w.raw.get("status") or {}).get("conditions") or [],
+        "annotations": presenters.redact_annotations(meta.get("annotations") or {}),
+        "template": presenters.template_view(w.pod_template),
+        "groups": groups,
+        "pod_total": len(pods),
+        "show_all": show_all,
+        "pods_per_group": PODS_PER_GROUP,
+        "tree": tree,
+        "events": events,
+        "owner": _owner_of(c, w.owner_uid) if w.owner_uid else None,
+    }
+    template_name = "workloads/workload_detail.html"
+    if request.htmx and request.htmx.target == f"pods-{w.uid}":
+        template_name += "#workload-pods"
+    return render(request, template_name, context)
+
+
+# --- Pods -------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChainLink:
+    kind: str
+    name: str
+    url: str
+
+
+def _owner_of(c: Cluster, uid: str) -> ChainLink | None:
+    w = Workload.objects.filter(cluster=c, uid=uid).first()
+    if w:
+        w.cluster = c
+        return ChainLink(w.kind, w.name, workload_url(w))
+    return None
+
+
+def _owner_chain(c: Cluster, pod: Pod) -> list[ChainLink]:
+    """Pod -> ReplicaSet -> Deployment (or Job -> CronJob, or StatefulSet/DaemonSet), following owner uids."""
+    chain: list[ChainLink] = []
+    refs = (pod.raw.get("metadata") or {}).get("ownerReferences") or []
+    ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    uid = (ref or {}).get("uid") or pod.owner_uid
+    kind, name = (ref or {}).get("kind") or pod.owner_kind, (ref or {}).get("name") or pod.owner_name
+    seen = set()
+    while uid and uid not in seen and len(chain) < 5:
+        seen.add(uid)
+        w = Workload.objects.filter(cluster=c, uid=uid).first()
+        if w:
+            w.cluster = c
+            chain.append(ChainLink(w.kind, w.name, workload_url(w)))
+            uid = w.owner_uid
+            continue
+        tr = TemplateRevision.objects.filter(cluster=c, uid=uid).first()
+        if tr:
+            chain.append(
+                ChainLink(
+                    tr.source_kind,
+                    tr.name,
+                    reverse("workloads:yaml", args=[c.name, tr.namespace, tr.source_kind.lower(), tr.name]),
+                )
+            )
+            uid = tr.workload_uid
+            continue
+        # Owned by something the mirror does not keep (or has not synced yet): name it, without a link.
+        chain.append(ChainLink(kind or "?", name or uid, ""))
+        break
+    return chain
+
+
+@permission_required(roles.VIEW, raise_exception=True)
+def pod_detail(request: HttpRequest, cluster: str, namespace: str, name: str) -> HttpResponse:
+    c = _cluster(cluster)
+    pod = _live_first(Pod.objects.filter(cluster=c, namespace=namespace, name=name))
+    raw = pod.raw or {}
+    status = raw.get("status") or {}
+    spec = raw.get("spec") or {}
+    events = list(
+        Event.objects.filter(cluster=c, involved_uid=pod.uid, deleted_at__isnull=True)
+        .defer("raw")
+        .order_by("-last_seen", "-id")[:EVENTS_SHOWN]
+    )
+    ips = [p.get("ip") for p in status.get("podIPs") or [] if p.get("ip")] or ([pod.pod_ip] if pod.pod_ip else [])
+    meta = raw.get("metadata") or {}
+    context = {
+        "cluster": c,
+        "namespace": namespace,
+        "pod": pod,
+        "status_text": presenters.pod_status_text(raw) if raw else (pod.status_text or pod.phase),
+        "state": presenters.pod_state(pod.phase, pod.ready, pod.status_text),
+        "template": presenters.template_view({"metadata": meta, "spec": spec}, raw),
+        "conditions": status.get("conditions") or [],
+        "ips": ips,
+        "host_ip": status.get("hostIP", ""),
+        "qos": status.get("qosClass", ""),
+        "chain": _owner_chain(c, pod),
+        "events": events,
+        "spec": spec,
+    }
+    template_name = "workloads/pod_detail.html"
+    if request.htmx and request.htmx.target == f"pod-{pod.uid}":
+        template_name += "#pod-card"
+    return render(request, template_name, context)
+
+
+# --- YAML -------------------------------------------------------------------------------------------------------------
+
+
+@permission_required(roles.VIEW, raise_exception=True)
+def object_yaml(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
+    c = _cluster(cluster)
+    obj: object
+    if kind in ("pods", "pod"):
+        obj = _live_first(Pod.objects.filter(cluster=c, namespace=namespace, name=name))
+        kind_name = "Pod"
+    elif kind == "controllerrevision":
+        obj = _live_first(TemplateRevision.objects.filter(cluster=c, namespace=namespace, name=name))
+        kind_name = "ControllerRevision"
+    elif kind in presenters.KIND_SLUGS:
+        kind_name = presenters.KIND_SLUGS[kind]
+        rows = Workload.objects.filter(cluster=c, namespace=namespace, kind=kind_name, name=name)
+        if rows.exists():
+            obj = _live_first(rows)
+        else:
+            obj = _live_first(
+                TemplateRevision.objects.filter(cluster=c, namespace=namespace, source_kind=kind_name, name=name)
+            )
+    else:
+        raise Http404(_("Unknown kind %(k)s") % {"k": kind})
+    text = yaml.safe_dump(presenters.redacted_for_yaml(obj.raw or {}), sort_keys=False, allow_unicode=True)
+    back = ""
+    if kind_name == "Pod":
+        back = reverse("workloads:pod", args=[c.name, namespace, name])
+    elif isinstance(obj, Workload):
+        obj.cluster = c
+        back = workload_url(obj)
+    context = {"cluster": c, "namespace": namespace, "obj": obj, "kind_name": kind_name, "text": text, "back": back}
+    return render(request, "workloads/yaml.html", context)
