@@ -64,6 +64,8 @@ def conflict(res: Resource, name: str) -> ApiError:
 def invalid(res: Resource, name: str, causes: list[dict[str, str]]) -> ApiError:
     """422 with field causes; each cause is ``{"reason", "message", "field"}``."""
     summary = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
+    if len(causes) > 1:
+        summary = f"[{summary}]"
     details: dict[str, Any] = {"name": name, "kind": res.kind, "causes": causes}
     if res.group:
         details["group"] = res.group

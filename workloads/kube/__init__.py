@@ -5,13 +5,16 @@ It hands back plain dicts parsed with orjson and raises Podium's own errors.
 
 from workloads.kube.client import ClusterConfig, api_client_for, config_for_cluster, server_version
 from workloads.kube.errors import Conflict, Expired, Forbidden, Invalid, KubeError, NotFound, Unauthorized, Unreachable
-from workloads.kube.fetch import get_object, list_objects
+from workloads.kube.fetch import get_object, list_objects, list_pages
 from workloads.kube.kinds import KINDS, Kind, kind_for
-from workloads.kube.patch import create_object, delete_object, patch_object
+from workloads.kube.patch import MERGE, STRATEGIC, create_object, delete_object, patch_object
+from workloads.kube.quantity import parse_quantity
 from workloads.kube.watch import watch_objects
 
 __all__ = [
     "KINDS",
+    "MERGE",
+    "STRATEGIC",
     "ClusterConfig",
     "Conflict",
     "Expired",
@@ -29,6 +32,8 @@ __all__ = [
     "get_object",
     "kind_for",
     "list_objects",
+    "list_pages",
+    "parse_quantity",
     "patch_object",
     "server_version",
     "watch_objects",

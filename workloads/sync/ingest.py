@@ -187,27 +187,32 @@ def _collect_changes(cluster_id: int, kind: str, events: list[tuple[str, Obj]], 
     changed.workload_uids.discard("")
 
 
-def replace_all(cluster_id: int, kind: str, objs: list[Obj], list_resource_version: int) -> Changed:
-    """After a full list: upsert everything listed, and mark deleted every row of this kind the
-    list no longer has (objects deleted while nobody watched)."""
+def replace_all(cluster_id: int, kind: str, pages: Iterable[tuple[list[Obj], str]]) -> tuple[Changed, str, int]:
+    """After a full, paged list: upsert everything listed page by page (memory stays bounded by a
+    page), then mark deleted every row of this kind the list no longer has (objects deleted while
+    nobody watched). Returns (what changed, the list's resourceVersion, how many objects)."""
     changed = Changed(kinds={kind})
-    for start in range(0, len(objs), 1000):
-        changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in objs[start : start + 1000]]))
-    listed = {(o.get("metadata") or {}).get("uid") for o in objs}
+    listed: set[str] = set()
+    list_resource_version = ""
+    for objs, page_version in pages:
+        list_resource_version = page_version
+        changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in objs]))
+        listed.update((o.get("metadata") or {}).get("uid") for o in objs)
     model = MODEL_FOR[kind]
     stale = model.objects.filter(cluster_id=cluster_id, deleted_at__isnull=True)
     if model is Workload:
         stale = stale.filter(kind=kind)
     elif model is TemplateRevision:
         stale = stale.filter(source_kind=kind)
-    stale = stale.filter(resource_version__lte=list_resource_version)
+    version = int(list_resource_version or 0)
+    stale = stale.filter(resource_version__lte=version)
     gone = [(uid, ns) for uid, ns in stale.values_list("uid", "namespace") if uid not in listed]
     if gone:
         with transaction.atomic():
-            _mark_deleted(cluster_id, kind, {(uid, list_resource_version) for uid, _ in gone})
+            _mark_deleted(cluster_id, kind, {(uid, version) for uid, _ in gone})
         changed.namespaces |= {ns for _, ns in gone if ns}
         if kind in WORKLOAD_KINDS:
             changed.workload_uids |= {uid for uid, _ in gone}
         if kind == "Pod":
             changed.pod_uids |= {uid for uid, _ in gone}
-    return changed
+    return changed, list_resource_version, len(listed)

@@ -185,9 +185,9 @@ class Watcher:
         self.save_state(status=SyncState.Status.LISTING)
         if self.kind == "Namespace":
             Cluster.objects.filter(pk=self.cluster_id).update(server_version=kube.server_version(self.api()))
-        items, resource_version = kube.list_objects(self.api(), self.kube_kind)
-        self.renew()
-        changed = ingest.replace_all(self.cluster_id, self.kind, items, int(resource_version or 0))
+        changed, resource_version, _ = ingest.replace_all(
+            self.cluster_id, self.kind, self._renewing(kube.list_pages(self.api(), self.kube_kind))
+        )
         live.publish(self.cluster_id, changed)
         now = timezone.now()
         self.save_state(
@@ -200,6 +200,13 @@ class Watcher:
         )
         refresh_cluster_status(self.cluster_id)
         return resource_version
+
+    def _renewing(self, pages: Any) -> Any:
+        """Pass pages through, keeping the lease while a long list goes on."""
+        for page in pages:
+            if not self.renew():
+                raise LeaseLost
+            yield page
 
     def watch(self, resource_version: str, deadline: float) -> None:
         """Follow one watch until it ends, applying events in batches."""
@@ -271,14 +278,15 @@ def sync_once(cluster: Cluster, kinds: list[str] | None = None) -> dict[str, int
             pass
         for kind in kinds or SYNC_KINDS:
             try:
-                items, resource_version = kube.list_objects(api, kube.kind_for(kind))
+                changed, resource_version, count = ingest.replace_all(
+                    cluster.pk, kind, kube.list_pages(api, kube.kind_for(kind))
+                )
             except kube.KubeError as exc:
                 SyncState.objects.update_or_create(
                     cluster=cluster, kind=kind, defaults={"status": _status_for(exc), "last_error": str(exc)[:2000]}
                 )
                 counts[kind] = -1
                 continue
-            changed = ingest.replace_all(cluster.pk, kind, items, int(resource_version or 0))
             live.publish(cluster.pk, changed)
             SyncState.objects.update_or_create(
                 cluster=cluster,
@@ -290,7 +298,7 @@ def sync_once(cluster: Cluster, kinds: list[str] | None = None) -> dict[str, int
                     "last_synced_at": timezone.now(),
                 },
             )
-            counts[kind] = len(items)
+            counts[kind] = count
     finally:
         api.close()
     refresh_cluster_status(cluster.pk)
