@@ -61,8 +61,9 @@ def request(
     headers = {"Accept": "application/json"}
     if body is not None:
         headers["Content-Type"] = content_type
-        if not isinstance(body, (bytes, str)):
-            body = orjson.dumps(body)
+        # The client's REST layer serializes JSON bodies itself (json.dumps); bytes would fail there.
+        if isinstance(body, (bytes, str)):
+            body = orjson.loads(body)
     method_, url, headers, body, _ = api.param_serialize(
         method=method,
         resource_path=path,
