@@ -1,0 +1,132 @@
+"""Real-cluster connections end to end: two democlusters (TLS, bearer tokens) behind one kubeconfig with a
+context each, imported with `manage.py clusters import`, synced with `sync_once`: connected, unreachable,
+unauthorized and forbidden, each cluster on its own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from tests.cluster_support import (  # noqa: F401 - fixtures
+    LIMITED_TOKEN,
+    TOKEN,
+    RunningDemocluster,
+    start_democluster,
+    write_kubeconfig,
+)
+from workloads.models import Cluster, Namespace, Node, SyncState
+from workloads.sync.watcher import SYNC_KINDS, sync_once
+
+pytestmark = pytest.mark.django_db
+
+# What the limited token may read; every other kind answers 403.
+ALLOWED = {"Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets"}
+
+
+def import_all(path: Path) -> list[Cluster]:
+    call_command("clusters", "import", "--kubeconfig", str(path), "--all", stdout=StringIO())
+    return list(Cluster.objects.order_by("name"))
+
+
+def synced(cluster: Cluster) -> Cluster:
+    sync_once(cluster)
+    cluster.refresh_from_db()
+    return cluster
+
+
+@pytest.fixture
+def east_and_west(
+    start_democluster: Callable[..., RunningDemocluster], tmp_path: Path
+) -> tuple[RunningDemocluster, RunningDemocluster, Path]:
+    east = start_democluster(TOKEN, f"{LIMITED_TOKEN}:{','.join(ALLOWED.values())}")
+    west = start_democluster(TOKEN)
+    path = write_kubeconfig(tmp_path / "kubeconfig", {"east": (east, TOKEN), "west": (west, TOKEN)})
+    return east, west, path
+
+
+def test_it_imports_both_contexts_and_syncs_each_cluster(east_and_west: tuple) -> None:
+    _, _, path = east_and_west
+    east, west = import_all(path)
+    assert [(c.name, c.connection, c.context) for c in (east, west)] == [
+        ("east", "kubeconfig", "east"),
+        ("west", "kubeconfig", "west"),
+    ]
+
+    for cluster in (east, west):
+        cluster = synced(cluster)
+        assert (cluster.status, cluster.status_message) == ("connected", "")
+        assert cluster.server_version.startswith("v1.")
+        assert cluster.last_sync_at is not None
+        assert set(cluster.sync_states.values_list("status", flat=True)) == {"idle"}
+        assert Namespace.objects.filter(cluster=cluster, name="default").exists()
+        assert Node.objects.filter(cluster=cluster).exists()
+    # Each mirror holds its own cluster's objects: same names, different uids.
+    assert set(Namespace.objects.filter(cluster=east).values_list("uid", flat=True)).isdisjoint(
+        Namespace.objects.filter(cluster=west).values_list("uid", flat=True)
+    )
+
+
+def test_it_syncs_contexts_from_several_kubeconfig_files_like_kubectl(
+    east_and_west: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    east_server, west_server, _ = east_and_west
+    east_file = write_kubeconfig(tmp_path / "east", {"east": (east_server, TOKEN)})
+    west_file = write_kubeconfig(tmp_path / "west", {"west": (west_server, TOKEN)})
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join([str(east_file), str(west_file)]))
+    call_command("clusters", "import", "--all", stdout=StringIO())
+    monkeypatch.delenv("KUBECONFIG")  # the worker that syncs need not have it: the Cluster keeps the paths
+
+    east, west = Cluster.objects.order_by("name")
+
+    assert [synced(c).status for c in (east, west)] == ["connected", "connected"]
+
+
+def test_it_shows_a_stopped_cluster_unreachable_while_the_other_stays_connected(east_and_west: tuple) -> None:
+    _, west_server, path = east_and_west
+    east, west = import_all(path)
+    assert synced(east).status == synced(west).status == "connected"
+
+    west_server.stop()
+    west, east = synced(west), synced(east)
+
+    assert west.status == "unreachable"
+    assert "cannot reach the API server" in west.status_message
+    assert set(west.sync_states.values_list("status", flat=True)) == {"unreachable"}
+    assert Namespace.objects.filter(cluster=west).exists()  # the mirror keeps what it last saw
+    assert (east.status, east.status_message) == ("connected", "")
+
+
+def test_it_shows_a_refused_token_as_unauthorized(
+    start_democluster: Callable[..., RunningDemocluster], tmp_path: Path
+) -> None:
+    server = start_democluster(TOKEN)
+    path = write_kubeconfig(tmp_path / "kubeconfig", {"good": (server, TOKEN), "stale": (server, "not-the-token")})
+    good, stale = import_all(path)
+
+    stale = synced(stale)
+
+    assert stale.status == "unauthorized"
+    assert "Unauthorized" in stale.status_message
+    assert set(stale.sync_states.values_list("status", flat=True)) == {"unauthorized"}
+    assert synced(good).status == "connected"
+
+
+def test_it_names_the_kinds_a_limited_token_may_not_list(east_and_west: tuple, tmp_path: Path) -> None:
+    east_server, _, _ = east_and_west
+    path = write_kubeconfig(tmp_path / "limited", {"east-limited": (east_server, LIMITED_TOKEN)})
+    (cluster,) = import_all(path)
+
+    cluster = synced(cluster)
+
+    forbidden = sorted(set(SYNC_KINDS) - set(ALLOWED))
+    assert cluster.status == "forbidden"
+    assert cluster.status_message.startswith(f"forbidden to list/watch: {', '.join(forbidden)}. ")
+    assert "forbidden" in cluster.status_message.split(". ", 1)[1]  # followed by the server's own message
+    states = dict(cluster.sync_states.values_list("kind", "status"))
+    assert {kind for kind, status in states.items() if status == SyncState.Status.FORBIDDEN} == set(forbidden)
+    assert {kind for kind, status in states.items() if status == SyncState.Status.IDLE} == set(ALLOWED)
