@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-scenario", action="store_true")
     parser.add_argument("--scale-workloads", type=int, default=0)
     parser.add_argument("--scale-pods", type=int, default=0)
+    parser.add_argument(
+        "--scale-bench", action="store_true", help="also namespace 'bench': 200 workloads and 3,000 Pods"
+    )
     parser.add_argument("--churn", type=float, default=0.0, help="random changes per second")
     parser.add_argument("--bookmark-interval", type=float, default=None, help="seconds between watch bookmarks")
     return parser.parse_args(argv)
@@ -180,10 +183,10 @@ async def run(args: argparse.Namespace) -> None:
             result = load_default(store, config)
             if asyncio.iscoroutine(result):
                 await result
-    if args.scale_workloads or args.scale_pods:
+    if args.scale_workloads or args.scale_pods or args.scale_bench:
         generate = _optional("democluster.scale", "generate")
         if generate is not None:
-            generate(store, workloads=args.scale_workloads, pods=args.scale_pods)
+            generate(store, workloads=args.scale_workloads, pods=args.scale_pods, bench=args.scale_bench)
     if args.churn:
         churn = _optional("democluster.scale", "churn")
         if churn is not None:
