@@ -13,10 +13,14 @@ fi
 req=requirements.txt
 [ "$mode" = dev ] && req=requirements-dev.txt
 stamp=".venv/.installed-$mode-$(cat requirements.txt "$req" | sha1sum | cut -c1-16)"
+quiet_pip() {
+  # Some machines list package mirrors that do not exist; pip warns once per package about them.
+  .venv/bin/python -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
 if [ ! -f "$stamp" ]; then
   echo "==> installing $req"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r "$req"
+  quiet_pip --upgrade pip
+  quiet_pip -r "$req"
   touch "$stamp"
 fi
 
