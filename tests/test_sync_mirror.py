@@ -15,7 +15,7 @@ from tests.sync_support import (  # noqa: F401 - fixtures
     settle,
     start_worker,
 )
-from workloads.models import Cluster, Pod, SyncState, TemplateRevision, Workload
+from workloads.models import Cluster, Pod, RolloutSample, SyncState, TemplateRevision, Workload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -56,7 +56,12 @@ def test_it_follows_the_cluster_with_watchers(democluster: Democluster, cluster:
     democluster.kubectl("rollout", "status", "-n", "shop", "deploy/web", "--timeout=60s", timeout=90)
     democluster.kubectl("delete", "pod", "-n", "shop", "nginx", "--wait=true")
     wait_for(lambda: mirror_equals_cluster(democluster, cluster), timeout=60, interval=0.5, what="mirror")
-    assert Workload.objects.get(cluster=cluster, kind="Deployment", name="web").ready_replicas == 5
+    web = Workload.objects.get(cluster=cluster, kind="Deployment", name="web")
+    assert web.ready_replicas == 5
+    # The rollout timeline recorded the scale-up, ending on five ready Pods of the current template.
+    timeline = list(RolloutSample.objects.filter(cluster=cluster, workload_uid=web.uid).order_by("at"))
+    assert timeline[-1].new_ready == 5 and timeline[-1].desired == 5
+    assert any(point.ready == 3 for point in timeline)
     gone = Pod.objects.get(cluster=cluster, name="nginx")
     assert gone.deleted_at is not None  # kept for history, marked deleted
     assert_no_duplicate_rows(cluster)

@@ -243,3 +243,28 @@ class ChangeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.kind} {self.namespace}/{self.name}: {self.outcome}"
+
+
+class RolloutSample(models.Model):
+    """One point of a workload's rollout timeline: replicas on the current template and in all,
+    recorded by the sync layer whenever they change, so the chart survives a reload."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE)
+    workload_uid = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    revision = models.CharField(max_length=253, blank=True)
+    desired = models.IntegerField(default=0)
+    updated = models.IntegerField(default=0)
+    ready = models.IntegerField(default=0)
+    available = models.IntegerField(default=0)
+    new_ready = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["cluster", "workload_uid", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.workload_uid}@{self.at}: {self.new_ready}/{self.ready}/{self.desired}"
+
+    @property
+    def old_ready(self) -> int:
+        return max(0, self.ready - self.new_ready)

@@ -12,10 +12,12 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from workloads.models import Event, Namespace, Node, Pod, TemplateRevision, Workload
-from workloads.sync import rows
+from workloads.sync import rows, samples
 
 Obj = dict[str, Any]
 
+# Batches of these kinds can move a rollout's counts (Pod readiness moves its workload's status too).
+SAMPLED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet"}
 
 
@@ -153,6 +155,8 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]]) 
             _link_pods(cluster_id, [o for _, o in live])
         pod_workloads = {c["uid"]: c["workload_uid"] for c in columns} if kind == "Pod" else {}
         _collect_changes(cluster_id, kind, list(latest.values()), changed, pod_workloads)
+        if kind in SAMPLED_KINDS:
+            samples.record(cluster_id, changed.workload_uids)
     return changed
 
 

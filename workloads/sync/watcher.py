@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from workloads import kube, live
 from workloads.models import Cluster, SyncState
-from workloads.sync import ingest, rows
+from workloads.sync import ingest, rows, samples
 from workloads.sync.lease import Lease, lease_key, redis_client
 
 log = logging.getLogger(__name__)
@@ -189,6 +189,8 @@ class Watcher:
             self.cluster_id, self.kind, self._renewing(kube.list_pages(self.api(), self.kube_kind))
         )
         live.publish(self.cluster_id, changed)
+        if self.kind == "Deployment":
+            samples.prune(self.cluster_id)
         now = timezone.now()
         self.save_state(
             resource_version=resource_version,

@@ -1,0 +1,268 @@
+"""Talking to the cluster for an edit: read, dry run, apply with the resourceVersion precondition, recreate a Job,
+apply a manifest, and record every attempt as a ChangeRecord."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core import signing
+
+from workloads import kube
+from workloads.edits.diff import Diff, diff_objects
+from workloads.edits.patch import editable, with_precondition
+from workloads.models import ChangeRecord, Cluster
+
+PAYLOAD_SALT = "podium.edits"
+PAYLOAD_MAX_AGE = 24 * 3600
+JOB_SERVER_LABELS = ("batch.kubernetes.io/controller-uid", "controller-uid")
+RECREATE_ATTEMPTS = 40
+STATUS_ONLY_RETRIES = 5
+
+
+@contextmanager
+def cluster_api(cluster: Cluster) -> Iterator[Any]:
+    api = kube.api_client_for(kube.config_for_cluster(cluster))
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+def sign(data: dict[str, Any]) -> str:
+    """Carry what the person saw (the object as read, the previewed patch) through the page, tamper-proof."""
+    return signing.dumps(data, salt=PAYLOAD_SALT, compress=True)
+
+
+def unsign(text: str) -> dict[str, Any]:
+    """Raises signing.BadSignature (or SignatureExpired) when the page was not made by Podium."""
+    return signing.loads(text, salt=PAYLOAD_SALT, max_age=PAYLOAD_MAX_AGE)
+
+
+def read(cluster: Cluster, kind: str, namespace: str, name: str) -> dict[str, Any]:
+    with cluster_api(cluster) as api:
+        return kube.get_object(api, kube.kind_for(kind), namespace, name)
+
+
+@dataclass
+class Preview:
+    kind: str
+    namespace: str
+    name: str
+    patch: dict[str, Any]
+    content_type: str
+    resource_version: str
+    base: dict[str, Any]
+    result: dict[str, Any]
+    diff: Diff = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.diff = diff_objects(self.kind, self.base, self.result)
+
+    def payload(self) -> str:
+        return sign(
+            {
+                "patch": self.patch,
+                "content_type": self.content_type,
+                "resource_version": self.resource_version,
+                "base": self.base,
+            }
+        )
+
+
+def dry_run(
+    cluster: Cluster,
+    kind: str,
+    namespace: str,
+    name: str,
+    *,
+    patch: dict[str, Any],
+    resource_version: str,
+    base: dict[str, Any],
+    content_type: str = kube.STRATEGIC,
+) -> Preview:
+    """Ask the API server what the patch would make (``dryRun=All``); raises Conflict/Invalid/... as it answers."""
+    with cluster_api(cluster) as api:
+        result, resource_version = _patch_unless_changed(
+            api, kind, namespace, name, patch, resource_version, base, content_type, dry_run=True
+        )
+    return Preview(kind, namespace, name, patch, content_type, resource_version, editable(base), editable(result))
+
+
+def _patch_unless_changed(
+    api: Any,
+    kind: str,
+    namespace: str,
+    name: str,
+    patch: dict[str, Any],
+    resource_version: str,
+    base: dict[str, Any],
+    content_type: str,
+    *,
+    dry_run: bool,
+) -> tuple[dict[str, Any], str]:
+    """Patch with the precondition. The resourceVersion also moves when only the status changes (every step of
+    a rollout): then what the person saw is still what is there, so the precondition moves with it. Any change
+    to labels, annotations or spec stays a Conflict."""
+    k = kube.kind_for(kind)
+    for _attempt in range(STATUS_ONLY_RETRIES):
+        try:
+            body = with_precondition(patch, resource_version)
+            return kube.patch_object(api, k, namespace, name, body, content_type=content_type, dry_run=dry_run), (
+                resource_version
+            )
+        except kube.Conflict:
+            current = kube.get_object(api, k, namespace, name)
+            if diff_objects(kind, base, editable(current)):
+                raise
+            resource_version = current["metadata"]["resourceVersion"]
+    body = with_precondition(patch, resource_version)
+    return kube.patch_object(api, k, namespace, name, body, content_type=content_type, dry_run=dry_run), (
+        resource_version
+    )
+
+
+def apply(
+    cluster: Cluster,
+    kind: str,
+    namespace: str,
+    name: str,
+    *,
+    patch: dict[str, Any],
+    resource_version: str,
+    base: dict[str, Any],
+    content_type: str = kube.STRATEGIC,
+) -> dict[str, Any]:
+    """The same patch for real, refused by the server (409) if the object changed since it was read."""
+    with cluster_api(cluster) as api:
+        result, _rv = _patch_unless_changed(
+            api, kind, namespace, name, patch, resource_version, base, content_type, dry_run=False
+        )
+        return result
+
+
+def fresh_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """What to create again: no server fields, and for a Job no generated selector or controller labels."""
+    result = editable(obj)
+    metadata = result["metadata"]
+    result["metadata"] = {
+        k: v for k, v in metadata.items() if k in ("name", "namespace", "labels", "annotations") and v
+    }
+    if obj.get("kind") == "Job":
+        spec = result.get("spec") or {}
+        spec.pop("selector", None)
+        spec.pop("manualSelector", None)
+        template_meta = (spec.get("template") or {}).get("metadata") or {}
+        labels = template_meta.get("labels") or {}
+        for key in JOB_SERVER_LABELS:
+            labels.pop(key, None)
+        for labels_ in (labels, result["metadata"].get("labels") or {}):
+            if labels_.get("batch.kubernetes.io/job-name") == metadata.get("name"):
+                labels_.pop("batch.kubernetes.io/job-name", None)
+            if labels_.get("job-name") == metadata.get("name"):
+                labels_.pop("job-name", None)
+    return result
+
+
+def recreate(cluster: Cluster, kind: str, namespace: str, name: str, desired: dict[str, Any]) -> dict[str, Any]:
+    """Delete (Background propagation: its Pods go too) and create again from ``desired``."""
+    body = fresh_object(desired)
+    k = kube.kind_for(kind)
+    with cluster_api(cluster) as api:
+        # Check the new object first (under another name, so "already exists" does not hide a real error):
+        # a refused create must not leave the Job deleted.
+        probe = {**body, "metadata": {**body["metadata"], "name": f"{name[:50]}-podium-check"}}
+        kube.create_object(api, k, namespace, probe, dry_run=True)
+        kube.delete_object(api, k, namespace, name, propagation="Background")
+        for _attempt in range(RECREATE_ATTEMPTS):
+            try:
+                return kube.create_object(api, k, namespace, body)
+            except kube.Conflict:  # AlreadyExists until the deletion is done
+                time.sleep(0.25)
+        return kube.create_object(api, k, namespace, body)
+
+
+@dataclass
+class ManifestItem:
+    """One document of a manifest, and what applying it does."""
+
+    index: int
+    doc: dict[str, Any]
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    action: str = ""  # "create" or "update"
+    diff: Diff | None = None
+    error: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+def apply_manifest_item(cluster: Cluster, item: ManifestItem, *, dry_run: bool) -> None:
+    """Like ``kubectl apply``: create when missing, otherwise a strategic merge patch of what the document says."""
+    k = kube.kind_for(item.kind)
+    body = {key: value for key, value in item.doc.items() if key != "status"}
+    body["metadata"] = (
+        {**(body.get("metadata") or {}), "namespace": item.namespace} if k.namespaced else body["metadata"]
+    )
+    namespace = item.namespace if k.namespaced else None
+    with cluster_api(cluster) as api:
+        try:
+            current = kube.get_object(api, k, namespace, item.name)
+        except kube.NotFound:
+            current = None
+        if current is None:
+            item.action = "create"
+            item.result = kube.create_object(api, k, namespace, body, dry_run=dry_run)
+            item.diff = diff_objects(item.kind, {}, editable(item.result))
+        else:
+            item.action = "update"
+            item.result = kube.patch_object(api, k, namespace, item.name, body, dry_run=dry_run)
+            item.diff = diff_objects(item.kind, editable(current), editable(item.result))
+
+
+def record(
+    *,
+    user: Any,
+    cluster: Cluster | None,
+    action: str,
+    kind: str,
+    namespace: str,
+    name: str,
+    outcome: str,
+    workload_uid: str = "",
+    patch: Any = None,
+    diff: str = "",
+    message: str = "",
+    revision: str = "",
+) -> ChangeRecord:
+    return ChangeRecord.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        cluster=cluster,
+        action=action,
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        workload_uid=workload_uid,
+        patch=patch if patch is not None else {},
+        diff=diff,
+        outcome=outcome,
+        message=message[:5000],
+        revision=revision,
+    )
+
+
+def outcome_for(exc: kube.KubeError) -> str:
+    if isinstance(exc, kube.Conflict):
+        return ChangeRecord.Outcome.CONFLICT
+    if isinstance(exc, kube.Invalid) or exc.code == 400:
+        return ChangeRecord.Outcome.INVALID
+    if isinstance(exc, (kube.Forbidden, kube.Unauthorized)):
+        return ChangeRecord.Outcome.REFUSED
+    return ChangeRecord.Outcome.FAILED

@@ -1,0 +1,130 @@
+"""Kubernetes' own validation rules, applied before anything leaves Podium."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from workloads import kube
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+IANA_SVC_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+INT_OR_PERCENT = re.compile(r"^\d+%?$")
+
+# The image reference grammar of the distribution project (what `docker pull` and the kubelet accept):
+# an optional registry host, lowercase path components, an optional tag and an optional digest.
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+IMAGE_REFERENCE = re.compile(
+    rf"^{_NAME}(?::[\w][\w.-]{{0,127}})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{{32,}})?$"
+)
+
+# Kubernetes has no per-value limit, but the whole object must fit in etcd (1.5 MiB) and every Pod of the
+# workload carries it; a value this large is almost always a mistake (a file pasted into the wrong box).
+MAX_ENV_VALUE_BYTES = 32 * 1024
+CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
+CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+
+
+def dns1123_label(value: str) -> None:
+    if len(value) > 63 or not DNS1123_LABEL.match(value):
+        raise ValidationError(
+            _("%(v)s is not a valid name: at most 63 lowercase letters, digits and '-', alphanumeric at both ends.")
+            % {"v": value}
+        )
+
+
+def dns1123_subdomain(value: str) -> None:
+    if len(value) > 253 or not DNS1123_SUBDOMAIN.match(value):
+        raise ValidationError(
+            _("%(v)s is not a valid name: lowercase letters, digits, '-' and '.', at most 253 characters.")
+            % {"v": value}
+        )
+
+
+def env_var_name(value: str) -> None:
+    if not ENV_VAR_NAME.match(value):
+        raise ValidationError(
+            _("%(v)s is not a valid variable name: letters, digits, '_', '-', '.', not a leading digit.") % {"v": value}
+        )
+
+
+def env_value(value: str) -> None:
+    size = len(value.encode())
+    if size > MAX_ENV_VALUE_BYTES:
+        raise ValidationError(
+            _("This value is %(size)d bytes; at most %(max)d are allowed (use a ConfigMap for files).")
+            % {"size": size, "max": MAX_ENV_VALUE_BYTES}
+        )
+
+
+def image_reference(value: str) -> None:
+    if value != value.strip() or not IMAGE_REFERENCE.match(value):
+        raise ValidationError(
+            _("%(v)s is not a valid image reference (e.g. nginx:1.27): lowercase repository, no spaces.") % {"v": value}
+        )
+
+
+def port_number(value: int) -> None:
+    if not 1 <= value <= 65535:
+        raise ValidationError(_("A port must be between 1 and 65535, not %(v)s.") % {"v": value})
+
+
+def port_name(value: str) -> None:
+    if len(value) > 15 or not IANA_SVC_NAME.match(value):
+        raise ValidationError(
+            _("%(v)s is not a valid port name: at most 15 lowercase letters, digits and '-', with at least one letter.")
+            % {"v": value}
+        )
+
+
+def quantity(value: str) -> Decimal:
+    try:
+        parsed = kube.parse_quantity(value)
+    except ValueError:
+        raise ValidationError(_("%(v)s is not a quantity: e.g. 250m, 1, 128Mi, 2Gi.") % {"v": value}) from None
+    if parsed < 0:
+        raise ValidationError(_("A quantity cannot be negative."))
+    return parsed
+
+
+def label_key(value: str) -> None:
+    prefix, _slash, name = value.rpartition("/")
+    if (
+        (prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix)))
+        or len(name) > 63
+        or not LABEL_NAME.match(name)
+    ):
+        raise ValidationError(
+            _("%(v)s is not a valid key: [prefix/]name, at most 63 letters, digits, '-', '_', '.'.") % {"v": value}
+        )
+
+
+def label_value(value: str) -> None:
+    if len(value) > 63 or not LABEL_VALUE.match(value):
+        raise ValidationError(
+            _("%(v)s is not a valid label value: at most 63 letters, digits, '-', '_' and '.'.") % {"v": value}
+        )
+
+
+def int_or_percent(value: str) -> None:
+    if not INT_OR_PERCENT.match(value):
+        raise ValidationError(_("%(v)s is neither a number nor a percentage (e.g. 1 or 25%%).") % {"v": value})
+
+
+def cron_schedule(value: str) -> None:
+    value = value.strip()
+    if value in CRON_MACROS or value.startswith("@every "):
+        return
+    fields = value.split()
+    if len(fields) != 5 or not all(CRON_FIELD.match(f) for f in fields):
+        raise ValidationError(_("%(v)s is not a cron schedule: five fields, e.g. */5 * * * *.") % {"v": value})

@@ -1,0 +1,63 @@
+"""Rollout timeline points, recorded after each batch that touched a rolling workload."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from workloads.models import Pod, RolloutSample, TemplateRevision, Workload
+
+ROLLING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+KEEP = timedelta(days=7)
+
+
+def current_template_hash(workload: Workload) -> str:
+    """The template hash Pods of the current template carry."""
+    if workload.kind == "StatefulSet":
+        return (workload.raw.get("status") or {}).get("updateRevision") or ""
+    latest = (
+        TemplateRevision.objects.filter(
+            cluster_id=workload.cluster_id, workload_uid=workload.uid, deleted_at__isnull=True
+        )
+        .order_by("-revision")
+        .values_list("template_hash", flat=True)
+        .first()
+    )
+    return latest or ""
+
+
+def record(cluster_id: int, workload_uids: set[str]) -> None:
+    workloads = Workload.objects.filter(
+        cluster_id=cluster_id, uid__in=workload_uids, kind__in=ROLLING_KINDS, deleted_at__isnull=True
+    )
+    now = timezone.now()
+    for workload in workloads:
+        template_hash = current_template_hash(workload)
+        counts = Pod.objects.filter(
+            cluster_id=cluster_id, workload_uid=workload.uid, deleted_at__isnull=True
+        ).aggregate(
+            ready_pods=Count("pk", filter=Q(ready=True)),
+            new_ready_pods=Count("pk", filter=Q(ready=True, template_hash=template_hash)),
+        )
+        point = {
+            "revision": template_hash,
+            "desired": workload.desired_replicas,
+            "updated": workload.updated_replicas,
+            "ready": counts["ready_pods"],
+            "available": workload.available_replicas,
+            "new_ready": counts["new_ready_pods"],
+        }
+        last = (
+            RolloutSample.objects.filter(cluster_id=cluster_id, workload_uid=workload.uid)
+            .order_by("-at")
+            .values(*point)
+            .first()
+        )
+        if last != point:
+            RolloutSample.objects.create(cluster_id=cluster_id, workload_uid=workload.uid, at=now, **point)
+
+
+def prune(cluster_id: int) -> None:
+    RolloutSample.objects.filter(cluster_id=cluster_id, at__lt=timezone.now() - KEEP).delete()

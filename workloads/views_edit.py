@@ -1,0 +1,649 @@
+"""Editing: the form and YAML tabs of a workload, preview, apply, conflicts, Job recreation, manifests, audit.
+
+Every page starts from the object as the cluster has it now (the mirror may lag, and the resourceVersion the
+form was read at is what makes a concurrent change a conflict rather than an overwrite).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import kubernetes_validate
+import yaml
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.models import User
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from workloads import kube, presenters, roles
+from workloads.edits import apply as edit_apply
+from workloads.edits.diff import diff_objects
+from workloads.edits.forms import TemplateEditor
+from workloads.edits.patch import SERVER_METADATA, editable, merge_patch, strategic_patch
+from workloads.models import ChangeRecord, Cluster, Workload
+
+Outcome = ChangeRecord.Outcome
+SCHEMA_VERSION = "1.32"
+MAX_MANIFEST_BYTES = 1024 * 1024
+AUDIT_PAGE_SIZE = 50
+
+
+def change_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """``permission_required(roles.CHANGE)``, and a refused POST is recorded in the audit trail."""
+    guarded = permission_required(roles.CHANGE, raise_exception=True)(view)
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return guarded(request, *args, **kwargs)
+        except PermissionDenied:
+            if request.method == "POST":
+                edit_apply.record(
+                    user=request.user,
+                    cluster=Cluster.objects.filter(name=kwargs.get("cluster", "")).first(),
+                    action=view.__name__,
+                    kind=presenters.KIND_SLUGS.get(kwargs.get("kind", ""), kwargs.get("kind", "")),
+                    namespace=kwargs.get("namespace", ""),
+                    name=kwargs.get("name", ""),
+                    outcome=Outcome.REFUSED,
+                    message=_("%(user)s lacks the editor role.") % {"user": request.user.get_username()},
+                )
+            raise
+
+    return wrapper
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """For ``CSRF_FAILURE_VIEW``: a refused POST without a valid CSRF token is recorded too."""
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    if getattr(request, "user", None) is not None and request.user.is_authenticated:
+        edit_apply.record(
+            user=request.user,
+            cluster=None,
+            action="post",
+            kind="",
+            namespace="",
+            name=request.path[:253],
+            outcome=Outcome.REFUSED,
+            message=f"CSRF check failed: {reason}",
+        )
+    return django_csrf_failure(request, reason)
+
+
+# --- helpers ----------------------------------------------------------------------------------------------------------
+
+
+class Target:
+    """The workload a URL names: its cluster, kind and mirror row (404 when unknown)."""
+
+    def __init__(self, cluster: str, namespace: str, kind: str, name: str) -> None:
+        self.cluster = get_object_or_404(Cluster, name=cluster)
+        self.kind = presenters.KIND_SLUGS.get(kind)
+        if self.kind is None:
+            raise Http404(_("Unknown kind %(k)s") % {"k": kind})
+        self.row = (
+            Workload.objects.filter(cluster=self.cluster, namespace=namespace, kind=self.kind, name=name)
+            .order_by("deleted_at")
+            .first()
+        )
+        if self.row is None or self.row.deleted_at is not None:
+            raise Http404(_("No %(k)s %(ns)s/%(n)s") % {"k": self.kind, "ns": namespace, "n": name})
+        self.namespace, self.name, self.slug = namespace, name, kind
+
+    def args(self) -> list[str]:
+        return [self.cluster.name, self.namespace, self.slug, self.name]
+
+    def url(self, name: str) -> str:
+        return reverse(f"workloads:{name}", args=self.args())
+
+    def record(self, request: HttpRequest, action: str, outcome: str, **fields: Any) -> ChangeRecord:
+        return edit_apply.record(
+            user=request.user,
+            cluster=self.cluster,
+            action=action,
+            kind=self.kind,
+            namespace=self.namespace,
+            name=self.name,
+            workload_uid=self.row.uid,
+            outcome=outcome,
+            **fields,
+        )
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "target": self,
+            "workload_url": self.url("workload"),
+            "edit_url": self.url("edit"),
+            "yaml_edit_url": self.url("yaml_edit"),
+            **extra,
+        }
+
+
+def _unreachable(request: HttpRequest, target: Target, exc: kube.KubeError) -> HttpResponse:
+    return render(
+        request,
+        "workloads/edit/unreachable.html",
+        target.context(error=exc.message),
+        status=503 if isinstance(exc, kube.Unreachable) else 502,
+    )
+
+
+def _load_payload(request: HttpRequest, field: str) -> dict[str, Any] | None:
+    try:
+        return edit_apply.unsign(request.POST.get(field, ""))
+    except signing.BadSignature:
+        return None
+
+
+def _modify_rows(editor: TemplateEditor, data: Any) -> bool:
+    """The "add row" / "remove" buttons (they work without JavaScript: the page is rendered again)."""
+    add, remove = data.get("add"), data.get("remove")
+    if add and add in editor.formset_prefixes():
+        total = int(data.get(f"{add}-TOTAL_FORMS") or 0)
+        data[f"{add}-TOTAL_FORMS"] = str(total + 1)
+        if add in ("containers", "init"):
+            for sub in ("env", "ports"):
+                data[f"{add}-{total}-{sub}-TOTAL_FORMS"] = "0"
+                data[f"{add}-{total}-{sub}-INITIAL_FORMS"] = "0"
+        return True
+    if remove and remove in editor.row_prefixes():
+        data[f"{remove}-DELETE"] = "on"
+        return True
+    return False
+
+
+def _render_form(request: HttpRequest, target: Target, editor: TemplateEditor, base: str, **extra: Any) -> HttpResponse:
+    template = "workloads/edit/form.html"
+    if request.htmx and not extra.get("full"):
+        template += "#edit-form"
+    return render(request, template, target.context(editor=editor, base=base, **extra))
+
+
+def _render_preview(request: HttpRequest, target: Target, preview: edit_apply.Preview, **extra: Any) -> HttpResponse:
+    return render(
+        request,
+        "workloads/edit/preview.html",
+        target.context(preview=preview, diff=preview.diff, payload=preview.payload(), **extra),
+    )
+
+
+def _conflict(
+    request: HttpRequest, target: Target, base: dict[str, Any], patch: dict[str, Any], mine: str
+) -> HttpResponse:
+    """What changed since the person read the object; they can re-apply their patch on top."""
+    try:
+        current = edit_apply.read(target.cluster, target.kind, target.namespace, target.name)
+    except kube.KubeError as exc:
+        return _unreachable(request, target, exc)
+    meanwhile = diff_objects(target.kind, base, editable(current))
+    target.record(
+        request,
+        "edit",
+        Outcome.CONFLICT,
+        patch=patch,
+        diff=mine,
+        message=_("Changed meanwhile (now at resourceVersion %(rv)s): %(paths)s")
+        % {"rv": current["metadata"].get("resourceVersion"), "paths": ", ".join(meanwhile.paths) or "metadata"},
+    )
+    payload = request.POST.get("payload") or edit_apply.sign(
+        {
+            "patch": patch,
+            "content_type": request.POST.get("content_type", kube.STRATEGIC),
+            "resource_version": "",
+            "base": base,
+        }
+    )
+    return render(
+        request,
+        "workloads/edit/conflict.html",
+        target.context(meanwhile=meanwhile, current=current, payload=payload),
+        status=409,
+    )
+
+
+def _preview_or_errors(
+    request: HttpRequest,
+    target: Target,
+    *,
+    base: dict[str, Any],
+    patch: dict[str, Any],
+    resource_version: str,
+    content_type: str,
+    on_errors: Callable[[kube.KubeError], HttpResponse],
+) -> HttpResponse:
+    try:
+        preview = edit_apply.dry_run(
+            target.cluster,
+            target.kind,
+            target.namespace,
+            target.name,
+            patch=patch,
+            resource_version=resource_version,
+            base=base,
+            content_type=content_type,
+        )
+    except kube.Conflict:
+        return _conflict(request, target, base, patch, "")
+    except kube.Unreachable as exc:
+        target.record(request, "edit", Outcome.FAILED, patch=patch, message=exc.message)
+        return _unreachable(request, target, exc)
+    except kube.KubeError as exc:
+        target.record(request, "edit", edit_apply.outcome_for(exc), patch=patch, message=exc.message)
+        return on_errors(exc)
+    target.record(request, "edit", Outcome.PREVIEWED, patch=patch, diff=preview.diff.text)
+    return _render_preview(request, target, preview)
+
+
+# --- the form tab ----------------------------------------------------------------------------------------------------
+
+
+@change_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
+    target = Target(cluster, namespace, kind, name)
+    if request.method == "GET":
+        try:
+            obj = edit_apply.read(target.cluster, target.kind, namespace, name)
+        except kube.KubeError as exc:
+            return _unreachable(request, target, exc)
+        base = edit_apply.sign({"obj": editable(obj), "rv": obj["metadata"]["resourceVersion"]})
+        return _render_form(request, target, TemplateEditor(target.kind, editable(obj)), base)
+
+    state = _load_payload(request, "base")
+    if state is None:
+        return HttpResponseBadRequest(_("This form was not made by Podium or is too old; open the edit page again."))
+    data = request.POST.copy()
+    editor = TemplateEditor(target.kind, state["obj"], data)
+    if _modify_rows(editor, data):
+        return _render_form(request, target, TemplateEditor(target.kind, state["obj"], data), request.POST["base"])
+    if not editor.is_valid():
+        target.record(request, "edit", Outcome.INVALID, message="\n".join(editor.error_summary()))
+        return _render_form(request, target, editor, request.POST["base"], full=True)
+    desired = editor.desired()
+    patch = strategic_patch(state["obj"], desired)
+    if not patch:
+        editor.non_field_errors.append(_("Nothing changed."))
+        return _render_form(request, target, editor, request.POST["base"], full=True)
+    if target.kind == "Job" and "template" in patch.get("spec", {}):
+        diff = diff_objects(target.kind, state["obj"], desired)
+        return render(
+            request,
+            "workloads/edit/job_recreate.html",
+            target.context(diff=diff, payload=edit_apply.sign({"desired": desired, "rv": state["rv"]})),
+        )
+
+    def on_errors(exc: kube.KubeError) -> HttpResponse:
+        if isinstance(exc, kube.Invalid) and exc.causes:
+            for cause in exc.causes:
+                editor.add_cause(cause.get("field", ""), cause.get("message", ""))
+        else:
+            editor.non_field_errors.append(exc.message)
+        return _render_form(request, target, editor, request.POST["base"], full=True)
+
+    return _preview_or_errors(
+        request,
+        target,
+        base=state["obj"],
+        patch=patch,
+        resource_version=state["rv"],
+        content_type=kube.STRATEGIC,
+        on_errors=on_errors,
+    )
+
+
+@change_required
+@require_POST
+def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
+    target = Target(cluster, namespace, kind, name)
+    payload = _load_payload(request, "payload")
+    if payload is None:
+        return HttpResponseBadRequest(_("This preview was not made by Podium or is too old; edit again."))
+    if "rebase" in request.POST:
+        # Re-apply on top: the same patch against the object as it is now, previewed again.
+        try:
+            current = edit_apply.read(target.cluster, target.kind, namespace, name)
+        except kube.KubeError as exc:
+            return _unreachable(request, target, exc)
+
+        def on_errors(exc: kube.KubeError) -> HttpResponse:
+            return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
+
+        return _preview_or_errors(
+            request,
+            target,
+            base=editable(current),
+            patch=payload["patch"],
+            resource_version=current["metadata"]["resourceVersion"],
+            content_type=payload["content_type"],
+            on_errors=on_errors,
+        )
+    try:
+        result = edit_apply.apply(
+            target.cluster,
+            target.kind,
+            namespace,
+            name,
+            patch=payload["patch"],
+            resource_version=payload["resource_version"],
+            base=payload["base"],
+            content_type=payload["content_type"],
+        )
+    except kube.Conflict:
+        return _conflict(request, target, payload["base"], payload["patch"], "")
+    except kube.KubeError as exc:
+        target.record(request, "apply", edit_apply.outcome_for(exc), patch=payload["patch"], message=exc.message)
+        return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
+    diff = diff_objects(target.kind, payload["base"], editable(result))
+    metadata = result.get("metadata") or {}
+    target.record(
+        request,
+        "apply",
+        Outcome.APPLIED,
+        patch=payload["patch"],
+        diff=diff.text,
+        message=_("Now at resourceVersion %(rv)s; changed: %(paths)s")
+        % {"rv": metadata.get("resourceVersion"), "paths": ", ".join(diff.paths)},
+        revision=str(metadata.get("generation", "")),
+    )
+    messages.success(
+        request,
+        _("Applied to %(kind)s %(name)s.") % {"kind": target.kind, "name": name}
+        + (" " + _("A rollout of the new template starts now.") if diff.starts_rollout else ""),
+    )
+    return redirect(target.url("workload"))
+
+
+@change_required
+@require_POST
+def job_recreate(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
+    target = Target(cluster, namespace, kind, name)
+    payload = _load_payload(request, "payload")
+    if payload is None or target.kind != "Job":
+        return HttpResponseBadRequest(_("This confirmation was not made by Podium or is too old; edit again."))
+    if not request.POST.get("confirm"):
+        messages.error(request, _("Tick the confirmation to delete and recreate the Job."))
+        return redirect(target.url("edit"))
+    try:
+        current = edit_apply.read(target.cluster, "Job", namespace, name)
+        if current["metadata"]["resourceVersion"] != payload["rv"]:
+            raise kube.Conflict("changed meanwhile")
+        result = edit_apply.recreate(target.cluster, "Job", namespace, name, payload["desired"])
+    except kube.Conflict:
+        return _conflict(request, target, payload["desired"], {}, "")
+    except kube.KubeError as exc:
+        target.record(request, "recreate", edit_apply.outcome_for(exc), patch=payload["desired"], message=exc.message)
+        return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
+    target.record(
+        request,
+        "recreate",
+        Outcome.APPLIED,
+        patch=payload["desired"],
+        message=_("Deleted and created again (uid %(uid)s).") % {"uid": result["metadata"].get("uid")},
+    )
+    messages.success(request, _("The Job was recreated with the new template."))
+    return redirect(target.url("workload"))
+
+
+# --- the YAML tab ----------------------------------------------------------------------------------------------------
+
+
+def _yaml_text(obj: dict[str, Any]) -> str:
+    return yaml.safe_dump(editable(obj), sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
+
+
+def _schema_errors(doc: dict[str, Any]) -> str:
+    try:
+        kubernetes_validate.validate(doc, SCHEMA_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        where = ".".join(str(p) for p in exc.absolute_path) or _("the document")
+        return _("%(where)s: %(msg)s (Kubernetes %(v)s schema)") % {
+            "where": where,
+            "msg": exc.message,
+            "v": exc.version,
+        }
+    except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError) as exc:
+        return str(exc)
+    return ""
+
+
+def _parse_one(text: str) -> tuple[dict[str, Any] | None, str]:
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        return None, _("This is not valid YAML: %(e)s") % {"e": exc}
+    if len(docs) != 1 or not isinstance(docs[0], dict):
+        return None, _("Write exactly one object (a YAML mapping).")
+    return docs[0], ""
+
+
+@change_required
+@require_http_methods(["GET", "POST"])
+def yaml_edit(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
+    target = Target(cluster, namespace, kind, name)
+    if request.method == "GET":
+        try:
+            obj = edit_apply.read(target.cluster, target.kind, namespace, name)
+        except kube.KubeError as exc:
+            return _unreachable(request, target, exc)
+        base = edit_apply.sign({"obj": editable(obj), "rv": obj["metadata"]["resourceVersion"]})
+        return render(request, "workloads/edit/yaml.html", target.context(text=_yaml_text(obj), base=base))
+
+    state = _load_payload(request, "base")
+    if state is None:
+        return HttpResponseBadRequest(_("This form was not made by Podium or is too old; open the edit page again."))
+    text = request.POST.get("text", "")
+
+    def errors(error: str, outcome: str = Outcome.INVALID, record: bool = True) -> HttpResponse:
+        if record:
+            target.record(request, "edit-yaml", outcome, message=error)
+        return render(
+            request,
+            "workloads/edit/yaml.html",
+            target.context(text=text, base=request.POST["base"], error=error),
+            status=422,
+        )
+
+    doc, error = _parse_one(text)
+    if doc is None:
+        return errors(error)
+    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    expected = state["obj"]
+    if doc.get("kind") != target.kind or doc.get("apiVersion") != expected.get("apiVersion"):
+        return errors(
+            _("This page edits %(api)s %(kind)s; the YAML is %(doc_api)s %(doc_kind)s.")
+            % {
+                "api": expected.get("apiVersion"),
+                "kind": target.kind,
+                "doc_api": doc.get("apiVersion"),
+                "doc_kind": doc.get("kind"),
+            }
+        )
+    if metadata.get("name") != name or metadata.get("namespace", namespace) != namespace:
+        return errors(
+            _("This page edits %(ns)s/%(name)s; the YAML names %(doc_ns)s/%(doc_name)s.")
+            % {
+                "ns": namespace,
+                "name": name,
+                "doc_ns": metadata.get("namespace", namespace),
+                "doc_name": metadata.get("name"),
+            }
+        )
+    schema_error = _schema_errors(doc)
+    if schema_error:
+        return errors(schema_error)
+    submitted = editable(doc)
+    submitted["metadata"] = {k: val for k, val in submitted["metadata"].items() if k not in SERVER_METADATA}
+    patch = merge_patch(state["obj"], submitted)
+    if not patch:
+        return errors(_("Nothing changed."), record=False)
+    return _preview_or_errors(
+        request,
+        target,
+        base=state["obj"],
+        patch=patch,
+        resource_version=state["rv"],
+        content_type=kube.MERGE,
+        on_errors=lambda exc: errors(
+            "\n".join(f"{c.get('field')}: {c.get('message')}" for c in getattr(exc, "causes", [])) or exc.message,
+            record=False,
+        ),
+    )
+
+
+# --- apply a manifest ------------------------------------------------------------------------------------------------
+
+
+def _manifest_items(text: str) -> tuple[list[edit_apply.ManifestItem], str]:
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        return [], _("This is not valid YAML: %(e)s") % {"e": exc}
+    if not docs:
+        return [], _("Paste or upload at least one object.")
+    items = []
+    for index, doc in enumerate(docs, 1):
+        item = edit_apply.ManifestItem(index, doc if isinstance(doc, dict) else {})
+        items.append(item)
+        if not isinstance(doc, dict) or not doc.get("kind") or not doc.get("apiVersion"):
+            item.error = _("Document %(i)d is not a Kubernetes object (it needs apiVersion and kind).") % {"i": index}
+            continue
+        item.kind = str(doc["kind"])
+        metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        item.name = str(metadata.get("name") or "")
+        if item.kind not in kube.KINDS or item.kind in ("Event", "ControllerRevision"):
+            item.error = _("Podium does not apply %(kind)s objects.") % {"kind": item.kind}
+            continue
+        if kube.kind_for(item.kind).api_version != doc["apiVersion"]:
+            item.error = _("%(kind)s is served as %(api)s.") % {
+                "kind": item.kind,
+                "api": kube.kind_for(item.kind).api_version,
+            }
+            continue
+        item.namespace = str(metadata.get("namespace") or "default") if kube.kind_for(item.kind).namespaced else ""
+        item.error = _schema_errors(doc)
+        if not item.name and not item.error:
+            item.error = _("metadata.name is required.")
+    return items, ""
+
+
+@change_required
+@require_http_methods(["GET", "POST"])
+def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
+    c = get_object_or_404(Cluster, name=cluster)
+    context: dict[str, Any] = {"cluster": c, "text": ""}
+    if request.method == "GET":
+        return render(request, "workloads/edit/apply_manifest.html", context)
+
+    applying = "apply" in request.POST
+    if applying:
+        payload = _load_payload(request, "payload")
+        if payload is None:
+            return HttpResponseBadRequest(_("This preview was not made by Podium or is too old; preview again."))
+        text = payload["text"]
+    else:
+        upload = request.FILES.get("file")
+        if upload is not None:
+            if upload.size > MAX_MANIFEST_BYTES:
+                context["error"] = _("The file is larger than 1 MiB.")
+                return render(request, "workloads/edit/apply_manifest.html", context, status=422)
+            text = upload.read().decode("utf-8", errors="replace")
+        else:
+            text = request.POST.get("text", "")
+    context["text"] = text
+    items, error = _manifest_items(text)
+
+    def record(item: edit_apply.ManifestItem, outcome: str, message: str = "") -> None:
+        edit_apply.record(
+            user=request.user,
+            cluster=c,
+            action="apply-manifest" if applying else "preview-manifest",
+            kind=item.kind,
+            namespace=item.namespace,
+            name=item.name or f"document {item.index}",
+            workload_uid=(item.result.get("metadata") or {}).get("uid", ""),
+            patch=item.doc,
+            diff=item.diff.text if item.diff else "",
+            outcome=outcome,
+            message=message,
+            revision=str((item.result.get("metadata") or {}).get("generation", "")),
+        )
+
+    if error or any(i.error for i in items):
+        context.update(error=error, items=items)
+        edit_apply.record(
+            user=request.user,
+            cluster=c,
+            action="apply-manifest",
+            kind="",
+            namespace="",
+            name=_("manifest"),
+            outcome=Outcome.INVALID,
+            message=error or "\n".join(f"{i.index}: {i.error}" for i in items if i.error),
+        )
+        return render(request, "workloads/edit/apply_manifest.html", context, status=422)
+    for item in items:
+        try:
+            edit_apply.apply_manifest_item(c, item, dry_run=not applying)
+        except kube.KubeError as exc:
+            causes = getattr(exc, "causes", [])
+            item.error = "\n".join(f"{x.get('field')}: {x.get('message')}" for x in causes) or exc.message
+            record(item, edit_apply.outcome_for(exc), item.error)
+            if not applying:
+                continue
+            break
+        record(item, Outcome.APPLIED if applying else Outcome.PREVIEWED)
+    context.update(items=items, applied=applying, payload=edit_apply.sign({"text": text}))
+    failed = any(i.error for i in items)
+    return render(request, "workloads/edit/apply_manifest.html", context, status=422 if failed else 200)
+
+
+# --- audit -----------------------------------------------------------------------------------------------------------
+
+
+@permission_required(roles.VIEW, raise_exception=True)
+def audit(request: HttpRequest) -> HttpResponse:
+    records = ChangeRecord.objects.select_related("cluster", "user")
+    cluster, user, outcome, q = (request.GET.get(k, "").strip() for k in ("cluster", "user", "outcome", "q"))
+    if cluster:
+        records = records.filter(cluster__name=cluster)
+    if user:
+        records = records.filter(user__username=user)
+    if outcome:
+        records = records.filter(outcome=outcome)
+    if q:
+        records = records.filter(
+            Q(name__icontains=q) | Q(namespace__icontains=q) | Q(kind__icontains=q) | Q(message__icontains=q)
+        )
+    page = Paginator(records, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    for r in page:
+        slug = r.kind.lower()
+        r.workload_url = (
+            reverse("workloads:workload", args=[r.cluster.name, r.namespace, slug, r.name])
+            if r.cluster and slug in presenters.KIND_SLUGS and r.namespace
+            else ""
+        )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "workloads/edit/audit.html",
+        {
+            "page": page,
+            "clusters": Cluster.objects.values_list("name", flat=True),
+            "users": User.objects.filter(changerecord__isnull=False).distinct().values_list("username", flat=True),
+            "outcomes": Outcome.choices,
+            "filters": {"cluster": cluster, "user": user, "outcome": outcome, "q": q},
+            "query": query.urlencode(),
+        },
+    )
