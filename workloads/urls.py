@@ -17,3 +17,7 @@ urlpatterns = [
 from workloads.urls_edit import urlpatterns as edit_urlpatterns  # noqa: E402
 
 urlpatterns += edit_urlpatterns
+
+from workloads.urls_rollout import urlpatterns as rollout_urlpatterns  # noqa: E402
+
+urlpatterns += rollout_urlpatterns
