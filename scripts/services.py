@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("PODIUM_VAR_DIR", ROOT / "var"))
@@ -77,7 +78,16 @@ def ensure_redis(*, supervised: bool) -> tuple[str, subprocess.Popen | None]:
     return private, proc
 
 
+def with_database(url: str, number: int) -> str:
+    """The same Redis, another logical database: tests never touch a running Podium's queues."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("redis", "rediss"):
+        return url
+    return parsed._replace(path=f"/{number}").geturl()
+
+
 if __name__ == "__main__":
-    # `python scripts/services.py redis` prints a Redis URL that answers, starting one if needed.
-    if sys.argv[1:] == ["redis"]:
-        print(ensure_redis(supervised=False)[0])
+    # `python scripts/services.py redis [DB]` prints a Redis URL that answers, starting one if needed.
+    if sys.argv[1:2] == ["redis"]:
+        url = ensure_redis(supervised=False)[0]
+        print(with_database(url, int(sys.argv[2])) if len(sys.argv) > 2 else url)
