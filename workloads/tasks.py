@@ -13,7 +13,7 @@ from workloads.sync.lease import lease_key, redis_client
 from workloads.sync.watcher import SYNC_KINDS, Watcher
 
 WATCH_RUN_SECONDS = float(os.environ.get("PODIUM_WATCH_RUN_SECONDS", "600"))
-ENQUEUE_GUARD_SECONDS = 20
+ENQUEUE_GUARD_SECONDS = 5
 
 
 def _holder() -> str:

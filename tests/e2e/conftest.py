@@ -26,8 +26,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module-scoped, not session: Playwright's sync API keeps an event loop running in this thread
+    # while it lives, which would break the asyncio tests that run after the browser tests.
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium is required (the test command installs it)"
     with sync_playwright() as playwright:

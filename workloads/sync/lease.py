@@ -18,7 +18,7 @@ end
 return 0
 """
 
-LEASE_SECONDS = 15
+LEASE_SECONDS = 10
 
 
 def redis_client() -> redis.Redis:
