@@ -81,10 +81,7 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-        web = AsgiServer(
-            tmp,
-            DATABASE_URL=settings.DATABASES["default"]["NAME"] and f"sqlite:///{settings.DATABASES['default']['NAME']}",
-        ).start()
+        web = AsgiServer(tmp).start()  # shares this process's database
 
         def fetch(path: str):
             def get() -> str:
