@@ -17,7 +17,7 @@ from workloads.sync import rows, samples
 Obj = dict[str, Any]
 
 # Batches of these kinds can move a rollout's counts (Pod readiness moves its workload's status too).
-SAMPLED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision"}
+SAMPLED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision", "Pod"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet"}
 
 
@@ -156,7 +156,7 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]]) 
         pod_workloads = {c["uid"]: c["workload_uid"] for c in columns} if kind == "Pod" else {}
         _collect_changes(cluster_id, kind, list(latest.values()), changed, pod_workloads)
         if kind in SAMPLED_KINDS:
-            samples.record(cluster_id, changed.workload_uids)
+            samples.record(cluster_id, changed.workload_uids, only_rolling=kind == "Pod")
     return changed
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
+from workloads import status
+
 Obj = dict[str, Any]
 
 
@@ -65,54 +67,9 @@ def _condition(status: Obj, type_: str) -> Obj:
 
 
 def workload_health(kind: str, obj: Obj) -> tuple[str, str]:
-    """(health, reason) as the list badge shows it."""
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    generation = (obj.get("metadata") or {}).get("generation") or 0
-    observed = status.get("observedGeneration") or 0
-    if kind == "Deployment":
-        desired = spec.get("replicas", 1)
-        progressing = _condition(status, "Progressing")
-        if spec.get("paused"):
-            return "paused", "rollout paused"
-        if progressing.get("status") == "False":
-            return "failed", progressing.get("message") or progressing.get("reason", "")
-        updated, available = status.get("updatedReplicas") or 0, status.get("availableReplicas") or 0
-        if observed < generation or updated < desired or (status.get("replicas") or 0) > updated:
-            return "progressing", progressing.get("message", "")
-        if available < desired:
-            available_cond = _condition(status, "Available")
-            return "degraded", available_cond.get("message") or f"{available} of {desired} available"
-        return "healthy", ""
-    if kind == "StatefulSet":
-        desired = spec.get("replicas", 1)
-        ready = status.get("readyReplicas") or 0
-        if observed < generation or status.get("updateRevision") != status.get("currentRevision"):
-            return "progressing", ""
-        if ready < desired:
-            return "degraded", f"{ready} of {desired} ready"
-        return "healthy", ""
-    if kind == "DaemonSet":
-        desired = status.get("desiredNumberScheduled") or 0
-        if observed < generation or (status.get("updatedNumberScheduled") or 0) < desired:
-            return "progressing", ""
-        if (status.get("numberAvailable") or 0) < desired:
-            return "degraded", f"{status.get('numberAvailable') or 0} of {desired} available"
-        return "healthy", ""
-    if kind == "Job":
-        if _condition(status, "Complete").get("status") == "True":
-            return "completed", ""
-        failed = _condition(status, "Failed")
-        if failed.get("status") == "True":
-            return "failed", failed.get("message") or failed.get("reason", "")
-        if spec.get("suspend"):
-            return "suspended", ""
-        return "progressing", ""
-    if kind == "CronJob":
-        return ("suspended", "") if spec.get("suspend") else ("healthy", "")
-    if kind == "ReplicaSet":
-        desired = spec.get("replicas", 1)
-        return ("healthy", "") if (status.get("readyReplicas") or 0) >= desired else ("progressing", "")
-    return "healthy", ""
+    """(health, reason) as the list badge shows it: one rule, shared with the pages."""
+    badge = status.workload_status(kind, obj)
+    return badge.health, str(badge.reason)
 
 
 def workload_columns(kind: str, obj: Obj) -> dict[str, Any]:
@@ -211,44 +168,7 @@ def template_revision_columns(kind: str, obj: Obj, owner_kind: str = "") -> dict
 
 def pod_status_text(pod: Obj) -> str:
     """The STATUS column of ``kubectl get pods``."""
-    m, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
-    reason = status.get("reason") or status.get("phase") or "Pending"
-    init_statuses = status.get("initContainerStatuses") or []
-    init_count = len(spec.get("initContainers") or [])
-    initializing = False
-    for i, cs in enumerate(init_statuses):
-        state = cs.get("state") or {}
-        term, waiting = state.get("terminated"), state.get("waiting")
-        if term and term.get("exitCode") == 0:
-            continue
-        if term:
-            reason = f"Init:{term.get('reason') or 'Error'}"
-        elif waiting and waiting.get("reason") not in (None, "PodInitializing"):
-            reason = f"Init:{waiting['reason']}"
-        elif cs.get("started") and cs.get("restartPolicy") == "Always":
-            continue
-        else:
-            reason = f"Init:{i}/{init_count}"
-        initializing = True
-        break
-    if not initializing:
-        has_running = False
-        for cs in reversed(status.get("containerStatuses") or []):
-            state = cs.get("state") or {}
-            if state.get("waiting", {}).get("reason"):
-                reason = state["waiting"]["reason"]
-            elif state.get("terminated"):
-                term = state["terminated"]
-                reason = term.get("reason") or (
-                    f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode')}"
-                )
-            elif state.get("running") and cs.get("ready"):
-                has_running = True
-        if reason == "Completed" and has_running:
-            reason = "Running"
-    if m.get("deletionTimestamp"):
-        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
-    return reason[:64]
+    return status.pod_status_text(pod)[:64]
 
 
 def pod_columns(pod: Obj) -> dict[str, Any]:

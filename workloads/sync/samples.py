@@ -28,10 +28,15 @@ def current_template_hash(workload: Workload) -> str:
     return latest or ""
 
 
-def record(cluster_id: int, workload_uids: set[str]) -> None:
+def record(cluster_id: int, workload_uids: set[str], *, only_rolling: bool = False) -> None:
+    """Record a point for each workload whose counts moved. With ``only_rolling`` (a batch of Pod
+    changes) only workloads that are not settled are looked at: a healthy workload's Pods churning
+    is not a rollout, and the check would cost a query per workload per batch."""
     workloads = Workload.objects.filter(
         cluster_id=cluster_id, uid__in=workload_uids, kind__in=ROLLING_KINDS, deleted_at__isnull=True
     )
+    if only_rolling:
+        workloads = workloads.exclude(health=Workload.Health.HEALTHY)
     now = timezone.now()
     for workload in workloads:
         template_hash = current_template_hash(workload)

@@ -1,0 +1,13 @@
+// The rollout panel's progress-deadline countdown: the server renders the seconds left, this keeps them ticking
+// between live updates (each update replaces the element, so it only ever reads data-deadline).
+(function () {
+  "use strict";
+  if (window.podiumCountdown) return;
+  window.podiumCountdown = setInterval(function () {
+    var now = Date.now() / 1000;
+    document.querySelectorAll("time.countdown[data-deadline]").forEach(function (el) {
+      var left = Math.max(0, Math.round(Number(el.dataset.deadline) - now));
+      el.textContent = left + " s";
+    });
+  }, 1000);
+})();

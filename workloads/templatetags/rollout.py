@@ -1,0 +1,20 @@
+"""The rollout panel's data, for templates that render the panel (the workload page, its live updates, the panel
+URL). A tag rather than view context so that every page and live frame showing the panel gets the same data from
+one place, without each view knowing about rollouts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from workloads.models import Workload
+
+register = template.Library()
+
+
+@register.simple_tag
+def rollout_panel(w: Workload) -> dict[str, Any]:
+    from workloads.views_rollout import panel_context
+
+    return panel_context(w)
