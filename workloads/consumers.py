@@ -1,14 +1,204 @@
-"""The live socket: one per page. The full subscription protocol is built in the live issue."""
+"""The live socket: one per page, carrying out-of-band swaps of the page's own partials.
+
+Protocol (see ``workloads.live_pages``):
+
+- The page connects to ``/ws/live/?sub=<group>&sub=<group>...&page=<the page's path?query>``. The groups are
+  those of ``workloads.live`` (``ns.<cluster id>.<namespace>``, ``wl.<cluster id>.<uid>``,
+  ``pod.<cluster id>.<uid>``, ``cluster.<cluster id>``). The socket is refused (closed before it is accepted)
+  for an anonymous user, a user without ``workloads.view_cluster_data``, a group that is malformed or names a
+  cluster, namespace, workload or Pod the mirror does not know, too many groups, or a page that is not a live page.
+- Right after it is accepted, the server sends every live partial of the page: a (re)connected page is exact
+  again, whatever it missed while it was disconnected.
+- On ``mirror.changed`` or ``cluster.status`` in any subscribed group, the server re-renders the page's partials
+  and sends, in one text frame, those whose HTML changed, each root element carrying ``hx-swap-oob="true"``.
+  Frames are coalesced: the first change of a quiet page waits ``GATHER`` seconds for the rest of its batch; a
+  busy page gets at most one frame per ``FRAME_INTERVAL``, on a grid shared by every page of the process; a frame
+  is always rendered after the latest change it covers. Pages showing the same thing
+  to users with the same permissions share one render.
+- The client may send ``{"refresh": true}`` to get every partial again. Anything else (binary, not JSON, not an
+  object, unknown keys, more than ``MAX_MESSAGE`` characters) is logged and ignored.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from workloads import live_pages, roles
+
+log = logging.getLogger(__name__)
+
+GATHER = 0.02  # seconds the first change of a quiet page waits for the rest of its batch
+FRAME_INTERVAL = 0.1  # seconds between two frames to one page, at least
+GRID = 0.05  # busy pages flush on this grid, so that those showing the same thing share a render
+MAX_MESSAGE = 4096
+MAX_QUERY = 16384
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+Fragments = dict[str, str]
+
+# key -> (monotonic time the render started, the render). A render that started after a page's latest
+# change message has read everything that change committed, so that page may use it.
+_renders: dict[tuple, tuple[float, asyncio.Future[Fragments]]] = {}
+
+
+async def shared_render(key: tuple, since: float, render: Callable[[], Awaitable[Fragments]]) -> Fragments:
+    loop_key = (id(asyncio.get_running_loop()), *key)
+    found = _renders.get(loop_key)
+    if found and found[0] >= since:
+        return await asyncio.shield(found[1])
+    started = time.monotonic()
+    task = asyncio.ensure_future(render())
+    _renders[loop_key] = (started, task)
+    if len(_renders) > 500:
+        for k, (at, t) in list(_renders.items()):
+            if t.done() and at < started - 10:
+                del _renders[k]
+    try:
+        return await asyncio.shield(task)
+    except Exception:
+        if _renders.get(loop_key, (0, None))[1] is task:
+            del _renders[loop_key]
+        raise
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
+    groups_joined: list[str]
+
     async def connect(self) -> None:
+        self.groups_joined = []
+        self.sent: Fragments = {}
+        self.dirty_at: float | None = None
+        self.last_frame_at = 0.0
+        self.flusher: asyncio.Task | None = None
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        try:
+            groups, self.page, self.render_key = await self._check(user)
+        except live_pages.Refused as exc:
+            log.warning("live socket refused for %s: %s", user.get_username(), exc)
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        # Join first, render second: a change committed in between is in the render or in a message.
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+        since = time.monotonic()
+        try:
+            fragments = await shared_render(self.render_key, since, self._render)
+        except live_pages.Refused as exc:
+            log.warning("live socket refused for %s: %s", user.get_username(), exc)
+            await self._leave()
+            await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.accept()
+        await self._send_changed(fragments)
+
+    @database_sync_to_async
+    def _check(self, user: object) -> tuple[list[str], live_pages.LivePage, tuple]:
+        if not user.has_perm(roles.VIEW):
+            raise live_pages.Refused("no permission to view cluster data")
+        query = self.scope.get("query_string", b"")
+        if len(query) > MAX_QUERY:
+            raise live_pages.Refused("query string too long")
+        params = parse_qs(query.decode("utf-8", "replace"))
+        groups = list(dict.fromkeys(params.get("sub", [])))
+        pages = params.get("page", [])
+        if not groups or len(groups) > live_pages.MAX_SUBSCRIPTIONS:
+            raise live_pages.Refused(f"{len(groups)} subscriptions")
+        if len(pages) != 1:
+            raise live_pages.Refused("one page, please")
+        for group in groups:
+            live_pages.check_subscription(group)
+        page = live_pages.resolve_page(pages[0])
+        return groups, page, (pages[0], live_pages.permissions_key(user))
+
+    @database_sync_to_async
+    def _render(self) -> Fragments:
+        return live_pages.render_fragments(self.page, self.scope["user"])
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "flusher", None):
+            self.flusher.cancel()
+        await self._leave()
+
+    async def _leave(self) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = []
+
+    # --- from the page -------------------------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > MAX_MESSAGE:
+            log.warning("live socket: ignored a %s message", "binary" if text_data is None else "too long")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            log.warning("live socket: ignored a message that is not JSON: %r", text_data[:80])
+            return
+        if isinstance(content, dict) and content.get("refresh") is True:
+            self.sent = {}
+            self.changed()
+            return
+        log.warning("live socket: ignored a message it does not understand: %r", text_data[:80])
+
+    # --- from the sync layer ----------------------------------------------------------------------------------------
+
+    async def mirror_changed(self, event: dict) -> None:
+        if (
+            self.page.view in live_pages.LIST_VIEWS
+            and set(event.get("kinds") or ()) <= {"Event"}
+            and "namespace" in event
+        ):
+            return
+        self.changed()
+
+    async def cluster_status(self, event: dict) -> None:
+        self.changed()
+
+    # --- coalescing -----------------------------------------------------------------------------------------------
+
+    def changed(self) -> None:
+        self.dirty_at = time.monotonic()
+        if self.flusher is None or self.flusher.done():
+            self.flusher = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self.dirty_at is not None:
+            at = self.dirty_at + GATHER
+            if self.last_frame_at + FRAME_INTERVAL > at:
+                # Busy: wait for the next slot on a grid every page of this process shares, so that pages
+                # showing the same thing flush together and share one render.
+                at = math.ceil((self.last_frame_at + FRAME_INTERVAL) / GRID) * GRID
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            since, self.dirty_at = self.dirty_at, None
+            try:
+                fragments = await shared_render(self.render_key, since, self._render)
+            except live_pages.Refused as exc:
+                log.info("live page no longer renders: %s", exc)
+                continue
+            except Exception:
+                log.exception("live render failed for %s", self.page.path)
+                continue
+            await self._send_changed(fragments)
+
+    async def _send_changed(self, fragments: Fragments) -> None:
+        changed = [html for element_id, html in fragments.items() if self.sent.get(element_id) != html]
+        if not changed:
+            return
+        self.sent.update(fragments)
+        await self.send(text_data="\n".join(changed))
+        self.last_frame_at = time.monotonic()

@@ -122,6 +122,7 @@ class Workload(MirroredObject):
         indexes = [
             models.Index(fields=["cluster", "namespace", "kind", "name"]),
             models.Index(fields=["cluster", "kind", "name"]),
+            models.Index(fields=["cluster", "namespace", "owner_uid"]),
         ]
 
     @property
@@ -166,7 +167,11 @@ class Pod(MirroredObject):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="pod_uid")]
-        indexes = [models.Index(fields=["cluster", "namespace", "name"])]
+        indexes = [
+            models.Index(fields=["cluster", "namespace", "name"]),
+            models.Index(fields=["cluster", "workload_uid"]),
+            models.Index(fields=["cluster", "owner_uid"]),
+        ]
 
 
 class Event(MirroredObject):
@@ -182,6 +187,7 @@ class Event(MirroredObject):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="event_uid")]
+        indexes = [models.Index(fields=["cluster", "involved_uid", "last_seen"])]
 
 
 class SyncState(models.Model):

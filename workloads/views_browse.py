@@ -9,12 +9,13 @@ import yaml
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from workloads import presenters, roles
+from workloads import live, live_pages, presenters, roles
 from workloads.models import Cluster, Event, Namespace, Pod, TemplateRevision, Workload
 
 PAGE_SIZE = 50
@@ -145,6 +146,13 @@ def overview(request: HttpRequest) -> HttpResponse:
             if namespace and Namespace.objects.filter(cluster=cluster, name=namespace).exists():
                 return redirect("workloads:namespace", cluster.name, namespace)
             return redirect("workloads:cluster_workloads", cluster.name)
+    context = overview_context()
+    context["live_url"] = live_pages.page_url(context["live_groups"], request.get_full_path())
+    return render(request, "workloads/overview.html", context)
+
+
+def overview_context() -> dict:
+    """What the overview shows; the live consumer calls it too, to re-render the same partial."""
     clusters = list(Cluster.objects.filter(enabled=True))
     summaries: dict[int, dict[str, NamespaceSummary]] = defaultdict(dict)
 
@@ -184,7 +192,9 @@ def overview(request: HttpRequest) -> HttpResponse:
         c.namespace_summaries = sorted(summaries.get(c.id, {}).values(), key=lambda s: s.name)
         for s in c.namespace_summaries:
             s.health_counts = [(h, Workload.Health(h).label, s.workloads[h]) for h in health_order if s.workloads[h]]
-    return render(request, "workloads/overview.html", {"clusters": clusters})
+    groups = [live.cluster_group(c.id) for c in clusters]
+    groups += [live.namespace_group(c.id, s.name) for c in clusters for s in c.namespace_summaries]
+    return {"clusters": clusters, "live_groups": groups[: live_pages.MAX_SUBSCRIPTIONS]}
 
 
 # --- lists ------------------------------------------------------------------------------------------------------------
@@ -203,15 +213,27 @@ def namespace_detail(request: HttpRequest, cluster: str, namespace: str) -> Http
 
 
 def _workload_list(request: HttpRequest, cluster: Cluster, namespace: str, *, namespace_page: bool) -> HttpResponse:
-    kind = request.GET.get("kind", "")
+    context = list_context(cluster, namespace, request.GET, namespace_page=namespace_page)
+    context["live_url"] = live_pages.page_url(context["live_groups"], request.get_full_path())
+    if request.htmx and request.htmx.target == "workload-table":
+        # The filters changed: swap the table, and reconnect the live socket for the new query.
+        table = render_to_string("workloads/workload_list.html#workload-table", context, request=request)
+        socket = render_to_string("workloads/_live.html", {**context, "oob": True}, request=request)
+        return HttpResponse(table + socket)
+    return render(request, "workloads/workload_list.html", context)
+
+
+def list_context(cluster: Cluster, namespace: str, params: QueryDict, *, namespace_page: bool) -> dict:
+    """A workload (or Pod) list; the live consumer calls it too, to re-render the same partials."""
+    kind = params.get("kind", "")
     if kind not in KIND_CHOICES:
         kind = ""
-    label = request.GET.get("label", "").strip()
-    text = request.GET.get("q", "").strip()
-    show_deleted = request.GET.get("deleted") == "1"
+    label = params.get("label", "").strip()
+    text = params.get("q", "").strip()
+    show_deleted = params.get("deleted") == "1"
     pods_mode = kind == "Pod"
     sorts = POD_SORTS if pods_mode else WORKLOAD_SORTS
-    sort = request.GET.get("sort", "name")
+    sort = params.get("sort", "name")
     if sort.lstrip("-") not in sorts:
         sort = "name"
     order = list(sorts[sort.lstrip("-")])
@@ -240,7 +262,7 @@ def _workload_list(request: HttpRequest, cluster: Cluster, namespace: str, *, na
         except presenters.SelectorError as exc:
             selector_error = str(exc)
     qs = qs.order_by(*order)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
     rows = list(page.object_list)
     if not pods_mode:
         _with_status(rows)
@@ -265,11 +287,22 @@ def _workload_list(request: HttpRequest, cluster: Cluster, namespace: str, *, na
         "kind_choices": KIND_CHOICES,
         "selector_error": selector_error,
         "bare_pods": bare_pods,
+        "live_groups": _list_groups(cluster, namespace, rows, bare_pods),
     }
-    template_name = "workloads/workload_list.html"
-    if request.htmx and request.htmx.target == "workload-table":
-        template_name += "#workload-table"
-    return render(request, template_name, context)
+    return context
+
+
+def _list_groups(cluster: Cluster, namespace: str, rows: list, bare_pods: list | None) -> list[str]:
+    """A namespace's list follows that namespace; the all-namespaces list follows every namespace it knows."""
+    if namespace:
+        names = [namespace]
+    else:
+        names = sorted(
+            set(Namespace.objects.filter(cluster=cluster, deleted_at__isnull=True).values_list("name", flat=True))
+            | {r.namespace for r in rows}
+        )
+    groups = [live.cluster_group(cluster.id)] + [live.namespace_group(cluster.id, n) for n in names]
+    return groups[: live_pages.MAX_SUBSCRIPTIONS]
 
 
 # --- workload ---------------------------------------------------------------------------------------------------------
@@ -323,7 +356,16 @@ def _revision_url(w: Workload, rev: presenters.Revision) -> str:
 
 @permission_required(roles.VIEW, raise_exception=True)
 def workload_detail(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
-    c = _cluster(cluster)
+    context = workload_context(_cluster(cluster), namespace, kind, name, request.GET)
+    context["live_url"] = live_pages.page_url(context["live_groups"], request.get_full_path())
+    template_name = "workloads/workload_detail.html"
+    if request.htmx and request.htmx.target == f"pods-{context['w'].uid}":
+        template_name += "#workload-pods"
+    return render(request, template_name, context)
+
+
+def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: QueryDict) -> dict:
+    """One workload's page; the live consumer calls it too, to re-render the same partials."""
     kind_name = presenters.KIND_SLUGS.get(kind)
     if kind_name is None:
         raise Http404(_("Unknown kind %(k)s") % {"k": kind})
@@ -332,16 +374,16 @@ def workload_detail(request: HttpRequest, cluster: str, namespace: str, kind: st
     _with_status([w])
     revisions = _revisions_for(w)
     rev_uids = [r.uid for r in revisions]
+    # The sync layer resolves every Pod's top workload; a workload that has an owner itself (a
+    # ReplicaSet of a Deployment, a Job of a CronJob) shows the Pods it made directly.
+    own_pods = Q(owner_uid=w.uid) if w.owner_uid else Q(workload_uid=w.uid)
     pods = list(
-        Pod.objects.filter(cluster=c, deleted_at__isnull=True)
-        .filter(Q(workload_uid=w.uid) | Q(owner_uid__in=[w.uid, *rev_uids]))
-        .only(*POD_LIST_FIELDS)
-        .order_by("name")
+        Pod.objects.filter(own_pods, cluster=c, deleted_at__isnull=True).only(*POD_LIST_FIELDS).order_by("name")
     )
     groups = presenters.group_pods(
         kind=w.kind, name=w.name, raw=w.raw, current_column=w.current_revision, revisions=revisions, pods=pods
     )
-    show_all = request.GET.get("pods") == "all"
+    show_all = params.get("pods") == "all"
     for g in groups:
         g.shown = g.pods if show_all else g.pods[:PODS_PER_GROUP]
 
@@ -360,11 +402,9 @@ def workload_detail(request: HttpRequest, cluster: str, namespace: str, kind: st
         box.label_short = box.label if len(box.label) <= 26 else box.label[:25] + "…"
     for g in groups:
         g.url = _revision_url(w, g.revision) if g.revision else ""
-    pod_filter = Q(workload_uid=w.uid) | Q(owner_uid__in=[w.uid, *rev_uids])
-    pod_uids = Pod.objects.filter(pod_filter, cluster=c).values("uid")
+    involved = [w.uid, *rev_uids, *(p.uid for p in pods)]
     events = list(
-        Event.objects.filter(cluster=c, deleted_at__isnull=True)
-        .filter(Q(involved_uid__in=[w.uid, *rev_uids]) | Q(involved_uid__in=pod_uids))
+        Event.objects.filter(cluster=c, deleted_at__isnull=True, involved_uid__in=involved)
         .defer("raw")
         .order_by("-last_seen", "-id")[:EVENTS_SHOWN]
     )
@@ -385,11 +425,9 @@ def workload_detail(request: HttpRequest, cluster: str, namespace: str, kind: st
         "tree": tree,
         "events": events,
         "owner": _owner_of(c, w.owner_uid) if w.owner_uid else None,
+        "live_groups": [live.cluster_group(c.id), live.workload_group(c.id, w.uid)],
     }
-    template_name = "workloads/workload_detail.html"
-    if request.htmx and request.htmx.target == f"pods-{w.uid}":
-        template_name += "#workload-pods"
-    return render(request, template_name, context)
+    return context
 
 
 # --- Pods -------------------------------------------------------------------------------------------------------------
@@ -445,7 +483,16 @@ def _owner_chain(c: Cluster, pod: Pod) -> list[ChainLink]:
 
 @permission_required(roles.VIEW, raise_exception=True)
 def pod_detail(request: HttpRequest, cluster: str, namespace: str, name: str) -> HttpResponse:
-    c = _cluster(cluster)
+    context = pod_context(_cluster(cluster), namespace, name)
+    context["live_url"] = live_pages.page_url(context["live_groups"], request.get_full_path())
+    template_name = "workloads/pod_detail.html"
+    if request.htmx and request.htmx.target == f"pod-{context['pod'].uid}":
+        template_name += "#pod-card"
+    return render(request, template_name, context)
+
+
+def pod_context(c: Cluster, namespace: str, name: str) -> dict:
+    """One Pod's page; the live consumer calls it too, to re-render the same partials."""
     pod = _live_first(Pod.objects.filter(cluster=c, namespace=namespace, name=name))
     raw = pod.raw or {}
     status = raw.get("status") or {}
@@ -471,11 +518,9 @@ def pod_detail(request: HttpRequest, cluster: str, namespace: str, name: str) ->
         "chain": _owner_chain(c, pod),
         "events": events,
         "spec": spec,
+        "live_groups": [live.cluster_group(c.id), live.pod_group(c.id, pod.uid)],
     }
-    template_name = "workloads/pod_detail.html"
-    if request.htmx and request.htmx.target == f"pod-{pod.uid}":
-        template_name += "#pod-card"
-    return render(request, template_name, context)
+    return context
 
 
 # --- YAML -------------------------------------------------------------------------------------------------------------
@@ -511,3 +556,23 @@ def object_yaml(request: HttpRequest, cluster: str, namespace: str, kind: str, n
         back = workload_url(obj)
     context = {"cluster": c, "namespace": namespace, "obj": obj, "kind_name": kind_name, "text": text, "back": back}
     return render(request, "workloads/yaml.html", context)
+
+
+# --- live -------------------------------------------------------------------------------------------------------------
+
+
+def page_context(view: str, kwargs: dict, params: QueryDict) -> dict:
+    """The context of a live page, from its URL name, URL kwargs and query: what the consumer re-renders."""
+    if view == "overview":
+        return overview_context()
+    c = _cluster(kwargs["cluster"])
+    if view == "cluster_workloads":
+        return list_context(c, params.get("namespace", ""), params, namespace_page=False)
+    if view == "namespace":
+        _check_namespace(c, kwargs["namespace"])
+        return list_context(c, kwargs["namespace"], params, namespace_page=True)
+    if view == "workload":
+        return workload_context(c, kwargs["namespace"], kwargs["kind"], kwargs["name"], params)
+    if view == "pod":
+        return pod_context(c, kwargs["namespace"], kwargs["name"])
+    raise Http404(_("Not a live page"))

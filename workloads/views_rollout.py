@@ -63,11 +63,9 @@ def panel_context(w: Workload) -> dict[str, Any]:
         return {"rollout": None}
     now = timezone.now()
     revisions = _revision_rows(w)
-    pods = list(
-        Pod.objects.filter(cluster_id=w.cluster_id, deleted_at__isnull=True)
-        .filter(Q(workload_uid=w.uid) | Q(owner_uid=w.uid))
-        .only("uid", "raw")
-    )
+    # One indexed column, never an OR of two (SQLite would scan every Pod of the cluster for it).
+    own_pods = Q(owner_uid=w.uid) if w.owner_uid else Q(workload_uid=w.uid)
+    pods = list(Pod.objects.filter(own_pods, cluster_id=w.cluster_id, deleted_at__isnull=True).only("uid", "raw"))
     pod_uids = [p.uid for p in pods]
     events = list(
         Event.objects.filter(cluster_id=w.cluster_id, deleted_at__isnull=True, involved_uid__in=[w.uid, *pod_uids])

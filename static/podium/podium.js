@@ -1,1 +1,111 @@
 // Podium's small client: everything else is htmx.
+//
+// The live indicator (#live-indicator): "connecting", "live", "reconnecting" or "offline", with the time of the
+// last frame (or of the page render). It follows the htmx WebSocket extension's events on the page's live socket
+// (templates/workloads/_live.html). On every (re)connect the server sends the page's partials again, so a page
+// that says "live" is exact. Without JavaScript the indicator only says when the page was rendered.
+(function () {
+  "use strict";
+  var OFFLINE_AFTER_MS = 10000; // "reconnecting" for this long becomes "offline"
+  var failures = 0;
+  var lostAt = 0;
+  var offlineTimer = null;
+  var everOpen = false;
+  var state = "static";
+
+  if (window.htmx) {
+    // Retry soon and often: 0.25 s, 0.5 s, 1 s, 2 s, then every 2-4 s (the extension's default waits up to 64 s).
+    htmx.config.wsReconnectDelay = function (retryCount) {
+      var base = Math.min(4000, 250 * Math.pow(2, retryCount));
+      return base / 2 + (Math.random() * base) / 2;
+    };
+  }
+
+  function indicator() {
+    return document.getElementById("live-indicator");
+  }
+
+  function two(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  function clock(date) {
+    return two(date.getHours()) + ":" + two(date.getMinutes()) + ":" + two(date.getSeconds());
+  }
+
+  var LABELS = {
+    connecting: "connecting…",
+    live: "live",
+    reconnecting: "reconnecting…",
+    offline: "offline",
+  };
+
+  function render(asOf) {
+    var el = indicator();
+    if (!el) return;
+    el.className = "live live-" + state;
+    el.dataset.state = state;
+    if (asOf) el.dataset.asOf = String(Math.floor(asOf.getTime() / 1000));
+    var shown = el.dataset.asOf ? new Date(Number(el.dataset.asOf) * 1000) : new Date();
+    var label = el.querySelector(".live-state");
+    var time = el.querySelector("time");
+    if (label) label.textContent = LABELS[state] || "";
+    if (time) {
+      time.textContent = clock(shown);
+      time.dateTime = shown.toISOString();
+    }
+    el.title =
+      state === "live"
+        ? "Following the cluster. Data as of the last update."
+        : "Not following the cluster right now: the data is as of the time shown.";
+  }
+
+  function setState(next, asOf) {
+    state = next;
+    render(asOf);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    // The server rendered the time in its own zone; show it in the reader's.
+    if (document.getElementById("live-socket")) setState("connecting");
+  });
+  document.addEventListener("htmx:wsConnecting", function () {
+    if (!everOpen) setState("connecting");
+  });
+  document.addEventListener("htmx:wsOpen", function () {
+    everOpen = true;
+    failures = 0;
+    lostAt = 0;
+    clearTimeout(offlineTimer);
+    // Not "live" yet: the first frame (the whole page again) makes it so.
+  });
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    setState("live", new Date());
+  });
+  document.addEventListener("htmx:wsClose", function (event) {
+    failures += 1;
+    var detail = event.detail || {};
+    var code = detail.event ? detail.event.code : 0;
+    // The extension retries by itself only after an abnormal close (1006, 1011, 1012, 1013). A server that
+    // says "going away" (1001) is restarting: retry that too. Anything else is final.
+    var retrying = [1006, 1011, 1012, 1013].indexOf(code) >= 0;
+    if (code === 1001 && detail.socketWrapper && document.getElementById("live-socket")) {
+      retrying = true;
+      setTimeout(detail.socketWrapper.reconnect, htmx.config.wsReconnectDelay(failures));
+    }
+    if (!lostAt) {
+      lostAt = Date.now();
+      clearTimeout(offlineTimer);
+      offlineTimer = setTimeout(function () {
+        if (lostAt) setState("offline");
+      }, OFFLINE_AFTER_MS);
+    }
+    setState(retrying && Date.now() - lostAt < OFFLINE_AFTER_MS ? "reconnecting" : "offline");
+  });
+  document.addEventListener("htmx:wsError", function () {
+    if (state === "live" || state === "connecting") setState("reconnecting");
+  });
+  window.addEventListener("offline", function () {
+    if (document.getElementById("live-socket")) setState("offline");
+  });
+})();

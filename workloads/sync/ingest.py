@@ -269,4 +269,9 @@ def replace_all(cluster_id: int, kind: str, pages: Iterable[tuple[list[Obj], str
             changed.workload_uids |= {uid for uid, _ in gone}
         if kind == "Pod":
             changed.pod_uids |= {uid for uid, _ in gone}
+            changed.workload_uids |= set(
+                model.objects.filter(cluster_id=cluster_id, uid__in=[uid for uid, _ in gone])
+                .exclude(workload_uid="")
+                .values_list("workload_uid", flat=True)
+            )
     return changed, list_resource_version, len(listed)

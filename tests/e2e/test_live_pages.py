@@ -1,0 +1,173 @@
+"""Open pages follow the cluster: the full stack (democluster, a Celery worker, Redis, the ASGI server) and Chromium.
+
+Every wait is for a condition with a timeout: Playwright's expect, or wait_for on the mirror.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import log_in, screenshot
+from tests.support.stack import AsgiServer, Democluster, wait_for
+from tests.sync_support import cluster, democluster, start_worker  # noqa: F401 - fixtures
+from workloads.models import Cluster, Pod, Workload
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+# Slow enough to watch: one Pod at a time, each counted available only after it has been ready for a while.
+WEB = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 3
+  minReadySeconds: 1
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: "nginx:1.25"}]
+"""
+TIMEOUT = 30_000
+# Records every state the live indicator goes through, so a short-lived one is not missed between two polls.
+RECORD_STATES = """
+window.__liveStates = [];
+new MutationObserver(() => {
+  const el = document.getElementById("live-indicator");
+  const state = el && el.dataset.state;
+  if (state && window.__liveStates.at(-1) !== state) window.__liveStates.push(state);
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state"]});
+"""
+
+
+@pytest.fixture
+def asgi(tmp_path: Path) -> Iterator[AsgiServer]:
+    server = AsgiServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def person(db: None) -> User:
+    """A viewer with a real (slow) password hash: the ASGI process checks it with its own settings."""
+    from django.contrib.auth.models import Group
+
+    user = User.objects.create_user("lena-live", "lena@example.com", "correct horse battery staple")
+    user.groups.add(Group.objects.get(name="viewer"))
+    return user
+
+
+def ready_pods_in_mirror(cluster: Cluster, n: int) -> bool:
+    web = Workload.objects.filter(cluster=cluster, kind="Deployment", name="web").first()
+    if web is None:
+        return False
+    pods = Pod.objects.filter(cluster=cluster, workload_uid=web.uid, deleted_at__isnull=True, ready=True)
+    return web.ready_replicas == n and web.desired_replicas == n and pods.count() == n
+
+
+def open_web(page: Page, asgi: AsgiServer, person: User, cluster: Cluster) -> str:
+    page.add_init_script(RECORD_STATES)
+    log_in(page, asgi.url, person.username)
+    page.goto(f"{asgi.url}/c/{cluster.name}/ns/shop/deployment/web/")
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live", timeout=TIMEOUT)
+    return Workload.objects.get(cluster=cluster, kind="Deployment", name="web").uid
+
+
+def test_it_follows_scale_delete_and_a_rollout(
+    page: Page, democluster: Democluster, cluster: Cluster, start_worker, asgi: AsgiServer, person: User
+) -> None:
+    start_worker()
+    democluster.kubectl("apply", "-f", "-", input=WEB)
+    wait_for(lambda: ready_pods_in_mirror(cluster, 3), timeout=60, what="3 ready Pods in the mirror")
+    uid = open_web(page, asgi, person, cluster)
+    header, rows = page.locator(f"#workload-{uid}"), page.locator(f"#pods-{uid} .pod-row")
+    expect(rows).to_have_count(3)
+    expect(header).to_contain_text("3/3 ready")
+    expect(page.locator("#live-indicator")).to_contain_text(re.compile(r"live data as of \d\d:\d\d:\d\d"))
+    screenshot(page, "live-1-three-pods")
+
+    # Scale: the new Pods appear, then the ready count follows, without a reload.
+    page.evaluate("window.__notReloaded = true")
+    democluster.kubectl("scale", "-n", "shop", "deploy/web", "--replicas=5")
+    expect(rows).to_have_count(5, timeout=TIMEOUT)
+    expect(header).to_contain_text("5/5 ready", timeout=TIMEOUT)
+    expect(page.locator(f"#tree-{uid} circle")).to_have_count(5)
+    assert page.evaluate("window.__notReloaded") is True
+    screenshot(page, "live-2-scaled-to-five")
+
+    # Delete a Pod: its row goes (the ReplicaSet makes another, which appears).
+    victim = democluster.get_json("pods", "-n", "shop")["items"][0]["metadata"]
+    democluster.kubectl("delete", "pod", "-n", "shop", victim["name"], "--wait=false")
+    expect(page.locator(f"#pod-{victim['uid']}")).to_have_count(0, timeout=TIMEOUT)
+    expect(rows).to_have_count(5, timeout=TIMEOUT)
+    expect(page.locator(f"#events-{uid}")).to_contain_text("SuccessfulCreate", timeout=TIMEOUT)
+
+    # A new template: the running Pods become "outdated", then the new ones replace them one by one.
+    current, outdated = page.locator(f"#pods-{uid} .rev-current"), page.locator(f"#pods-{uid} .rev-outdated")
+    expect(current.locator(".pod-row")).to_have_count(5, timeout=TIMEOUT)
+    democluster.kubectl("set", "image", "-n", "shop", "deploy/web", "web=nginx:1.26")
+    expect(outdated.locator(".pod-row").first).to_be_visible(timeout=TIMEOUT)
+    expect(outdated).to_contain_text("image of container web")
+    expect(page.locator(f"#template-{uid}")).to_contain_text("nginx:1.26")
+    screenshot(page, "live-3-rollout-in-progress")
+    expect(outdated).to_have_count(0, timeout=60_000)
+    expect(current.locator(".pod-row")).to_have_count(5, timeout=TIMEOUT)
+    expect(header).to_contain_text("5/5 ready", timeout=TIMEOUT)
+
+    # And back: undo makes the first template current again, and the Pods move over once more.
+    democluster.kubectl("rollout", "undo", "-n", "shop", "deploy/web")
+    expect(outdated.locator(".pod-row").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator(f"#template-{uid}")).to_contain_text("nginx:1.25", timeout=TIMEOUT)
+    expect(outdated).to_have_count(0, timeout=60_000)
+    expect(current.locator(".pod-row")).to_have_count(5, timeout=TIMEOUT)
+    expect(current).to_contain_text("revision 3")
+    assert page.evaluate("window.__notReloaded") is True
+    screenshot(page, "live-4-rolled-back")
+
+
+def test_it_says_when_it_is_not_live_and_catches_up(
+    page: Page, democluster: Democluster, cluster: Cluster, start_worker, asgi: AsgiServer, person: User, tmp_path: Path
+) -> None:
+    start_worker()
+    democluster.kubectl("apply", "-f", "-", input=WEB)
+    wait_for(lambda: ready_pods_in_mirror(cluster, 3), timeout=60, what="3 ready Pods in the mirror")
+    uid = open_web(page, asgi, person, cluster)
+    indicator, rows = page.locator("#live-indicator"), page.locator(f"#pods-{uid} .pod-row")
+    expect(rows).to_have_count(3)
+
+    # The server goes away: the page says so, and keeps what it had.
+    asgi.stop()
+    page.wait_for_function("window.__liveStates.includes('reconnecting')", timeout=TIMEOUT)
+    expect(indicator).not_to_have_attribute("data-state", "live")
+    expect(indicator).to_contain_text(re.compile(r"(reconnecting…|offline) data as of"))
+    screenshot(page, "live-5-reconnecting")
+
+    # The cluster changes meanwhile; the mirror follows, the page cannot.
+    democluster.kubectl("scale", "-n", "shop", "deploy/web", "--replicas=4")
+    wait_for(lambda: ready_pods_in_mirror(cluster, 4), timeout=60, what="4 ready Pods in the mirror")
+    expect(rows).to_have_count(3)
+
+    # Back on the same port: the page reconnects by itself and is exact again.
+    asgi.start()
+    expect(indicator).to_have_attribute("data-state", "live", timeout=TIMEOUT)
+    expect(rows).to_have_count(4, timeout=TIMEOUT)
+    expect(page.locator(f"#workload-{uid}")).to_contain_text("4/4 ready")
+    screenshot(page, "live-6-caught-up")
+
+    # The cluster itself goes away: the page stays live, and says the cluster is not.
+    democluster.stop()
+    banner = page.locator(f"#cluster-banner-{cluster.id}")
+    expect(banner).to_contain_text("Cluster dc is unreachable", timeout=TIMEOUT)
+    expect(indicator).to_have_attribute("data-state", "live")
+    screenshot(page, "live-7-cluster-unreachable")

@@ -1,0 +1,158 @@
+"""What a live page follows, and the fragments the live consumer re-renders for it.
+
+A page that follows the cluster renders ``templates/workloads/_live.html``: a hidden element with
+``hx-ext="ws" ws-connect="/ws/live/?sub=<group>&sub=<group>&page=<the page's path and query>"``.
+``sub`` names the groups the page shows (see ``workloads.live``); ``page`` is the page itself, so the
+consumer can rebuild the page's context with the same view-side functions and render the same
+named partials, each sent as an out-of-band swap keyed by its ``id``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+from django.contrib.auth.context_processors import PermWrapper
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import Http404, HttpRequest, QueryDict
+from django.template.loader import render_to_string
+from django.urls import Resolver404, ResolverMatch, resolve
+
+from workloads.models import Cluster, Namespace, Pod, Workload
+
+SOCKET_PATH = "/ws/live/"
+MAX_SUBSCRIPTIONS = 64
+MAX_PAGE_LENGTH = 2000
+
+LIST_PARTIALS = [
+    "workloads/_cluster_banner.html",
+    "workloads/workload_list.html#workload-table",
+    "workloads/workload_list.html#bare-pods",
+]
+# For each live view (by URL name): the fragments a change re-renders. Each renders one element with a stable id.
+PARTIALS: dict[str, list[str]] = {
+    "overview": ["workloads/overview.html#overview-body"],
+    "cluster_workloads": LIST_PARTIALS,
+    "namespace": LIST_PARTIALS,
+    "workload": [
+        "workloads/_cluster_banner.html",
+        "workloads/workload_detail.html#workload-header",
+        "workloads/rollout/panel.html#rollout-panel",
+        "workloads/workload_detail.html#workload-tree",
+        "workloads/workload_detail.html#workload-conditions",
+        "workloads/workload_detail.html#workload-pods",
+        "workloads/workload_detail.html#workload-template",
+        "workloads/workload_detail.html#workload-events",
+    ],
+    "pod": [
+        "workloads/_cluster_banner.html",
+        "workloads/pod_detail.html#pod-card",
+        "workloads/pod_detail.html#pod-containers",
+        "workloads/pod_detail.html#pod-conditions",
+        "workloads/pod_detail.html#pod-events",
+    ],
+}
+# Lists show no Events: a batch of nothing but Events does not change them.
+LIST_VIEWS = {"overview", "cluster_workloads", "namespace"}
+
+_GROUP = re.compile(
+    r"(?P<prefix>ns|wl|pod)\.(?P<cluster>\d{1,9})\.(?P<key>[A-Za-z0-9._-]{1,90})|cluster\.(?P<only>\d{1,9})"
+)
+_FIRST_TAG = re.compile(r"\s*<([a-zA-Z][\w-]*)([^>]*)>")
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+class Refused(Exception):
+    """A subscription or page the socket may not follow."""
+
+
+def page_url(groups: list[str], page: str) -> str:
+    """The socket URL for a page that shows ``groups``."""
+    return SOCKET_PATH + "?" + urlencode([("sub", g) for g in groups] + [("page", page)])
+
+
+def check_subscription(group: str) -> None:
+    """Refuse a group that names something the mirror does not know (the permission is checked before)."""
+    m = _GROUP.fullmatch(group)
+    if not m:
+        raise Refused(f"not a group name: {group[:120]!r}")
+    cluster_id = int(m["cluster"] or m["only"])
+    if not Cluster.objects.filter(pk=cluster_id).exists():
+        raise Refused(f"unknown cluster {cluster_id}")
+    prefix, key = m["prefix"], m["key"]
+    if prefix == "wl" and not Workload.objects.filter(cluster_id=cluster_id, uid=key).exists():
+        raise Refused(f"no workload {key} in cluster {cluster_id}")
+    if prefix == "pod" and not Pod.objects.filter(cluster_id=cluster_id, uid=key).exists():
+        raise Refused(f"no Pod {key} in cluster {cluster_id}")
+    if prefix == "ns" and not (
+        Namespace.objects.filter(cluster_id=cluster_id, name=key).exists()
+        or Workload.objects.filter(cluster_id=cluster_id, namespace=key).exists()
+        or Pod.objects.filter(cluster_id=cluster_id, namespace=key).exists()
+    ):
+        raise Refused(f"no namespace {key} in cluster {cluster_id}")
+
+
+@dataclass(frozen=True)
+class LivePage:
+    match: ResolverMatch
+    path: str
+    params: QueryDict
+
+    @property
+    def view(self) -> str:
+        return self.match.url_name
+
+
+def resolve_page(page: str) -> LivePage:
+    """The live view a page URL names, and its query; anything else is refused."""
+    if len(page) > MAX_PAGE_LENGTH:
+        raise Refused("page URL too long")
+    parts = urlsplit(page)
+    if parts.scheme or parts.netloc:
+        raise Refused("page must be a path")
+    try:
+        match = resolve(parts.path or "/")
+    except Resolver404:
+        raise Refused(f"no page at {parts.path[:120]!r}") from None
+    if match.namespace != "workloads" or match.url_name not in PARTIALS:
+        raise Refused(f"{parts.path[:120]!r} is not a live page")
+    return LivePage(match, parts.path or "/", QueryDict(parts.query))
+
+
+def render_fragments(page: LivePage, user: AbstractBaseUser | AnonymousUser) -> dict[str, str]:
+    """Render the page's live partials from the mirror: ``{element id: HTML with hx-swap-oob}``."""
+    from workloads import views_browse
+
+    try:
+        context = views_browse.page_context(page.view, page.match.kwargs, page.params)
+    except Http404 as exc:
+        raise Refused(str(exc) or "not found") from None
+    request = HttpRequest()
+    request.method = "GET"
+    request.path = request.path_info = page.path
+    request.GET = page.params
+    request.user = user
+    request.resolver_match = page.match
+    context |= {"request": request, "user": user, "perms": PermWrapper(user)}
+    fragments: dict[str, str] = {}
+    for name in PARTIALS[page.view]:
+        html = render_to_string(name, context).strip()
+        if html:
+            element_id, html = out_of_band(html)
+            fragments[element_id] = html
+    return fragments
+
+
+def out_of_band(html: str) -> tuple[str, str]:
+    """Mark a fragment's root element as an out-of-band swap; return its id and the marked HTML."""
+    m = _FIRST_TAG.match(html)
+    found = _ID.search(m[2]) if m else None
+    if not found:
+        raise ValueError(f"a live fragment needs an id on its root element: {html[:80]!r}")
+    return found[1], f'<{m[1]} hx-swap-oob="true"{m[2]}>{html[m.end() :]}'
+
+
+def permissions_key(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+    """Two users with the same permissions see the same fragments (none depends on anything else)."""
+    return frozenset(user.get_all_permissions())
