@@ -76,6 +76,7 @@ DATABASE_URL = envurl(
 )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "0", minimum=0))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the Celery worker write while the web process reads; IMMEDIATE transactions and a
     # busy timeout make concurrent writers wait for each other instead of failing with "locked".
     DATABASES["default"]["OPTIONS"] = {

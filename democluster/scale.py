@@ -196,6 +196,8 @@ def _build_workload(
         n = counter[0]
         pod_ip = f"10.{64 + (n >> 16) % 64}.{(n >> 8) & 255}.{n & 255}"
         pod_name = f"{rs_name}-{''.join(random.choices(GENERATE_ALPHABET, k=5))}"
+        while store.try_get(PODS, namespace, pod_name) is not None:  # a suffix drawn twice
+            pod_name = f"{rs_name}-{''.join(random.choices(GENERATE_ALPHABET, k=5))}"
         pod = {
             "metadata": {
                 "name": pod_name,
@@ -207,8 +209,7 @@ def _build_workload(
             "spec": specs_by_node[node],
             "status": _ready_pod_status(pod_spec["containers"], node, host_ip, pod_ip, now),
         }
-        if store.try_get(PODS, namespace, pod_name) is None:
-            _insert(store, PODS, pod)
+        _insert(store, PODS, pod)
 
 
 def _nodes(store: Store) -> list[tuple[str, str]]:

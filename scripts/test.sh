@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PODIUM_DEV=true
+mkdir -p "${PODIUM_VAR_DIR:-var}"
 REDIS_URL=$(.venv/bin/python scripts/services.py redis 15)
 export REDIS_URL
 echo "==> Redis at $REDIS_URL"
