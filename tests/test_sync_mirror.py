@@ -51,6 +51,13 @@ def test_it_follows_the_cluster_with_watchers(democluster: Democluster, cluster:
     settle(democluster)
     wait_for(lambda: mirror_equals_cluster(democluster, cluster), timeout=60, interval=0.5, what="mirror")
     assert SyncState.objects.filter(cluster=cluster, status=SyncState.Status.WATCHING).count() == 11
+    web = Workload.objects.get(cluster=cluster, kind="Deployment", name="web")
+
+    def last_point() -> RolloutSample | None:
+        return RolloutSample.objects.filter(cluster=cluster, workload_uid=web.uid).order_by("at").last()
+
+    # The timeline ends where the first rollout did: every desired Pod ready on the current template.
+    wait_for(lambda: (p := last_point()) and p.new_ready == p.ready == p.desired == 3, timeout=10, what="timeline")
 
     democluster.kubectl("scale", "-n", "shop", "deploy/web", "--replicas=5")
     democluster.kubectl("rollout", "status", "-n", "shop", "deploy/web", "--timeout=60s", timeout=90)

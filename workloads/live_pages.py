@@ -9,6 +9,7 @@ named partials, each sent as an out-of-band swap keyed by its ``id``.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
@@ -39,6 +40,7 @@ PARTIALS: dict[str, list[str]] = {
         "workloads/_cluster_banner.html",
         "workloads/workload_detail.html#workload-header",
         "workloads/rollout/panel.html#rollout-panel",
+        "workloads/rollout/panel.html#rollout-actions",
         "workloads/workload_detail.html#workload-tree",
         "workloads/workload_detail.html#workload-conditions",
         "workloads/workload_detail.html#workload-pods",
@@ -55,6 +57,8 @@ PARTIALS: dict[str, list[str]] = {
 }
 # Lists show no Events: a batch of nothing but Events does not change them.
 LIST_VIEWS = {"overview", "cluster_workloads", "namespace"}
+
+log = logging.getLogger(__name__)
 
 _GROUP = re.compile(
     r"(?P<prefix>ns|wl|pod)\.(?P<cluster>\d{1,9})\.(?P<key>[A-Za-z0-9._-]{1,90})|cluster\.(?P<only>\d{1,9})"
@@ -138,9 +142,15 @@ def render_fragments(page: LivePage, user: AbstractBaseUser | AnonymousUser) -> 
     fragments: dict[str, str] = {}
     for name in PARTIALS[page.view]:
         html = render_to_string(name, context).strip()
-        if html:
+        if not html:
+            continue
+        try:
             element_id, html = out_of_band(html)
-            fragments[element_id] = html
+        except ValueError:
+            # One broken fragment must not take the page's live updates down with it.
+            log.exception("live fragment %s has no id on its root element", name)
+            continue
+        fragments[element_id] = html
     return fragments
 
 

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from workloads import kube, presenters, roles, rollouts
 from workloads.edits import apply as edit_apply
@@ -54,6 +55,13 @@ def _revision_rows(w: Workload) -> list[TemplateRevision]:
             "-revision", "-created_at"
         )
     )
+
+
+def _back_to(request: HttpRequest, url: str) -> HttpResponse:
+    """After an action: a redirect, or for a form posted through htmx a full client-side navigation."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
 
 
 def panel_context(w: Workload) -> dict[str, Any]:
@@ -287,7 +295,7 @@ class ScaleForm(forms.Form):
 def _refuse(request: HttpRequest, target: Target, action: str, message: str) -> HttpResponse:
     target.record(request, action, Outcome.REFUSED, message=message)
     messages.error(request, message)
-    return redirect(target.url("workload"))
+    return _back_to(request, target.url("workload"))
 
 
 def _failed(request: HttpRequest, target: Target, action: str, exc: kube.KubeError, patch: Any = None) -> HttpResponse:
@@ -295,7 +303,7 @@ def _failed(request: HttpRequest, target: Target, action: str, exc: kube.KubeErr
     messages.error(
         request, _("The cluster refused to %(action)s: %(error)s") % {"action": action, "error": exc.message}
     )
-    return redirect(target.url("workload"))
+    return _back_to(request, target.url("workload"))
 
 
 def _patch(target: Target, body: Any, *, content_type: str, subresource: str = "") -> dict[str, Any]:
@@ -347,7 +355,7 @@ def scale(request: HttpRequest, cluster: str, namespace: str, kind: str, name: s
     messages.success(
         request, _("Scaled %(name)s from %(old)s to %(new)s replicas.") % {"name": name, "old": old, "new": replicas}
     )
-    return redirect(target.url("workload"))
+    return _back_to(request, target.url("workload"))
 
 
 def _pause_or_resume(request: HttpRequest, target: Target, paused: bool) -> HttpResponse:
@@ -369,7 +377,7 @@ def _pause_or_resume(request: HttpRequest, target: Target, paused: bool) -> Http
         messages.success(request, _("Paused: template changes wait until the rollout is resumed."))
     else:
         messages.success(request, _("Resumed: the rollout continues."))
-    return redirect(target.url("workload"))
+    return _back_to(request, target.url("workload"))
 
 
 @change_required
@@ -592,7 +600,7 @@ def _template_action(request: HttpRequest, target: Target, action: str) -> HttpR
         revision=change.revision,
     )
     messages.success(request, message)
-    return redirect(target.url("workload"))
+    return _back_to(request, target.url("workload"))
 
 
 # --- Pods ------------------------------------------------------------------------------------------------------------

@@ -10,6 +10,9 @@ from django.utils import timezone
 from workloads.models import Pod, RolloutSample, TemplateRevision, Workload
 
 ROLLING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+# Workloads whose last point was not settled (not every desired Pod ready on the current template),
+# in this process: their Pods' changes still move the timeline after the workload itself looks done.
+_unsettled: set[tuple[int, str]] = set()
 KEEP = timedelta(days=7)
 
 
@@ -36,7 +39,8 @@ def record(cluster_id: int, workload_uids: set[str], *, only_rolling: bool = Fal
         cluster_id=cluster_id, uid__in=workload_uids, kind__in=ROLLING_KINDS, deleted_at__isnull=True
     )
     if only_rolling:
-        workloads = workloads.exclude(health=Workload.Health.HEALTHY)
+        unsettled = [uid for uid in workload_uids if (cluster_id, uid) in _unsettled]
+        workloads = workloads.filter(~Q(health=Workload.Health.HEALTHY) | Q(uid__in=unsettled))
     now = timezone.now()
     for workload in workloads:
         template_hash = current_template_hash(workload)
@@ -62,6 +66,10 @@ def record(cluster_id: int, workload_uids: set[str], *, only_rolling: bool = Fal
         )
         if last != point:
             RolloutSample.objects.create(cluster_id=cluster_id, workload_uid=workload.uid, at=now, **point)
+        if point["new_ready"] == point["ready"] == point["desired"]:
+            _unsettled.discard((cluster_id, workload.uid))
+        else:
+            _unsettled.add((cluster_id, workload.uid))
 
 
 def prune(cluster_id: int) -> None:
