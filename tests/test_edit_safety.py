@@ -73,6 +73,8 @@ def test_it_refuses_a_post_without_csrf(editor, deployment: str, edit_democluste
     data["workload-replicas"] = "5"
     assert client.post(edit_url(deployment), data).status_code == 403
     assert snapshot(edit_democluster, deployment) == before
+    refused = ChangeRecord.objects.filter(user=editor, outcome="refused", message__startswith="CSRF check failed")
+    assert refused.filter(name=edit_url(deployment)).exists()  # the audit trail shows the attempt
 
 
 def _yaml_post(client: Client, name: str, edit) -> object:

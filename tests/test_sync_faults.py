@@ -79,7 +79,7 @@ def test_it_survives_democluster_restarting_mid_watch(democluster: Democluster, 
     democluster.kubectl("rollout", "status", "-n", "shop", "deploy/web", "--timeout=60s", timeout=90)
     synced(democluster, cluster)
     assert Workload.objects.get(cluster=cluster, kind="Deployment", name="web").ready_replicas == 4
-    wait_for(lambda: Cluster.objects.get(pk=cluster.pk).status == "connected", timeout=30, what="connected again")
+    wait_for(lambda: Cluster.objects.get(pk=cluster.pk).status == "connected", timeout=60, what="connected again")
 
 
 def test_it_recovers_from_a_worker_killed_mid_batch(democluster: Democluster, cluster: Cluster, start_worker) -> None:

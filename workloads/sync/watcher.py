@@ -42,6 +42,8 @@ BATCH_MAX_EVENTS = 500
 BATCH_MAX_WAIT = 0.02  # seconds a batch may wait for more events once it has one
 WATCH_TIMEOUT = 240
 RENEW_EVERY = 3.0
+# A cluster that comes back is followed again within this many seconds.
+MAX_BACKOFF = 8.0
 _END = object()
 
 
@@ -178,7 +180,7 @@ class Watcher:
                     if not self.renew():
                         return "lease lost"
                     time.sleep(0.25)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, MAX_BACKOFF)
         return "done"
 
     def relist(self) -> str:
