@@ -133,6 +133,19 @@ def assert_no_duplicate_rows(cluster: Cluster) -> None:
         assert len(rows) == len(set(rows)), f"duplicate live {resource} rows"
 
 
+def assert_pods_linked(cluster: Cluster) -> None:
+    """Every Pod points at its top workload: Pod -> ReplicaSet -> Deployment, Pod -> Job -> CronJob."""
+    parents = dict(
+        Workload.objects.filter(cluster=cluster, kind__in=["ReplicaSet", "Job"])
+        .exclude(owner_uid="")
+        .values_list("uid", "owner_uid")
+    )
+    for name, owner, workload in Pod.objects.filter(cluster=cluster, deleted_at__isnull=True).values_list(
+        "name", "owner_uid", "workload_uid"
+    ):
+        assert workload == parents.get(owner, owner), f"Pod {name} is linked to {workload!r}"
+
+
 def settle(dc: Democluster) -> None:
     """Wait until the workloads in APP are done rolling out, so the cluster stops changing."""
     dc.kubectl("rollout", "status", "-n", "shop", "deploy/web", "--timeout=60s", timeout=90)

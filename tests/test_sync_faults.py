@@ -16,6 +16,7 @@ from tests.support.stack import Democluster, Process, free_port, wait_for
 from tests.sync_support import (  # noqa: F401 - fixtures
     APP,
     assert_no_duplicate_rows,
+    assert_pods_linked,
     clean_redis,
     cluster,
     democluster,
@@ -40,6 +41,7 @@ def redis_answers(url: str) -> bool:
 def synced(dc: Democluster, cluster: Cluster) -> None:
     wait_for(lambda: mirror_equals_cluster(dc, cluster), timeout=MIRROR_TIMEOUT, interval=0.5, what="mirror")
     assert_no_duplicate_rows(cluster)
+    assert_pods_linked(cluster)
 
 
 def compact(dc: Democluster) -> None:

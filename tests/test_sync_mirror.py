@@ -9,6 +9,7 @@ from tests.support.stack import Democluster, wait_for
 from tests.sync_support import (  # noqa: F401 - fixtures
     APP,
     assert_no_duplicate_rows,
+    assert_pods_linked,
     cluster,
     democluster,
     mirror_equals_cluster,
@@ -43,6 +44,7 @@ def test_it_mirrors_every_kind_with_sync_once(democluster: Democluster, cluster:
     bare = Pod.objects.get(cluster=cluster, name="nginx")
     assert bare.workload_uid == "" and bare.status_text == "Running"
     assert_no_duplicate_rows(cluster)
+    assert_pods_linked(cluster)
 
 
 def test_it_follows_the_cluster_with_watchers(democluster: Democluster, cluster: Cluster, start_worker) -> None:
@@ -72,6 +74,7 @@ def test_it_follows_the_cluster_with_watchers(democluster: Democluster, cluster:
     gone = Pod.objects.get(cluster=cluster, name="nginx")
     assert gone.deleted_at is not None  # kept for history, marked deleted
     assert_no_duplicate_rows(cluster)
+    assert_pods_linked(cluster)
 
 
 def test_it_reports_an_unreachable_cluster(democluster: Democluster, cluster: Cluster) -> None:

@@ -152,11 +152,19 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]]) 
         if gone:
             _mark_deleted(cluster_id, kind, {(o["metadata"]["uid"], rows.resource_version(o)) for _, o in gone})
         if kind in ("ReplicaSet", "Job"):
-            _link_pods(cluster_id, [o for _, o in live])
+            _link_pods(cluster_id, _owners_of(kind, [o for _, o in live], columns, cluster_id))
         pod_workloads = {c["uid"]: c["workload_uid"] for c in columns} if kind == "Pod" else {}
         _collect_changes(cluster_id, kind, list(latest.values()), changed, pod_workloads)
         if kind in SAMPLED_KINDS:
             samples.record(cluster_id, changed.workload_uids, only_rolling=kind == "Pod")
+    if kind in ("Pod", "ReplicaSet", "Job") and live:
+        # Watchers of different kinds write at once: a Pod batch and its ReplicaSet's batch may each
+        # miss the other's uncommitted rows. Linking again after the commit means that whichever
+        # of the two commits last sees both.
+        moved = _link_pods(cluster_id, _owners_of(kind, [o for _, o in live], columns, cluster_id))
+        if moved:
+            changed.workload_uids |= moved
+            samples.record(cluster_id, moved)
     return changed
 
 
@@ -183,20 +191,35 @@ def _resolve_workloads(cluster_id: int, pod_columns: list[dict[str, Any]]) -> No
         cols["workload_uid"] = parents.get(cols["owner_uid"], cols["owner_uid"])
 
 
-def _link_pods(cluster_id: int, owners: list[Obj]) -> None:
-    """A ReplicaSet or Job that arrives after its Pods: point those Pods at the top workload."""
-    parents = {o["metadata"]["uid"]: rows.controller_ref(o).get("uid") for o in owners}
-    parents = {uid: parent for uid, parent in parents.items() if parent}
+def _link_pods(cluster_id: int, parents: dict[str, str]) -> set[str]:
+    """Point the Pods of each ReplicaSet or Job (``{its uid: its owner's uid}``) at the top workload;
+    returns the workloads whose Pods moved."""
     if not parents:
-        return
-    stale = (
+        return set()
+    pairs = (
         Pod.objects.filter(cluster_id=cluster_id, owner_uid__in=list(parents))
-        .exclude(workload_uid__in=list(parents.values()))
-        .values_list("owner_uid", flat=True)
+        .values_list("owner_uid", "workload_uid")
         .distinct()
     )
-    for owner_uid in list(stale):
+    stale = {owner for owner, workload in pairs if workload != parents[owner]}
+    for owner_uid in stale:
         Pod.objects.filter(cluster_id=cluster_id, owner_uid=owner_uid).update(workload_uid=parents[owner_uid])
+    return {parents[owner] for owner in stale}
+
+
+def _owners_of(kind: str, live: list[Obj], columns: list[dict[str, Any]], cluster_id: int) -> dict[str, str]:
+    """{ReplicaSet or Job uid: its owner's uid} for what this batch links."""
+    if kind in ("ReplicaSet", "Job"):
+        pairs = {o["metadata"]["uid"]: rows.controller_ref(o).get("uid") for o in live}
+        return {uid: parent for uid, parent in pairs.items() if parent}
+    if kind == "Pod":
+        owners = {c["owner_uid"] for c in columns} - {""}
+        return dict(
+            Workload.objects.filter(cluster_id=cluster_id, uid__in=owners, kind__in=["ReplicaSet", "Job"])
+            .exclude(owner_uid="")
+            .values_list("uid", "owner_uid")
+        )
+    return {}
 
 
 def _collect_changes(
