@@ -18,13 +18,19 @@ Latencies are from ``ack``, for 1 and 50 events/s, with 1 page and with N pages 
 p50 and p99 over every (page, change) pair. Goals (issue 6): dom p50 - watch p50 <= 100 ms, dom p99 - watch p99
 <= 400 ms, and with N pages p99 <= 1.5x the single-page p99. All processes share this machine's cores, browser
 included, so the figures are an upper bound.
+
+A third configuration keeps one Chromium page and makes the other N-1 viewers plain WebSocket clients of the same
+page (same session, same subscription, frames timed on arrival): it separates what the server's fan-out costs from
+what N browser tabs cost on two cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -47,6 +53,8 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from websockets.asyncio.client import connect as ws_connect  # noqa: E402
+from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 from tests.support.stack import AsgiServer, CeleryWorker, Democluster, wait_for  # noqa: E402
 from tests.sync_support import clean_redis  # noqa: E402
@@ -134,7 +142,53 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def run(pages: list[Page], watch: BareWatch, api: object, rate: float, count: int, first_seq: int) -> dict[str, object]:
+class SocketViewers(threading.Thread):
+    """N plain WebSocket clients of one live page, each recording when a frame first carries a change's marker."""
+
+    def __init__(self, url: str, cookie: str, origin: str, n: int) -> None:
+        super().__init__(daemon=True)
+        self.url, self.cookie, self.origin, self.n = url, cookie, origin, n
+        self.seen: list[dict[int, float]] = [{} for _ in range(n)]
+        self.connected = threading.Event()
+        self.stop = False
+
+    def run(self) -> None:
+        asyncio.run(self._all())
+
+    async def _all(self) -> None:
+        ready = [asyncio.Event() for _ in range(self.n)]
+        tasks = [asyncio.create_task(self._one(i, ready[i])) for i in range(self.n)]
+        for event in ready:
+            await event.wait()
+        self.connected.set()
+        await asyncio.gather(*tasks)
+
+    async def _one(self, i: int, ready: asyncio.Event) -> None:
+        headers = {"Cookie": self.cookie, "Origin": self.origin}
+        async with ws_connect(self.url, additional_headers=headers, max_size=None) as socket:
+            await socket.recv()  # the full page sent on connect
+            ready.set()
+            while not self.stop:
+                try:
+                    frame = await asyncio.wait_for(socket.recv(), 0.5)
+                except TimeoutError:
+                    continue
+                except ConnectionClosed:
+                    return  # the server stops at the end of the bench
+                now = time.time()
+                for m in MARKER.finditer(frame if isinstance(frame, str) else frame.decode()):
+                    self.seen[i].setdefault(int(m[1]), now)
+
+
+def run(
+    pages: list[Page],
+    watch: BareWatch,
+    api: object,
+    rate: float,
+    count: int,
+    first_seq: int,
+    sockets: SocketViewers | None = None,
+) -> dict[str, object]:
     kind = kube.kind_for("Deployment")
     acks: dict[int, float] = {}
     start = time.time() + 0.2
@@ -159,7 +213,16 @@ def run(pages: list[Page], watch: BareWatch, api: object, rate: float, count: in
         wait_for(all_seen, timeout=30, interval=0.5, what="every page to show every change")
     except AssertionError:
         pass  # counted as missed below
-    dom, missed = [], 0
+    if sockets is not None:
+        wait_for(
+            lambda: all(all(q in seen for q in seqs) for seen in sockets.seen),
+            timeout=30,
+            interval=0.5,
+            what="every socket viewer to receive every change",
+        )
+    dom, missed, socket_latency = [], 0, []
+    for seen in sockets.seen if sockets is not None else []:
+        socket_latency += [seen[q] - acks[q] for q in seqs if q in seen]
     for p in pages:
         seen = p.evaluate("window.__seen")
         for s in seqs:
@@ -172,7 +235,9 @@ def run(pages: list[Page], watch: BareWatch, api: object, rate: float, count: in
         "nominal": rate,
         "rate": achieved,
         "n": count,
-        "pages": len(pages),
+        "pages": len(pages) + (sockets.n if sockets is not None else 0),
+        "viewers": f"{len(pages)} tab" + (f" + {sockets.n} sockets" if sockets is not None else "s" * (len(pages) > 1)),
+        "sockets": socket_latency,
         "watch": bare,
         "dom": dom,
         "missed": missed,
@@ -234,7 +299,7 @@ def main() -> None:
         url = f"{asgi.url}/c/bench/ns/{NAMESPACE}/"
         results = []
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
             context = browser.new_context()
             context.add_cookies([{"name": "sessionid", "value": session, "url": asgi.url}])
             seq = 1
@@ -246,6 +311,18 @@ def main() -> None:
                     seq += count
                 for page in pages:
                     page.close()
+            # One tab, and the other viewers as bare sockets on the same page's subscription.
+            pages = open_pages(context, url, 1)
+            socket_url = asgi.url.replace("http", "ws", 1) + pages[0].get_attribute("[ws-connect]", "ws-connect")
+            sockets = SocketViewers(socket_url, f"sessionid={session}", asgi.url, args.pages - 1)
+            sockets.start()
+            if not sockets.connected.wait(60):
+                raise RuntimeError("the socket viewers did not connect")
+            for rate, count in ((1.0, args.events), (50.0, args.burst_events)):
+                print(f"... 1 page + {sockets.n} sockets, {rate:g} events/s, {count} changes", flush=True)
+                results.append(run(pages, watch, api, rate, count, seq, sockets))
+                seq += count
+            sockets.stop = True
             browser.close()
         watch.stop = True
         print_table(results)
@@ -259,20 +336,25 @@ def print_table(results: list[dict]) -> None:
     ms = 1000
     print()
     print("latency from the PATCH being acknowledged, ms (bare watch | page DOM | overhead = DOM - watch)")
-    head = f"{'pages':>5} {'events/s':>8} {'n':>6} {'watch p50':>9} {'p99':>6} {'DOM p50':>8} {'p99':>6}"
-    print(head + f" {'over p50':>8} {'over p99':>8} {'missed':>6}")
+    head = f"{'viewers':>18} {'events/s':>8} {'n':>6} {'watch p50':>9} {'p99':>6} {'DOM p50':>8} {'p99':>6}"
+    print(head + f" {'over p50':>8} {'over p99':>8} {'socket p50':>10} {'p99':>6} {'missed':>6}")
     for r in results:
         w50, w99 = percentile(r["watch"], 50) * ms, percentile(r["watch"], 99) * ms
         d50, d99 = percentile(r["dom"], 50) * ms, percentile(r["dom"], 99) * ms
+        sockets = (
+            f"{percentile(r['sockets'], 50) * ms:>10.1f} {percentile(r['sockets'], 99) * ms:>6.1f}"
+            if r["sockets"]
+            else f"{'–':>10} {'–':>6}"
+        )
         print(
-            f"{r['pages']:>5} {r['rate']:>8.1f} {len(r['dom']):>6} {w50:>9.1f} {w99:>6.1f} {d50:>8.1f} {d99:>6.1f}"
-            f" {d50 - w50:>8.1f} {d99 - w99:>8.1f} {r['missed']:>6}"
+            f"{r['viewers']:>18} {r['rate']:>8.1f} {len(r['dom']):>6} {w50:>9.1f} {w99:>6.1f} {d50:>8.1f} {d99:>6.1f}"
+            f" {d50 - w50:>8.1f} {d99 - w99:>8.1f} {sockets} {r['missed']:>6}"
         )
     single = {r["nominal"]: percentile(r["dom"], 99) for r in results if r["pages"] == 1}
     for r in results:
         if r["pages"] > 1 and single.get(r["nominal"]):
             ratio = percentile(r["dom"], 99) / single[r["nominal"]]
-            print(f"{r['pages']} pages at {r['rate']:.0f} events/s: DOM p99 is {ratio:.2f}x the single page's")
+            print(f"{r['viewers']} at {r['rate']:.0f} events/s: the tab's DOM p99 is {ratio:.2f}x the single page's")
     print(f"(median of bare watch overall: {statistics.median([x for r in results for x in r['watch']]) * ms:.1f} ms)")
 
 
