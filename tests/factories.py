@@ -632,8 +632,8 @@ def multi_container_pod(cluster: Cluster, namespace: str) -> Pod:
             container(
                 "init-content",
                 "busybox:1.36",
-                command=["sh", "-c", "echo init > /work/ready"],
-                volumeMounts=[{"name": "shared-data", "mountPath": "/work"}],
+                command=["sh", "-c", "echo init > /init-data/ready"],
+                volumeMounts=[{"name": "shared-data", "mountPath": "/init-data"}],
             )
         ],
         volumes=[{"name": "shared-data", "emptyDir": {}}],

@@ -35,24 +35,8 @@ KIND_SLUGS = {
 }
 
 
-def _dig(obj: Any, *path: str | int, default: Any = None) -> Any:
-    for key in path:
-        if isinstance(obj, dict):
-            obj = obj.get(key)
-        elif isinstance(obj, list) and isinstance(key, int) and -len(obj) <= key < len(obj):
-            obj = obj[key]
-        else:
-            return default
-        if obj is None:
-            return default
-    return obj
-
-
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+_dig = status._dig
+_int = status._int
 
 
 # --- ages -------------------------------------------------------------------------------------------------------------
