@@ -36,9 +36,9 @@ from workloads import live_pages, roles
 
 log = logging.getLogger(__name__)
 
-GATHER = 0.02  # seconds the first change of a quiet page waits for the rest of its batch
+GATHER = 0.01  # seconds the first change of a quiet page waits for the rest of its batch
 FRAME_INTERVAL = 0.1  # seconds between two frames to one page, at least
-GRID = 0.05  # busy pages flush on this grid, so that those showing the same thing share a render
+GRID = 0.02  # busy pages flush on this grid, so that those showing the same thing share a render
 MAX_MESSAGE = 4096
 MAX_QUERY = 16384
 CLOSE_UNAUTHENTICATED = 4401

@@ -39,7 +39,7 @@ SYNC_KINDS = [
     "Event",
 ]
 BATCH_MAX_EVENTS = 500
-BATCH_MAX_WAIT = 0.02  # seconds a batch may wait for more events once it has one
+BATCH_MAX_WAIT = 0.01  # seconds a batch may wait for more events once it has one
 WATCH_TIMEOUT = 240
 RENEW_EVERY = 3.0
 # A cluster that comes back is followed again within this many seconds.
