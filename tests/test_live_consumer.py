@@ -287,7 +287,8 @@ async def test_pages_showing_the_same_thing_share_a_render(
         await frames(communicator, quiet=0.1)
     deploy, cluster = demo["deploy"], demo["cluster"]
     await sync_to_async(Workload.objects.filter(pk=deploy.pk).update)(ready_replicas=7)
-    await layer.group_send(live.workload_group(cluster.id, deploy.uid), {"type": "mirror.changed"})
+    # As the sync layer sends it: one change, one id, however many pages receive it.
+    await layer.group_send(live.workload_group(cluster.id, deploy.uid), {"type": "mirror.changed", "change": "c1"})
     renders.clear()
     got = await asyncio.gather(*(frames(c) for c in pages))
     assert [len(g) for g in got] == [1] * 5

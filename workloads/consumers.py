@@ -36,9 +36,9 @@ from workloads import live_pages, roles
 
 log = logging.getLogger(__name__)
 
-GATHER = 0.01  # seconds the first change of a quiet page waits for the rest of its batch
+GATHER = 0.02  # seconds the first change of a quiet page waits for the rest of its batch
 FRAME_INTERVAL = 0.1  # seconds between two frames to one page, at least
-GRID = 0.02  # busy pages flush on this grid, so that those showing the same thing share a render
+GRID = 0.05  # busy pages flush on this grid, so that those showing the same thing share a render
 MAX_MESSAGE = 4096
 MAX_QUERY = 16384
 CLOSE_UNAUTHENTICATED = 4401
@@ -49,6 +49,21 @@ Fragments = dict[str, str]
 # key -> (monotonic time the render started, the render). A render that started after a page's latest
 # change message has read everything that change committed, so that page may use it.
 _renders: dict[tuple, tuple[float, asyncio.Future[Fragments]]] = {}
+# When this process first received each change (by the id the publisher gives it): every page that receives the
+# same change then asks for a render that started after that moment, so pages showing the same thing share one
+# render however far apart the channel layer delivered the message to them.
+_first_seen: dict[str, float] = {}
+
+
+def first_seen(change: object) -> float:
+    now = time.monotonic()
+    if not isinstance(change, str) or not change:
+        return now
+    if len(_first_seen) > 10_000:
+        for key, at in list(_first_seen.items()):
+            if at < now - 60:
+                del _first_seen[key]
+    return _first_seen.setdefault(change[:64], now)
 
 
 async def shared_render(key: tuple, since: float, render: Callable[[], Awaitable[Fragments]]) -> Fragments:
@@ -164,15 +179,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             and "namespace" in event
         ):
             return
-        self.changed()
+        self.changed(first_seen(event.get("change")))
 
     async def cluster_status(self, event: dict) -> None:
-        self.changed()
+        self.changed(first_seen(event.get("change")))
 
     # --- coalescing -----------------------------------------------------------------------------------------------
 
-    def changed(self) -> None:
-        self.dirty_at = time.monotonic()
+    def changed(self, seen: float | None = None) -> None:
+        seen = time.monotonic() if seen is None else seen
+        self.dirty_at = seen if self.dirty_at is None else max(self.dirty_at, seen)
         if self.flusher is None or self.flusher.done():
             self.flusher = asyncio.create_task(self._flush())
 

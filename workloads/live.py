@@ -8,6 +8,7 @@ Group names: ``ns.<cluster id>.<namespace>`` (a namespace's lists), ``wl.<cluste
 from __future__ import annotations
 
 import logging
+import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -34,18 +35,31 @@ def cluster_group(cluster_id: int) -> str:
 
 
 def messages_for(cluster_id: int, changed: Changed) -> dict[str, dict]:
+    """One message per group; all carry the same ``change`` id, so that consumers can tell they are one change."""
+    change = uuid.uuid4().hex
     messages: dict[str, dict] = {}
     for ns in changed.namespaces:
         messages[namespace_group(cluster_id, ns)] = {
             "type": "mirror.changed",
+            "change": change,
             "cluster": cluster_id,
             "namespace": ns,
             "kinds": sorted(changed.kinds),
         }
     for uid in changed.workload_uids:
-        messages[workload_group(cluster_id, uid)] = {"type": "mirror.changed", "cluster": cluster_id, "workload": uid}
+        messages[workload_group(cluster_id, uid)] = {
+            "type": "mirror.changed",
+            "change": change,
+            "cluster": cluster_id,
+            "workload": uid,
+        }
     for uid in changed.pod_uids:
-        messages[pod_group(cluster_id, uid)] = {"type": "mirror.changed", "cluster": cluster_id, "pod": uid}
+        messages[pod_group(cluster_id, uid)] = {
+            "type": "mirror.changed",
+            "change": change,
+            "cluster": cluster_id,
+            "pod": uid,
+        }
     return messages
 
 
@@ -65,7 +79,9 @@ def publish_cluster_status(cluster_id: int) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(cluster_group(cluster_id), {"type": "cluster.status", "cluster": cluster_id})
+        async_to_sync(layer.group_send)(
+            cluster_group(cluster_id), {"type": "cluster.status", "change": uuid.uuid4().hex, "cluster": cluster_id}
+        )
     except Exception:
         log.exception("publishing cluster status failed")
 
