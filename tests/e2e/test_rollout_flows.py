@@ -105,7 +105,10 @@ def wait_panel(page: Page, uid: str, text: str | re.Pattern, *, timeout: float =
 def shoot(page: Page, uid: str, name: str) -> None:
     """The whole page, and the panel alone (easier to look at)."""
     screenshot(page, name)
-    panel(page, uid).screenshot(path=str(ARTIFACTS / f"{name}-panel.png"))
+    # The panel is swapped live, so an element screenshot can catch it detached: clip the page instead.
+    box = panel(page, uid).bounding_box()
+    if box:
+        page.screenshot(path=str(ARTIFACTS / f"{name}-panel.png"), clip=box, full_page=True)
 
 
 def rollout_status(dc: Democluster, what: str) -> tuple[int, str]:
