@@ -20,15 +20,11 @@ from playwright.sync_api import Locator, Page, expect
 from tests.e2e.conftest import ARTIFACTS, log_in, screenshot
 from tests.support.stack import AsgiServer, Democluster, wait_for
 from tests.sync_support import cluster, democluster, start_worker  # noqa: F401 - fixtures
-from workloads import live_pages
 from workloads.models import Cluster, Pod, Workload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT = 45
-# The panel is pushed over the page's live socket once it is one of the workload page's live partials;
-# before that, the test reloads the page until the panel shows what it waits for.
-LIVE = any("rollout" in name for name in live_pages.PARTIALS.get("workload", []))
 
 WEB = """
 apiVersion: v1
@@ -89,17 +85,8 @@ def panel(page: Page, uid: str) -> Locator:
 
 
 def wait_panel(page: Page, uid: str, text: str | re.Pattern, *, timeout: float = TIMEOUT) -> None:
-    """Until the panel contains ``text``: pushed live, or (before the panel is live) by reloading."""
-    if LIVE:
-        expect(panel(page, uid)).to_contain_text(text, timeout=timeout * 1000)
-        return
-
-    def shows() -> bool:
-        page.reload()
-        content = panel(page, uid).inner_text()
-        return bool(re.search(text, content)) if isinstance(text, re.Pattern) else text in content
-
-    wait_for(shows, timeout=timeout, interval=0.7, what=f"the rollout panel to show {text!r}")
+    """Until the panel, pushed over the page's live socket (never a reload), contains ``text``."""
+    expect(panel(page, uid)).to_contain_text(text, timeout=timeout * 1000)
 
 
 def shoot(page: Page, uid: str, name: str) -> None:
@@ -125,8 +112,7 @@ def rollout_status(dc: Democluster, what: str) -> tuple[int, str]:
 def open_workload(page: Page, asgi: AsgiServer, user: User, kind: str, name: str) -> None:
     log_in(page, asgi.url, user.username)
     page.goto(f"{asgi.url}/c/dc/ns/shop/{kind}/{name}/")
-    if LIVE:
-        expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live", timeout=TIMEOUT * 1000)
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live", timeout=TIMEOUT * 1000)
 
 
 def test_a_bad_image_stalls_with_its_cause_and_undo_recovers(
