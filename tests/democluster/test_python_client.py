@@ -212,7 +212,10 @@ def test_it_changes_nothing_on_a_dry_run(apps: client.AppsV1Api, namespace: str)
 
     current = apps.read_namespaced_deployment(name, namespace)
     assert current.spec.replicas == 1
-    assert current.metadata.resource_version == created.metadata.resource_version
+    # Not the resourceVersion: the controllers write this Deployment's status meanwhile. A spec change would
+    # have bumped the generation, and a delete would have removed it.
+    assert current.metadata.generation == created.metadata.generation == 1
+    assert current.metadata.deletion_timestamp is None
     assert [d.metadata.name for d in apps.list_namespaced_deployment(namespace).items] == [name]
 
 
