@@ -44,3 +44,17 @@ def envurl(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     if not sep or scheme not in schemes or not rest:
         raise ImproperlyConfigured(f"{name} must be a URL starting with one of {', '.join(schemes)}, not {value!r}")
     return value
+
+
+def load_env_file(path: os.PathLike[str] | str) -> None:
+    """Read ``KEY=value`` lines into the environment; a variable already set wins. Missing file: nothing."""
+    try:
+        text = open(path, encoding="utf-8").read()  # noqa: SIM115 - read at once
+    except FileNotFoundError:
+        return
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            if value.strip():
+                os.environ.setdefault(key.strip(), value.strip())

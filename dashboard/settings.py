@@ -8,19 +8,31 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from dashboard.env import envbool, envint, envlist, envstr, envurl
+from dashboard.env import envbool, envint, envlist, envstr, envurl, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The environment wins; then a .env beside manage.py; then var/dev.env, which only the run and
+# test commands write (development mode, this checkout's key and Redis), so that manage.py in a
+# new shell sees what `make run` uses. A production image has neither file (see its dockerignore).
+# The test command turns the files off: tests set what they need.
+if envbool("PODIUM_ENV_FILES", "true"):
+    load_env_file(BASE_DIR / ".env")
 VAR_DIR = Path(envstr("PODIUM_VAR_DIR", str(BASE_DIR / "var")))
+if envbool("PODIUM_ENV_FILES", "true"):
+    load_env_file(VAR_DIR / "dev.env")
 
 DEBUG = envbool("DEBUG", "false")
-# The embedded, single-machine mode of the run and test commands: a built-in dev secret key and
-# static files served from the source tree without collectstatic.
+# The embedded, single-machine mode of the run and test commands: static files served from the
+# source tree without collectstatic, and (for the test suite only, which writes no dev.env) a
+# built-in development key.
 DEV = envbool("PODIUM_DEV", "false")
 SECRET_KEY = envstr("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and not DEV:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (the run command sets one for you)")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off. For development, `make run` (or `make test`) writes "
+            "var/dev.env with a key of this checkout's own; in production, set SECRET_KEY."
+        )
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
@@ -111,6 +123,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workloads.tasks.ensure_watchers",
         "schedule": envint("PODIUM_ENSURE_WATCHERS_SECONDS", "5", minimum=1),
     },
+    "prune-deleted": {
+        "task": "workloads.tasks.prune_deleted",
+        "schedule": envint("PODIUM_PRUNE_SECONDS", "3600", minimum=1),
+    },
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -174,7 +190,10 @@ LOGGING = {
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
 
-# How long objects deleted in a cluster stay in the mirror for history.
+# How long objects deleted in a cluster stay in the mirror for history; Celery beat prunes them
+# every PODIUM_PRUNE_SECONDS (workloads/sync/prune.py).
 PODIUM_DELETED_RETENTION_HOURS = envint("PODIUM_DELETED_RETENTION_HOURS", "24", minimum=1)
+# How long one watch task runs before it hands over to a fresh one, in seconds.
+PODIUM_WATCH_RUN_SECONDS = envint("PODIUM_WATCH_RUN_SECONDS", "600", minimum=1)
 # The democluster the run command starts writes its kubeconfig here.
 PODIUM_DEMOCLUSTER_KUBECONFIG = envstr("PODIUM_DEMOCLUSTER_KUBECONFIG", str(VAR_DIR / "democluster.kubeconfig"))

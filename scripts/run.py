@@ -15,21 +15,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from services import ROOT, VAR, ensure_redis  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from services import ROOT, VAR, ensure_redis, write_dev_env  # noqa: E402
+
+from dashboard.env import load_env_file  # noqa: E402
 
 PYTHON = sys.executable
-
-
-def load_dotenv() -> None:
-    env_file = ROOT / ".env"
-    if not env_file.exists():
-        return
-    for line in env_file.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            if value:
-                os.environ.setdefault(key.strip(), value.strip())
+# Celery's warm shutdown (SIGTERM) waits for running tasks, and a watcher runs for minutes: stop
+# the worker cold (SIGQUIT). Its watchers' leases lapse and the next start takes them over.
+STOP_SIGNALS = {"worker": signal.SIGQUIT}
+STOP_SECONDS = 5
 
 
 def manage(*args: str) -> None:
@@ -64,20 +59,31 @@ class Supervisor:
             time.sleep(0.5)
 
     def stop(self) -> None:
+        """Every child runs in a session of its own: signal the whole group, so that what a child
+        started goes too, and kill what is left after STOP_SECONDS."""
         self.stopping = True
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
+        for name, proc in self.procs.items():
+            self._signal(proc, STOP_SIGNALS.get(name, signal.SIGTERM))
+        deadline = time.monotonic() + STOP_SECONDS
         for proc in self.procs.values():
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                pass
+            # The group may outlive its leader (a Celery pool thread's child): kill it either way.
+            self._signal(proc, signal.SIGKILL)
+            proc.wait()
+
+    @staticmethod
+    def _signal(proc: subprocess.Popen, signum: int) -> None:
+        try:
+            os.killpg(proc.pid, signum)
+        except ProcessLookupError:
+            pass
 
 
 def main() -> None:
-    load_dotenv()
+    load_env_file(ROOT / ".env")
     VAR.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PODIUM_DEV", "true")
     os.environ.setdefault("DEBUG", "true")
@@ -85,8 +91,10 @@ def main() -> None:
     democluster_port = os.environ.get("PODIUM_DEMOCLUSTER_PORT", "7443")
 
     supervisor = Supervisor()
-    redis_url, redis_proc = ensure_redis(supervised=True)
+    redis_url, redis_proc = ensure_redis()
     os.environ["REDIS_URL"] = redis_url
+    # manage.py in another shell finds the same Redis, database and key through var/dev.env.
+    write_dev_env(redis_url=redis_url)
     if redis_proc is not None:
         supervisor.procs["redis"] = redis_proc
         supervisor.specs["redis"] = list(redis_proc.args)

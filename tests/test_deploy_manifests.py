@@ -23,6 +23,7 @@ from tests.cluster_support import (  # noqa: F401 - fixtures
     deploy_manifests,
     start_democluster,
 )
+from workloads import kube, views_rollout
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 # What democluster does not serve (yet): these are checked against the schema only.
@@ -74,24 +75,29 @@ def test_it_grants_nothing_on_secrets() -> None:
     assert not [d for d in deploy_manifests() if d["kind"] in {"Secret", "Role"}]
 
 
-def test_it_grants_reads_on_what_podium_shows_and_writes_only_for_its_actions() -> None:
+def test_it_grants_exactly_what_podiums_pages_can_send() -> None:
     granted = {
-        (verb, f"{resource}.{group}" if group else resource)
+        (group, resource, verb)
         for rule in deploy_manifest("ClusterRole", "podium")["rules"]
         for group in rule["apiGroups"]
         for resource in rule["resources"]
         for verb in rule["verbs"]
     }
-    shown = ["namespaces", "nodes", "pods", "events", "services", "configmaps"]
-    shown += [f"{r}.apps" for r in ("deployments", "replicasets", "statefulsets", "daemonsets", "controllerrevisions")]
-    shown += ["jobs.batch", "cronjobs.batch"]
-    reads = {(verb, resource) for resource in shown for verb in ("get", "list", "watch")}
-    edited = ["deployments.apps", "statefulsets.apps", "daemonsets.apps", "jobs.batch", "cronjobs.batch"]
-    edited += ["deployments/scale.apps", "statefulsets/scale.apps"]
-    writes = {(verb, resource) for resource in edited for verb in ("patch", "update")}
-    # Restart a Pod = delete it; recreate a Job = delete it and create it again.
-    writes |= {("delete", "pods"), ("delete", "jobs.batch"), ("create", "jobs.batch")}
-    assert granted == reads | writes
+    assert granted == kube.access_rules()
+
+
+def test_every_kind_the_pages_offer_to_scale_or_apply_is_in_the_access_table() -> None:
+    rules = kube.access_rules()
+    # The rollout panel offers Scale for these; Apply manifest accepts these kinds.
+    for name in views_rollout.SCALABLE_KINDS:
+        assert (kube.kind_for(name).group, f"{kube.kind_for(name).plural}/scale", "patch") in rules, name
+    assert ("apps", "replicasets/scale", "patch") in rules
+    for name in kube.APPLIABLE_KINDS:
+        k = kube.kind_for(name)
+        assert {(k.group, k.plural, "create"), (k.group, k.plural, "patch")} <= rules, name
+    # Restart a Pod and recreate a Job delete them; nothing else is ever deleted.
+    assert {(g, r) for g, r, verb in rules if verb == "delete"} == {("", "pods"), ("batch", "jobs")}
+    assert not {(g, r, v) for g, r, v in rules if v in {"update", "deletecollection", "escalate", "bind"}}
 
 
 def test_it_binds_the_role_to_the_service_account_the_pods_run_as() -> None:

@@ -7,12 +7,13 @@ import socket
 import threading
 
 from celery import shared_task
+from django.conf import settings
 
 from workloads.models import Cluster
 from workloads.sync.lease import lease_key, redis_client
+from workloads.sync.prune import prune_deleted as prune_deleted_rows
 from workloads.sync.watcher import SYNC_KINDS, Watcher
 
-WATCH_RUN_SECONDS = float(os.environ.get("PODIUM_WATCH_RUN_SECONDS", "600"))
 ENQUEUE_GUARD_SECONDS = 5
 
 
@@ -23,7 +24,7 @@ def _holder() -> str:
 @shared_task(name="workloads.tasks.watch_kind", ignore_result=True, acks_late=False)
 def watch_kind(cluster_id: int, kind: str) -> str:
     """Hold the (cluster, kind) lease and watch for a while, then hand over to a fresh task."""
-    result = Watcher(cluster_id, kind, holder=_holder(), run_seconds=WATCH_RUN_SECONDS).run()
+    result = Watcher(cluster_id, kind, holder=_holder(), run_seconds=settings.PODIUM_WATCH_RUN_SECONDS).run()
     if result == "done" and Cluster.objects.filter(pk=cluster_id, enabled=True).exists():
         watch_kind.delay(cluster_id, kind)
     return result
@@ -44,3 +45,9 @@ def ensure_watchers() -> int:
                 watch_kind.delay(cluster_id, kind)
                 started += 1
     return started
+
+
+@shared_task(name="workloads.tasks.prune_deleted", ignore_result=True)
+def prune_deleted() -> dict[str, int]:
+    """Forget objects deleted longer ago than PODIUM_DELETED_RETENTION_HOURS."""
+    return prune_deleted_rows()

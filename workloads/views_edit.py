@@ -521,8 +521,11 @@ def _manifest_items(text: str) -> tuple[list[edit_apply.ManifestItem], str]:
         item.kind = str(doc["kind"])
         metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
         item.name = str(metadata.get("name") or "")
-        if item.kind not in kube.KINDS or item.kind in ("Event", "ControllerRevision"):
-            item.error = _("Podium does not apply %(kind)s objects.") % {"kind": item.kind}
+        if item.kind not in kube.APPLIABLE_KINDS:
+            item.error = _("Podium does not apply %(kind)s objects: it applies %(kinds)s.") % {
+                "kind": item.kind,
+                "kinds": ", ".join(kube.APPLIABLE_KINDS),
+            }
             continue
         if kube.kind_for(item.kind).api_version != doc["apiVersion"]:
             item.error = _("%(kind)s is served as %(api)s.") % {

@@ -36,7 +36,7 @@ from workloads.views_edit import Target, change_required
 
 Outcome = ChangeRecord.Outcome
 ROLLING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
-SCALABLE_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
+SCALABLE_KINDS = kube.SCALABLE_KINDS
 PANEL_KINDS = (*ROLLING_KINDS, "Job")
 EVENTS_READ = 200
 SAMPLES_SHOWN = 400
