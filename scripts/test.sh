@@ -53,6 +53,14 @@ echo "==> ruff check"
 echo "==> ruff format --check"
 .venv/bin/ruff format --check .
 
+echo "==> the real control plane (kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok)"
+if ! bindir="$(bash realcluster/build.sh)"; then
+  echo "Building the real control plane from its Go modules failed (output above): the tests cannot run." >&2
+  echo "It needs Go 1.26 and the Go module proxy (GOPROXY); see realcluster/README.md." >&2
+  exit 1
+fi
+echo "    binaries in $bindir"
+
 echo "==> pytest on SQLite ($var/test-podium-<pid>.sqlite3, removed after) with Redis $redis"
 env -u DATABASE_URL .venv/bin/python -m pytest "$@"
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
+
+from realcluster.cluster import RealCluster
 
 
 def _user(name: str, role: str | None) -> User:
@@ -59,3 +63,13 @@ def admin_client_(admin_user: User) -> Client:
 @pytest.fixture
 def outsider_client(outsider: User) -> Client:
     return _client_for(outsider)
+
+
+@pytest.fixture(scope="session")
+def real_kubernetes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
+    """The real control plane (kube-apiserver, controller manager, scheduler, etcd, kwok nodes),
+    one per test session, started on first use. Tests that share it work in namespaces or names of
+    their own."""
+    cluster = RealCluster.start(tmp_path_factory.mktemp("realcluster"))
+    yield cluster
+    cluster.stop()

@@ -1,0 +1,3 @@
+from realcluster.cluster import main
+
+main()
