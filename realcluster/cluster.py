@@ -347,10 +347,8 @@ class RealCluster:
     def stop_apiserver(self) -> None:
         """Stop kube-apiserver alone (watches break, requests are refused); start_apiserver() brings it back."""
         child = self._child("kube-apiserver")
-        if child and child.alive():
-            os.killpg(child.process.pid, signal.SIGTERM)
-            child.process.wait(30)
         if child:
+            _terminate(child, grace=5)
             self.children.remove(child)
 
     def start_apiserver(self) -> None:
@@ -431,16 +429,10 @@ class RealCluster:
         return sizes
 
     def stop(self) -> None:
+        """Stop everything, the API server's clients first; what does not stop in 5 s is killed
+        (kube-apiserver drains its watches for longer than a test wants to wait)."""
         for child in reversed(self.children):
-            if child.alive():
-                os.killpg(child.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for child in reversed(self.children):
-            try:
-                child.process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(child.process.pid, signal.SIGKILL)
-                child.process.wait()
+            _terminate(child, grace=5)
         self.children.clear()
 
     def __enter__(self) -> RealCluster:
@@ -448,6 +440,17 @@ class RealCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _terminate(child: Child, *, grace: float) -> None:
+    if not child.alive():
+        return
+    os.killpg(child.process.pid, signal.SIGTERM)
+    try:
+        child.process.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.process.pid, signal.SIGKILL)
+        child.process.wait()
 
 
 def _http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:

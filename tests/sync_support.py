@@ -9,6 +9,8 @@ import pytest
 import redis
 from django.conf import settings
 
+from realcluster.cluster import RealCluster
+from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row
 from tests.support.stack import CeleryWorker, Democluster, wait_for
 from workloads.models import Cluster, Event, Namespace, Node, Pod, TemplateRevision, Workload
 
@@ -97,7 +99,7 @@ spec:
 """
 
 
-def cluster_state(dc: Democluster) -> dict[str, set[tuple[str, str]]]:
+def cluster_state(dc: TargetCluster) -> dict[str, set[tuple[str, str]]]:
     state = {}
     for resource in MIRRORED:
         items = dc.get_json(resource, "-A")["items"]
@@ -113,7 +115,7 @@ def mirror_state(cluster: Cluster) -> dict[str, set[tuple[str, str]]]:
     return state
 
 
-def mirror_equals_cluster(dc: Democluster, cluster: Cluster) -> bool:
+def mirror_equals_cluster(dc: TargetCluster, cluster: Cluster) -> bool:
     """True when, for every kind, the (uid, resourceVersion) pairs match exactly, twice in a row
     around the read of the cluster (so a change in flight does not pass by luck)."""
     before = mirror_state(cluster)
@@ -146,7 +148,7 @@ def assert_pods_linked(cluster: Cluster) -> None:
         assert workload == parents.get(owner, owner), f"Pod {name} is linked to {workload!r}"
 
 
-def settle(dc: Democluster) -> None:
+def settle(dc: TargetCluster) -> None:
     """Wait until the workloads in APP are done rolling out, so the cluster stops changing."""
     dc.kubectl("rollout", "status", "-n", "shop", "deploy/web", "--timeout=60s", timeout=90)
     dc.kubectl("rollout", "status", "-n", "shop", "sts/db", "--timeout=60s", timeout=90)
@@ -167,18 +169,25 @@ def clean_redis() -> None:
         client.delete(queue)
 
 
-@pytest.fixture
-def democluster(tmp_path: Path) -> Iterator[Democluster]:
-    dc = Democluster(tmp_path, "--fresh", "--no-scenario").start()
-    yield dc
-    dc.stop()
+@pytest.fixture(params=FLAVORS)
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TargetCluster]:
+    """A cluster of its own for each sync test (the mirror is compared with all of it): democluster,
+    then the real control plane. ``@pytest.mark.no_watch_cache`` serves the real one's watches
+    from etcd, so that compacting it makes old resourceVersions 410 at once."""
+    if request.param == "democluster":
+        dc = Democluster(tmp_path, "--fresh", "--no-scenario").start()
+        yield dc
+        dc.stop()
+        return
+    watch_cache = request.node.get_closest_marker("no_watch_cache") is None
+    real = RealCluster.start(tmp_path / "realcluster", watch_cache=watch_cache)
+    yield Kubernetes(real)
+    real.stop()
 
 
 @pytest.fixture
-def cluster(democluster: Democluster) -> Cluster:
-    return Cluster.objects.create(
-        name="dc", connection=Cluster.Connection.DEMOCLUSTER, kubeconfig_path=str(democluster.kubeconfig)
-    )
+def cluster(target: TargetCluster) -> Cluster:
+    return cluster_row(target)
 
 
 @pytest.fixture

@@ -99,8 +99,10 @@ def test_pods_move_through_the_scripted_stages(real_kubernetes: RealCluster) -> 
         assert {p["spec"]["nodeName"] for p in pods(real_kubernetes, "web")} <= set(real_kubernetes.node_names)
 
         wait_for(
-            lambda: first_container(real_kubernetes, "typo").get("state", {}).get("waiting", {}).get("reason")
-            == "ImagePullBackOff",
+            lambda: (
+                first_container(real_kubernetes, "typo").get("state", {}).get("waiting", {}).get("reason")
+                == "ImagePullBackOff"
+            ),
             timeout=30,
             what="the typo image to back off",
         )
@@ -130,10 +132,12 @@ def test_pods_move_through_the_scripted_stages(real_kubernetes: RealCluster) -> 
         assert ready["Ready"] == "False"
 
         wait_for(
-            lambda: json.loads(
-                real_kubernetes.kubectl("get", "job", "hello", "-n", "stages", "-o", "json").stdout
-            )["status"].get("succeeded")
-            == 1,
+            lambda: (
+                json.loads(real_kubernetes.kubectl("get", "job", "hello", "-n", "stages", "-o", "json").stdout)[
+                    "status"
+                ].get("succeeded")
+                == 1
+            ),
             timeout=60,
             what="the Job to complete",
         )

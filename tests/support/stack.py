@@ -79,7 +79,10 @@ class Process:
 
 
 class Democluster(Process):
-    """``python -m democluster`` with TLS and a token, writing a kubeconfig."""
+    """``python -m democluster`` with TLS and a token, writing a kubeconfig. ``stop``/``start``
+    again keeps its state (its snapshot), as a real API server keeps etcd's."""
+
+    flavor = "democluster"
 
     def __init__(self, tmp: Path, *extra: str, name: str = "democluster", port: int | None = None) -> None:
         self.kubeconfig = tmp / f"{name}.kubeconfig"
@@ -96,6 +99,8 @@ class Democluster(Process):
         self.url = f"https://127.0.0.1:{self.port}"
 
     def start(self) -> Democluster:
+        if self.proc is not None:  # a restart: come back with the saved state
+            self.args = [a for a in self.args if a != "--fresh"]
         self.kubeconfig.unlink(missing_ok=True)
         super().start()
         wait_for(lambda: "listening on" in self.log() and self.kubeconfig.exists(), timeout=30, what="democluster")
@@ -115,6 +120,17 @@ class Democluster(Process):
 
     def get_json(self, *args: str) -> dict:
         return orjson.loads(self.kubectl("get", *args, "-o", "json"))
+
+    def compact(self) -> None:
+        """Forget the event history: a watch from any resourceVersion before now answers 410."""
+        import ssl
+        import urllib.request
+
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        request = urllib.request.Request(f"{self.url}/democluster/compact", method="POST")
+        assert urllib.request.urlopen(request, context=context, timeout=5).status == 200
 
 
 def test_environment(**extra: str) -> dict[str, str]:
