@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support import clusters
+from tests.support.clusters import FLAVORS
 from workloads import kube
 from workloads.models import Cluster
 from workloads.sync.watcher import sync_once
@@ -44,6 +46,7 @@ def wait_for(condition: Any, timeout: float = 10.0, interval: float = 0.05, mess
 class EditCluster:
     kubeconfig: Path
     home: Path
+    flavor: str = "democluster"
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
@@ -64,9 +67,14 @@ class EditCluster:
         return json.loads(self.kubectl("get", kind, name, "-n", namespace, "-o", "json").stdout)
 
 
-@pytest.fixture(scope="session")
-def edit_democluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EditCluster]:
-    home = tmp_path_factory.mktemp("edit-democluster")
+@pytest.fixture(scope="session", params=FLAVORS)
+def edit_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EditCluster]:
+    """democluster, then the real control plane (shared by the session; tests use names of their own)."""
+    home = tmp_path_factory.mktemp(f"edit-{request.param}")
+    if request.param == "kubernetes":
+        real = request.getfixturevalue("real_kubernetes")
+        yield EditCluster(real.kubeconfig, home, "kubernetes")
+        return
     kubeconfig = home / "kc"
     log = open(home / "democluster.log", "w+")  # noqa: SIM115 - open for the whole session
     process = subprocess.Popen(
@@ -86,7 +94,7 @@ def edit_democluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EditC
             )
 
         wait_for(ready, timeout=30, message="democluster to listen")
-        yield EditCluster(kubeconfig, home)
+        yield EditCluster(kubeconfig, home, "democluster")
     finally:
         process.terminate()
         try:
@@ -134,21 +142,19 @@ def deployment_manifest(name: str, namespace: str = "default") -> dict[str, Any]
 
 
 @pytest.fixture
-def cluster_row(edit_democluster: EditCluster, db: None) -> Cluster:
-    return Cluster.objects.create(
-        name="demo", connection=Cluster.Connection.DEMOCLUSTER, kubeconfig_path=str(edit_democluster.kubeconfig)
-    )
+def cluster_row(edit_cluster: EditCluster, db: None) -> Cluster:
+    return clusters.cluster_row(edit_cluster, name="demo")
 
 
 @pytest.fixture
-def deployment(edit_democluster: EditCluster, cluster_row: Cluster) -> str:
+def deployment(edit_cluster: EditCluster, cluster_row: Cluster) -> str:
     """A fresh Deployment (unique name per test) in the cluster and in the mirror; returns its name."""
     name = f"web-{os.getpid()}-{next(_names)}"
-    edit_democluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(deployment_manifest(name)))
-    settle(edit_democluster, name)
+    edit_cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(deployment_manifest(name)))
+    settle(edit_cluster, name)
     sync_once(cluster_row, ["Deployment"])
     yield name
-    edit_democluster.kubectl("delete", "deployment", name, "--wait=false", check=False)
+    edit_cluster.kubectl("delete", "deployment", name, "--wait=false", check=False)
 
 
 def settle(cluster: EditCluster, name: str) -> None:

@@ -30,9 +30,9 @@ def _env_field(data: dict, var: str, field: str) -> str:
 
 
 def test_it_previews_exactly_the_changed_fields_and_applies_them(
-    editor_client: Client, deployment: str, edit_democluster: EditCluster
+    editor_client: Client, deployment: str, edit_cluster: EditCluster
 ) -> None:
-    before_rv, before_spec = snapshot(edit_democluster, deployment)
+    before_rv, before_spec = snapshot(edit_cluster, deployment)
     data = _form(editor_client, deployment)
     data[_container_field(data, "app", "image")] = "nginx:1.27"
     data[_env_field(data, "MODE", "value")] = "staging"
@@ -47,12 +47,12 @@ def test_it_previews_exactly_the_changed_fields_and_applies_them(
         "spec.template.spec.containers[app].image",
     ]
     assert diff.starts_rollout
-    assert snapshot(edit_democluster, deployment) == (before_rv, before_spec)  # a preview changes nothing
+    assert snapshot(edit_cluster, deployment) == (before_rv, before_spec)  # a preview changes nothing
 
     applied = editor_client.post(edit_url(deployment, "edit/apply/"), {"payload": response.context["payload"]})
 
     assert applied.status_code == 302
-    after = edit_democluster.get("deployment", deployment)
+    after = edit_cluster.get("deployment", deployment)
     container = after["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "nginx:1.27"
     assert container["env"] == [
@@ -75,7 +75,7 @@ def test_it_shows_a_secret_reference_but_never_a_value(editor_client: Client, de
 
 
 def test_it_changes_replicas_without_a_rollout(
-    editor_client: Client, deployment: str, edit_democluster: EditCluster
+    editor_client: Client, deployment: str, edit_cluster: EditCluster
 ) -> None:
     data = _form(editor_client, deployment)
     data["workload-replicas"] = "3"
@@ -105,9 +105,9 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize(("case", "field_of", "value", "message"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
 def test_it_refuses_bad_input_on_its_field_and_leaves_the_cluster_alone(
-    editor_client: Client, deployment: str, edit_democluster: EditCluster, case: str, field_of, value: str, message: str
+    editor_client: Client, deployment: str, edit_cluster: EditCluster, case: str, field_of, value: str, message: str
 ) -> None:
-    before = snapshot(edit_democluster, deployment)
+    before = snapshot(edit_cluster, deployment)
     data = _form(editor_client, deployment)
     field = field_of(data)
     data[field] = value
@@ -119,13 +119,13 @@ def test_it_refuses_bad_input_on_its_field_and_leaves_the_cluster_alone(
     assert f'id="id_{field}-error"' in html
     error_at = html.index(f'id="id_{field}-error"')
     assert message in html[error_at : error_at + 400]
-    assert snapshot(edit_democluster, deployment) == before
+    assert snapshot(edit_cluster, deployment) == before
     record = ChangeRecord.objects.get()
     assert record.outcome == "invalid" and field in record.message
 
 
 def test_it_adds_an_env_row_without_javascript(
-    editor_client: Client, deployment: str, edit_democluster: EditCluster
+    editor_client: Client, deployment: str, edit_cluster: EditCluster
 ) -> None:
     data = _form(editor_client, deployment)
     data["add"] = "containers-0-env"
@@ -141,9 +141,7 @@ def test_it_adds_an_env_row_without_javascript(
     assert preview.context["diff"].paths == ["spec.template.spec.containers[app].env[NEW_VAR].value"]
 
 
-def test_it_removes_a_row_and_a_container(
-    editor_client: Client, deployment: str, edit_democluster: EditCluster
-) -> None:
+def test_it_removes_a_row_and_a_container(editor_client: Client, deployment: str, edit_cluster: EditCluster) -> None:
     data = _form(editor_client, deployment)
     data["remove"] = "containers-1"
     html = editor_client.post(edit_url(deployment), data).content.decode()
@@ -156,20 +154,20 @@ def test_it_removes_a_row_and_a_container(
         "spec.template.spec.containers[sidecar]",
     ]
     editor_client.post(edit_url(deployment, "edit/apply/"), {"payload": preview.context["payload"]})
-    spec = edit_democluster.get("deployment", deployment)["spec"]["template"]["spec"]
+    spec = edit_cluster.get("deployment", deployment)["spec"]["template"]["spec"]
     assert [c["name"] for c in spec["containers"]] == ["app"]
     assert [e["name"] for e in spec["containers"][0]["env"]] == ["MODE", "PASSWORD"]
 
 
 def test_it_maps_the_api_servers_422_onto_the_field(
-    editor_client: Client, deployment: str, edit_democluster: EditCluster
+    editor_client: Client, deployment: str, edit_cluster: EditCluster
 ) -> None:
-    before = snapshot(edit_democluster, deployment)
+    before = snapshot(edit_cluster, deployment)
     data = _form(editor_client, deployment)
     # Podium does not check that template labels still match the selector; the API server does.
     data["pod-labels"] = "app=other"
     response = editor_client.post(edit_url(deployment), data)
     html = response.content.decode()
     assert 'id="id_pod-labels-error"' in html, html[:4000]
-    assert snapshot(edit_democluster, deployment) == before
+    assert snapshot(edit_cluster, deployment) == before
     assert ChangeRecord.objects.get().outcome == "invalid"

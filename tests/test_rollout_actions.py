@@ -36,11 +36,11 @@ def records(name: str, action: str) -> list[ChangeRecord]:
 
 
 def test_a_viewer_cannot_scale_and_the_refusal_is_recorded(
-    viewer_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    viewer_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     response = viewer_client.post(url(deployment, "actions/scale"), {"replicas": "5"})
     assert response.status_code == 403
-    assert edit_democluster.get("deployment", deployment)["spec"]["replicas"] == 2
+    assert edit_cluster.get("deployment", deployment)["spec"]["replicas"] == 2
     [record] = records(deployment, "scale")
     assert record.outcome == Outcome.REFUSED
     for action in ("pause", "resume", "restart", "undo"):
@@ -49,34 +49,34 @@ def test_a_viewer_cannot_scale_and_the_refusal_is_recorded(
 
 
 def test_it_scales_through_the_scale_subresource(
-    editor_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     response = editor_client.post(url(deployment, "actions/scale"), {"replicas": "3"})
     assert response.status_code == 302 and response["Location"] == url(deployment, "").rstrip("/") + "/"
-    assert edit_democluster.get("deployment", deployment)["spec"]["replicas"] == 3
-    settle(edit_democluster, deployment)
+    assert edit_cluster.get("deployment", deployment)["spec"]["replicas"] == 3
+    settle(edit_cluster, deployment)
     [record] = records(deployment, "scale")
     assert record.outcome == Outcome.APPLIED and record.patch == {"spec": {"replicas": 3}}
     assert record.diff == "spec.replicas: 2 -> 3" and record.user.username == "eddie-editor"
 
     assert editor_client.post(url(deployment, "actions/scale"), {"replicas": "-1"}).status_code == 302
-    assert edit_democluster.get("deployment", deployment)["spec"]["replicas"] == 3
+    assert edit_cluster.get("deployment", deployment)["spec"]["replicas"] == 3
     assert records(deployment, "scale")[-1].outcome == Outcome.REFUSED
 
 
 def test_it_pauses_and_resumes(
-    editor_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     assert editor_client.post(url(deployment, "actions/pause")).status_code == 302
-    assert edit_democluster.get("deployment", deployment)["spec"]["paused"] is True
+    assert edit_cluster.get("deployment", deployment)["spec"]["paused"] is True
     # A paused rollout stays paused: a new template makes no new ReplicaSet.
-    edit_democluster.kubectl("set", "image", f"deployment/{deployment}", "app=nginx:1.27")
-    rs_before = edit_democluster.kubectl("get", "rs", "-l", f"app={deployment}", "-o", "name").stdout.split()
+    edit_cluster.kubectl("set", "image", f"deployment/{deployment}", "app=nginx:1.27")
+    rs_before = edit_cluster.kubectl("get", "rs", "-l", f"app={deployment}", "-o", "name").stdout.split()
     assert len(rs_before) == 1
 
     assert editor_client.post(url(deployment, "actions/resume")).status_code == 302
-    assert "paused" not in edit_democluster.get("deployment", deployment)["spec"]
-    edit_democluster.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=30s")
+    assert "paused" not in edit_cluster.get("deployment", deployment)["spec"]
+    edit_cluster.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=30s")
     assert [r.outcome for r in records(deployment, "pause") + records(deployment, "resume")] == [Outcome.APPLIED] * 2
 
     # Resuming what is not paused is refused, not sent.
@@ -85,22 +85,22 @@ def test_it_pauses_and_resumes(
 
 
 def test_it_restarts_after_a_dry_run_preview(
-    editor_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     preview = editor_client.get(url(deployment, "actions/restart"))
     assert preview.status_code == 200
     html = preview.content.decode()
     assert "spec.template.metadata.annotations.kubectl.kubernetes.io/restartedAt" in html
-    assert "kubectl.kubernetes.io/restartedAt" not in str(edit_democluster.get("deployment", deployment)["spec"])
+    assert "kubectl.kubernetes.io/restartedAt" not in str(edit_cluster.get("deployment", deployment)["spec"])
     assert records(deployment, "restart")[-1].outcome == Outcome.PREVIEWED
 
     response = editor_client.post(url(deployment, "actions/restart"), {"payload": payload_of(html)})
     assert response.status_code == 302
-    d = edit_democluster.get("deployment", deployment)
+    d = edit_cluster.get("deployment", deployment)
     assert rollouts_restarted_at(d)
-    edit_democluster.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=30s")
+    edit_cluster.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=30s")
     assert (
-        edit_democluster.get("deployment", deployment)["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+        edit_cluster.get("deployment", deployment)["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
         == "2"
     )
     assert records(deployment, "restart")[-1].outcome == Outcome.APPLIED
@@ -110,16 +110,16 @@ def rollouts_restarted_at(d: dict) -> str:
     return (d["spec"]["template"]["metadata"].get("annotations") or {}).get("kubectl.kubernetes.io/restartedAt", "")
 
 
-def _second_revision(edit_democluster: EditCluster, cluster_row: Cluster, name: str) -> None:
-    edit_democluster.kubectl("set", "image", f"deployment/{name}", "app=nginx:1.27")
-    settle(edit_democluster, name)
+def _second_revision(edit_cluster: EditCluster, cluster_row: Cluster, name: str) -> None:
+    edit_cluster.kubectl("set", "image", f"deployment/{name}", "app=nginx:1.27")
+    settle(edit_cluster, name)
     sync_once(cluster_row)
 
 
 def test_it_undoes_to_the_previous_revision_like_kubectl(
-    editor_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
-    _second_revision(edit_democluster, cluster_row, deployment)
+    _second_revision(edit_cluster, cluster_row, deployment)
     preview = editor_client.get(url(deployment, "actions/undo"))
     assert preview.status_code == 200
     html = preview.content.decode()
@@ -129,12 +129,12 @@ def test_it_undoes_to_the_previous_revision_like_kubectl(
 
     response = editor_client.post(url(deployment, "actions/undo"), {"payload": payload_of(html)})
     assert response.status_code == 302
-    d = edit_democluster.get("deployment", deployment)
+    d = edit_cluster.get("deployment", deployment)
     assert d["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.25"
     assert "pod-template-hash" not in d["spec"]["template"]["metadata"]["labels"]
-    edit_democluster.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=30s")
-    settle(edit_democluster, deployment)
-    history = edit_democluster.kubectl("rollout", "history", f"deployment/{deployment}").stdout.split()
+    edit_cluster.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=30s")
+    settle(edit_cluster, deployment)
+    history = edit_cluster.kubectl("rollout", "history", f"deployment/{deployment}").stdout.split()
     assert "3" in history and "1" not in history[history.index("CHANGE-CAUSE") + 1 :]  # revision 1 became 3
     record = records(deployment, "undo")[-1]
     assert record.outcome == Outcome.APPLIED and record.revision  # the template hash it went back to
@@ -148,19 +148,18 @@ def test_it_undoes_to_the_previous_revision_like_kubectl(
 
 
 def test_undo_while_paused_is_refused_with_a_clear_message(
-    editor_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
-    _second_revision(edit_democluster, cluster_row, deployment)
+    _second_revision(edit_cluster, cluster_row, deployment)
     previewed = editor_client.get(url(deployment, "actions/undo") + "?revision=1").content.decode()
-    edit_democluster.kubectl("rollout", "pause", f"deployment/{deployment}")
+    edit_cluster.kubectl("rollout", "pause", f"deployment/{deployment}")
 
     response = editor_client.post(url(deployment, "actions/undo"), {"payload": payload_of(previewed)})
     assert response.status_code == 409
     text = response.content.decode()
     assert "You cannot undo a paused Deployment: resume it first" in text
     assert (
-        edit_democluster.get("deployment", deployment)["spec"]["template"]["spec"]["containers"][0]["image"]
-        == "nginx:1.27"
+        edit_cluster.get("deployment", deployment)["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
     )
     assert records(deployment, "undo")[-1].outcome == Outcome.REFUSED
 
@@ -174,7 +173,7 @@ def test_undo_while_paused_is_refused_with_a_clear_message(
 
 
 def test_undo_of_a_statefulset_sends_its_controller_revision(
-    editor_client: Client, edit_democluster: EditCluster, cluster_row: Cluster
+    editor_client: Client, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     sts = {
         "apiVersion": "apps/v1",
@@ -190,11 +189,11 @@ def test_undo_of_a_statefulset_sends_its_controller_revision(
             },
         },
     }
-    edit_democluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(sts))
+    edit_cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(sts))
     try:
-        edit_democluster.kubectl("rollout", "status", "sts/db-undo", "--timeout=30s")
-        edit_democluster.kubectl("set", "image", "sts/db-undo", "db=postgres:17")
-        edit_democluster.kubectl("rollout", "status", "sts/db-undo", "--timeout=30s")
+        edit_cluster.kubectl("rollout", "status", "sts/db-undo", "--timeout=30s")
+        edit_cluster.kubectl("set", "image", "sts/db-undo", "db=postgres:17")
+        edit_cluster.kubectl("rollout", "status", "sts/db-undo", "--timeout=30s")
         sync_once(cluster_row)
         html = editor_client.get(url("db-undo", "actions/undo", "statefulset")).content.decode()
         assert 'data-path="spec.template.spec.containers[db].image"' in html
@@ -202,19 +201,19 @@ def test_undo_of_a_statefulset_sends_its_controller_revision(
             editor_client.post(url("db-undo", "actions/undo", "statefulset"), {"payload": payload_of(html)}).status_code
             == 302
         )
-        image = edit_democluster.get("statefulset", "db-undo")["spec"]["template"]["spec"]["containers"][0]["image"]
+        image = edit_cluster.get("statefulset", "db-undo")["spec"]["template"]["spec"]["containers"][0]["image"]
         assert image == "postgres:16"
-        edit_democluster.kubectl("rollout", "status", "sts/db-undo", "--timeout=30s")
+        edit_cluster.kubectl("rollout", "status", "sts/db-undo", "--timeout=30s")
         assert records("db-undo", "undo")[-1].outcome == Outcome.APPLIED
     finally:
-        edit_democluster.kubectl("delete", "sts", "db-undo", "--wait=false", check=False)
+        edit_cluster.kubectl("delete", "sts", "db-undo", "--wait=false", check=False)
 
 
 def test_it_deletes_a_pod_and_the_controller_replaces_it(
-    editor_client: Client, viewer_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    editor_client: Client, viewer_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     sync_once(cluster_row)
-    pods = edit_democluster.kubectl("get", "pods", "-l", f"app={deployment}", "-o", "json").stdout
+    pods = edit_cluster.kubectl("get", "pods", "-l", f"app={deployment}", "-o", "json").stdout
     victim = yaml.safe_load(pods)["items"][0]["metadata"]
     delete_url = f"/c/demo/ns/default/pods/{victim['name']}/delete/"
     assert viewer_client.post(delete_url).status_code == 403
@@ -224,7 +223,7 @@ def test_it_deletes_a_pod_and_the_controller_replaces_it(
     assert response.status_code == 302 and response["Location"] == f"/c/demo/ns/default/deployment/{w.name}/"
 
     def replaced() -> bool:
-        items = yaml.safe_load(edit_democluster.kubectl("get", "pods", "-l", f"app={deployment}", "-o", "json").stdout)[
+        items = yaml.safe_load(edit_cluster.kubectl("get", "pods", "-l", f"app={deployment}", "-o", "json").stdout)[
             "items"
         ]
         alive = [p for p in items if not p["metadata"].get("deletionTimestamp")]

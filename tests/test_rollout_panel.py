@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_shows_a_complete_rollout_and_actions_only_to_editors(
-    viewer_client: Client, editor_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    viewer_client: Client, editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     sync_once(cluster_row)
     w = Workload.objects.get(cluster=cluster_row, kind="Deployment", name=deployment)
@@ -33,10 +33,10 @@ def test_it_shows_a_complete_rollout_and_actions_only_to_editors(
 
 
 def test_the_chart_is_drawn_from_stored_samples_with_escaped_labels(
-    viewer_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    viewer_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
-    edit_democluster.kubectl("set", "image", f"deployment/{deployment}", "app=nginx:1.27")
-    settle(edit_democluster, deployment)
+    edit_cluster.kubectl("set", "image", f"deployment/{deployment}", "app=nginx:1.27")
+    settle(edit_cluster, deployment)
     sync_once(cluster_row)
     w = Workload.objects.get(cluster=cluster_row, kind="Deployment", name=deployment)
     assert RolloutSample.objects.filter(workload_uid=w.uid).exists()
@@ -47,7 +47,7 @@ def test_the_chart_is_drawn_from_stored_samples_with_escaped_labels(
 
 
 def test_a_job_shows_completion_progress(
-    viewer_client: Client, edit_democluster: EditCluster, cluster_row: Cluster
+    viewer_client: Client, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     job = """
 apiVersion: batch/v1
@@ -60,11 +60,11 @@ spec:
       restartPolicy: Never
       containers: [{name: c, image: "busybox:1.36", command: ["sh", "-c", "sleep 1"]}]
 """
-    edit_democluster.kubectl("apply", "-f", "-", input=job)
+    edit_cluster.kubectl("apply", "-f", "-", input=job)
     try:
-        edit_democluster.kubectl("wait", "--for=condition=complete", "job/count-panel", "--timeout=30s")
+        edit_cluster.kubectl("wait", "--for=condition=complete", "job/count-panel", "--timeout=30s")
         sync_once(cluster_row)
         page = viewer_client.get("/c/demo/ns/default/job/count-panel/").content.decode()
         assert "Completion" in page and "Complete: 2 of 2 completions succeeded." in page
     finally:
-        edit_democluster.kubectl("delete", "job", "count-panel", "--wait=false", check=False)
+        edit_cluster.kubectl("delete", "job", "count-panel", "--wait=false", check=False)

@@ -20,7 +20,7 @@ def revisions_url(name: str, query: str = "") -> str:
 
 
 def test_the_diff_names_exactly_the_fields_that_differ(
-    viewer_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    viewer_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     # Revision 2 changes image, one env value and one resource limit; revision 3 only the image.
     patch = {
@@ -40,10 +40,10 @@ def test_the_diff_names_exactly_the_fields_that_differ(
             }
         },
     }
-    edit_democluster.kubectl("patch", "deployment", deployment, "--type=strategic", "-p", json.dumps(patch))
-    settle(edit_democluster, deployment)
-    edit_democluster.kubectl("set", "image", f"deployment/{deployment}", "app=nginx:1.28")
-    settle(edit_democluster, deployment)
+    edit_cluster.kubectl("patch", "deployment", deployment, "--type=strategic", "-p", json.dumps(patch))
+    settle(edit_cluster, deployment)
+    edit_cluster.kubectl("set", "image", f"deployment/{deployment}", "app=nginx:1.28")
+    settle(edit_cluster, deployment)
     sync_once(cluster_row)
 
     response = viewer_client.get(revisions_url(deployment, "?a=1&b=2"))
@@ -70,12 +70,12 @@ def test_the_diff_names_exactly_the_fields_that_differ(
 
 
 def test_the_history_lists_every_revision_with_who_and_images(
-    viewer_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    viewer_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     # As `kubectl --record` did: the cause goes on the Deployment, and the controller copies it to the new ReplicaSet.
-    edit_democluster.kubectl("set", "image", f"deployment/{deployment}", "app=nginx:1.27")
-    edit_democluster.kubectl("annotate", "deployment", deployment, "kubernetes.io/change-cause=kubectl set image 1.27")
-    settle(edit_democluster, deployment)
+    edit_cluster.kubectl("set", "image", f"deployment/{deployment}", "app=nginx:1.27")
+    edit_cluster.kubectl("annotate", "deployment", deployment, "kubernetes.io/change-cause=kubectl set image 1.27")
+    settle(edit_cluster, deployment)
     sync_once(cluster_row)
 
     response = viewer_client.get(revisions_url(deployment))
@@ -94,10 +94,10 @@ def test_the_history_lists_every_revision_with_who_and_images(
 
 
 def test_it_hides_secret_looking_env_values_in_the_diff(
-    viewer_client: Client, deployment: str, edit_democluster: EditCluster, cluster_row: Cluster
+    viewer_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
-    edit_democluster.kubectl("set", "env", f"deployment/{deployment}", "-c", "app", "API_TOKEN=s3cr3t-value")
-    settle(edit_democluster, deployment)
+    edit_cluster.kubectl("set", "env", f"deployment/{deployment}", "-c", "app", "API_TOKEN=s3cr3t-value")
+    settle(edit_cluster, deployment)
     sync_once(cluster_row)
     response = viewer_client.get(revisions_url(deployment, "?a=1&b=2"))
     [change] = response.context["compared"].diff.changes

@@ -19,9 +19,9 @@ def _env_value_input(page: Page, var: str) -> object:
 
 
 def test_it_edits_image_and_env_previews_and_applies(
-    page: Page, live_server: object, editor: User, deployment: str, edit_democluster: EditCluster
+    page: Page, live_server: object, editor: User, deployment: str, edit_cluster: EditCluster
 ) -> None:
-    before = edit_democluster.get("deployment", deployment)
+    before = edit_cluster.get("deployment", deployment)
     log_in(page, live_server.url, editor.username)
     page.goto(f"{live_server.url}{edit_url(deployment)}")
     expect(page.get_by_role("heading", name=deployment)).to_be_visible()
@@ -44,7 +44,7 @@ def test_it_edits_image_and_env_previews_and_applies(
     expect(page.locator(".messages")).to_contain_text("Applied")
     screenshot(page, "edit-applied")
 
-    after = edit_democluster.get("deployment", deployment)
+    after = edit_cluster.get("deployment", deployment)
     expected = before["spec"]
     expected["template"]["spec"]["containers"][0]["image"] = "nginx:1.27"
     expected["template"]["spec"]["containers"][0]["env"][0]["value"] = "staging"
@@ -53,7 +53,7 @@ def test_it_edits_image_and_env_previews_and_applies(
 
 
 def test_a_second_session_gets_the_conflict_page(
-    browser: Browser, live_server: object, editor: User, deployment: str, edit_democluster: EditCluster
+    browser: Browser, live_server: object, editor: User, deployment: str, edit_cluster: EditCluster
 ) -> None:
     pages = []
     for _ in range(2):
@@ -77,7 +77,7 @@ def test_a_second_session_gets_the_conflict_page(
     expect(second.locator("#conflict")).to_contain_text("Someone changed this workload")
     expect(second.locator("#diff-table")).to_contain_text("spec.replicas")
     screenshot(second, "edit-conflict")
-    spec = edit_democluster.get("deployment", deployment)["spec"]
+    spec = edit_cluster.get("deployment", deployment)["spec"]
     assert spec["replicas"] == 3
     assert spec["template"]["spec"]["containers"][0]["image"] == "nginx:1.25"
 
@@ -85,8 +85,8 @@ def test_a_second_session_gets_the_conflict_page(
     expect(second.locator("#diff-table tbody tr")).to_have_count(1)
     second.get_by_role("button", name="Apply").click()
     second.wait_for_url(f"{live_server.url}/c/demo/ns/default/deployment/{deployment}/")
-    spec = edit_democluster.get("deployment", deployment)["spec"]
+    spec = edit_cluster.get("deployment", deployment)["spec"]
     assert spec["replicas"] == 3 and spec["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
-    settle(edit_democluster, deployment)
+    settle(edit_cluster, deployment)
     for p in pages:
         p.context.close()
