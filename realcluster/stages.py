@@ -7,7 +7,8 @@ works on both clusters:
   ``BackOff`` Events;
 - the annotation ``democluster.podium.dev/crash: "exit=N"`` crashes every container with code N
   after it starts, then ``CrashLoopBackOff`` with ``restartCount`` counting up;
-- ``democluster.podium.dev/never-ready: "true"`` runs the containers but never passes readiness;
+- ``democluster.podium.dev/never-ready: "true"`` on a Pod with a readiness probe runs the containers but
+  never passes readiness;
 - otherwise Pods become Running and Ready after a short delay; Pods of Jobs then complete.
 
 Every stage's selector excludes the state it writes, or kwok would apply it again and again.
@@ -27,7 +28,8 @@ BAD_IMAGE = (
 )
 JOB_OWNED = '[.metadata.ownerReferences[]? | select(.kind == "Job")] | length > 0'
 CRASHES = f'.metadata.annotations["{CRASH}"] // "" | test("exit=[0-9]+")'
-NEVER = f'.metadata.annotations["{NEVER_READY}"] // ""'
+# As democluster's kubelet: readiness can only fail where a container has a readiness probe.
+NEVER = f'if (.spec.containers | map(has("readinessProbe")) | any) then (.metadata.annotations["{NEVER_READY}"] // "") else "" end'
 FIRST_WAITING = ".status.containerStatuses[0].state.waiting.reason"
 FIRST_RUNNING = ".status.containerStatuses[0].state.running.startedAt"
 

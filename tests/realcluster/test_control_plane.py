@@ -56,7 +56,11 @@ spec:
   selector: {matchLabels: {app: lazy}}
   template:
     metadata: {labels: {app: lazy}, annotations: {democluster.podium.dev/never-ready: "true"}}
-    spec: {containers: [{name: app, image: "nginx:1.27"}]}
+    spec:
+      containers:
+      - name: app
+        image: "nginx:1.27"
+        readinessProbe: {httpGet: {path: /healthz, port: 80}}
 ---
 apiVersion: batch/v1
 kind: Job
