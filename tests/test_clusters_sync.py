@@ -1,9 +1,11 @@
 """Real-cluster connections end to end: two democlusters (TLS, bearer tokens) behind one kubeconfig with a
 context each, imported with `manage.py clusters import`, synced with `sync_once`: connected, unreachable,
-unauthorized and forbidden, each cluster on its own."""
+unauthorized and forbidden, each cluster on its own; and unauthorized and forbidden from the real control
+plane, where a real RBAC ClusterRole decides what a token may list."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from io import StringIO
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from realcluster.cluster import RealCluster
 from tests.cluster_support import (  # noqa: F401 - fixtures
     LIMITED_TOKEN,
     TOKEN,
@@ -130,3 +133,49 @@ def test_it_names_the_kinds_a_limited_token_may_not_list(east_and_west: tuple, t
     states = dict(cluster.sync_states.values_list("kind", "status"))
     assert {kind for kind, status in states.items() if status == SyncState.Status.FORBIDDEN} == set(forbidden)
     assert {kind for kind, status in states.items() if status == SyncState.Status.IDLE} == set(ALLOWED)
+
+
+# --- the same answers from the real control plane, where RBAC decides -------------------------------------------
+
+
+def test_on_kubernetes_a_refused_token_is_unauthorized(real_kubernetes: RealCluster, tmp_path: Path) -> None:
+    (cluster,) = import_all(real_kubernetes.token_kubeconfig("not-a-token-of-this-cluster", tmp_path / "stale"))
+
+    cluster = synced(cluster)
+
+    assert cluster.status == "unauthorized"
+    assert "Unauthorized" in cluster.status_message
+    assert set(cluster.sync_states.values_list("status", flat=True)) == {"unauthorized"}
+
+
+def test_on_kubernetes_a_role_that_may_list_some_kinds_makes_the_others_forbidden(
+    real_kubernetes: RealCluster, tmp_path: Path
+) -> None:
+    rules = [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": ["get", "list", "watch"]},
+    ]
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "podium-limited"}}
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "podium-limited"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "podium-limited"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "podium-limited"}],
+    }
+    real_kubernetes.kubectl("apply", "-f", "-", input=json.dumps({**role, "rules": rules}))
+    real_kubernetes.kubectl("apply", "-f", "-", input=json.dumps(binding))
+    try:
+        (cluster,) = import_all(real_kubernetes.token_kubeconfig("podium-limited-token", tmp_path / "limited"))
+        cluster = synced(cluster)
+    finally:
+        real_kubernetes.kubectl("delete", "clusterrolebinding,clusterrole", "podium-limited")
+
+    forbidden = sorted(set(SYNC_KINDS) - set(ALLOWED))
+    assert cluster.status == "forbidden"
+    assert cluster.status_message.startswith(f"forbidden to list/watch: {', '.join(forbidden)}. ")
+    assert 'User "podium-limited" cannot list resource' in cluster.status_message  # the server's own words
+    states = dict(cluster.sync_states.values_list("kind", "status"))
+    assert {kind for kind, status in states.items() if status == SyncState.Status.FORBIDDEN} == set(forbidden)
+    assert {kind for kind, status in states.items() if status == SyncState.Status.IDLE} == set(ALLOWED)
+    assert Node.objects.filter(cluster=cluster).count() == 0  # what it may not list is not mirrored
