@@ -1,4 +1,4 @@
-"""Open pages follow the cluster: the full stack (democluster, a Celery worker, Redis, the ASGI server) and Chromium.
+"""Open pages follow the cluster: the full stack (target, a Celery worker, Redis, the ASGI server) and Chromium.
 
 Every wait is for a condition with a timeout: Playwright's expect, or wait_for on the mirror.
 """
@@ -14,8 +14,9 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import log_in, screenshot
-from tests.support.stack import AsgiServer, Democluster, wait_for
-from tests.sync_support import cluster, democluster, start_worker  # noqa: F401 - fixtures
+from tests.support.clusters import TargetCluster
+from tests.support.stack import AsgiServer, wait_for
+from tests.sync_support import cluster, start_worker, target  # noqa: F401 - fixtures
 from workloads.models import Cluster, Pod, Workload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -85,10 +86,10 @@ def open_web(page: Page, asgi: AsgiServer, person: User, cluster: Cluster) -> st
 
 
 def test_it_follows_scale_delete_and_a_rollout(
-    page: Page, democluster: Democluster, cluster: Cluster, start_worker, asgi: AsgiServer, person: User
+    page: Page, target: TargetCluster, cluster: Cluster, start_worker, asgi: AsgiServer, person: User
 ) -> None:
     start_worker()
-    democluster.kubectl("apply", "-f", "-", input=WEB)
+    target.kubectl("apply", "-f", "-", input=WEB)
     wait_for(lambda: ready_pods_in_mirror(cluster, 3), timeout=60, what="3 ready Pods in the mirror")
     uid = open_web(page, asgi, person, cluster)
     header, rows = page.locator(f"#workload-{uid}"), page.locator(f"#pods-{uid} .pod-row")
@@ -99,7 +100,7 @@ def test_it_follows_scale_delete_and_a_rollout(
 
     # Scale: the new Pods appear, then the ready count follows, without a reload.
     page.evaluate("window.__notReloaded = true")
-    democluster.kubectl("scale", "-n", "shop", "deploy/web", "--replicas=5")
+    target.kubectl("scale", "-n", "shop", "deploy/web", "--replicas=5")
     expect(rows).to_have_count(5, timeout=TIMEOUT)
     expect(header).to_contain_text("5/5 ready", timeout=TIMEOUT)
     expect(page.locator(f"#tree-{uid} circle")).to_have_count(5)
@@ -107,8 +108,8 @@ def test_it_follows_scale_delete_and_a_rollout(
     screenshot(page, "live-2-scaled-to-five")
 
     # Delete a Pod: its row goes (the ReplicaSet makes another, which appears).
-    victim = democluster.get_json("pods", "-n", "shop")["items"][0]["metadata"]
-    democluster.kubectl("delete", "pod", "-n", "shop", victim["name"], "--wait=false")
+    victim = target.get_json("pods", "-n", "shop")["items"][0]["metadata"]
+    target.kubectl("delete", "pod", "-n", "shop", victim["name"], "--wait=false")
     expect(page.locator(f"#pod-{victim['uid']}")).to_have_count(0, timeout=TIMEOUT)
     expect(rows).to_have_count(5, timeout=TIMEOUT)
     expect(page.locator(f"#events-{uid}")).to_contain_text("SuccessfulCreate", timeout=TIMEOUT)
@@ -116,7 +117,7 @@ def test_it_follows_scale_delete_and_a_rollout(
     # A new template: the running Pods become "outdated", then the new ones replace them one by one.
     current, outdated = page.locator(f"#pods-{uid} .rev-current"), page.locator(f"#pods-{uid} .rev-outdated")
     expect(current.locator(".pod-row")).to_have_count(5, timeout=TIMEOUT)
-    democluster.kubectl("set", "image", "-n", "shop", "deploy/web", "web=nginx:1.26")
+    target.kubectl("set", "image", "-n", "shop", "deploy/web", "web=nginx:1.26")
     expect(outdated.locator(".pod-row").first).to_be_visible(timeout=TIMEOUT)
     expect(outdated).to_contain_text("image of container web")
     expect(page.locator(f"#template-{uid}")).to_contain_text("nginx:1.26")
@@ -126,7 +127,7 @@ def test_it_follows_scale_delete_and_a_rollout(
     expect(header).to_contain_text("5/5 ready", timeout=TIMEOUT)
 
     # And back: undo makes the first template current again, and the Pods move over once more.
-    democluster.kubectl("rollout", "undo", "-n", "shop", "deploy/web")
+    target.kubectl("rollout", "undo", "-n", "shop", "deploy/web")
     expect(outdated.locator(".pod-row").first).to_be_visible(timeout=TIMEOUT)
     expect(page.locator(f"#template-{uid}")).to_contain_text("nginx:1.25", timeout=TIMEOUT)
     expect(outdated).to_have_count(0, timeout=60_000)
@@ -137,10 +138,10 @@ def test_it_follows_scale_delete_and_a_rollout(
 
 
 def test_it_says_when_it_is_not_live_and_catches_up(
-    page: Page, democluster: Democluster, cluster: Cluster, start_worker, asgi: AsgiServer, person: User, tmp_path: Path
+    page: Page, target: TargetCluster, cluster: Cluster, start_worker, asgi: AsgiServer, person: User, tmp_path: Path
 ) -> None:
     start_worker()
-    democluster.kubectl("apply", "-f", "-", input=WEB)
+    target.kubectl("apply", "-f", "-", input=WEB)
     wait_for(lambda: ready_pods_in_mirror(cluster, 3), timeout=60, what="3 ready Pods in the mirror")
     uid = open_web(page, asgi, person, cluster)
     indicator, rows = page.locator("#live-indicator"), page.locator(f"#pods-{uid} .pod-row")
@@ -154,7 +155,7 @@ def test_it_says_when_it_is_not_live_and_catches_up(
     screenshot(page, "live-5-reconnecting")
 
     # The cluster changes meanwhile; the mirror follows, the page cannot.
-    democluster.kubectl("scale", "-n", "shop", "deploy/web", "--replicas=4")
+    target.kubectl("scale", "-n", "shop", "deploy/web", "--replicas=4")
     wait_for(lambda: ready_pods_in_mirror(cluster, 4), timeout=60, what="4 ready Pods in the mirror")
     expect(rows).to_have_count(3)
 
@@ -166,7 +167,7 @@ def test_it_says_when_it_is_not_live_and_catches_up(
     screenshot(page, "live-6-caught-up")
 
     # The cluster itself goes away: the page stays live, and says the cluster is not.
-    democluster.stop()
+    target.stop()
     banner = page.locator(f"#cluster-banner-{cluster.id}")
     expect(banner).to_contain_text("Cluster dc is unreachable", timeout=TIMEOUT)
     expect(indicator).to_have_attribute("data-state", "live")

@@ -1,4 +1,4 @@
-"""Rollouts in the browser, on the full stack (democluster, a Celery worker, Redis, the ASGI server, Chromium).
+"""Rollouts in the browser, on the full stack (target, a Celery worker, Redis, the ASGI server, Chromium).
 
 An editor breaks a Deployment through the edit form, watches the panel say why it stalls, undoes it from the
 revision history after a preview, and watches it recover; pauses, resumes, restarts and scales; and follows a
@@ -18,8 +18,9 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS, log_in, screenshot
-from tests.support.stack import AsgiServer, Democluster, wait_for
-from tests.sync_support import cluster, democluster, start_worker  # noqa: F401 - fixtures
+from tests.support.clusters import TargetCluster
+from tests.support.stack import AsgiServer, wait_for
+from tests.sync_support import cluster, start_worker, target  # noqa: F401 - fixtures
 from workloads.models import Cluster, Pod, Workload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -98,7 +99,7 @@ def shoot(page: Page, uid: str, name: str) -> None:
         page.screenshot(path=str(ARTIFACTS / f"{name}-panel.png"), clip=box, full_page=True)
 
 
-def rollout_status(dc: Democluster, what: str) -> tuple[int, str]:
+def rollout_status(dc: TargetCluster, what: str) -> tuple[int, str]:
     """``kubectl rollout status --watch=false``: (exit code, what it printed)."""
     result = subprocess.run(
         ["kubectl", f"--kubeconfig={dc.kubeconfig}", "-n", "shop", "rollout", "status", what, "--watch=false"],
@@ -116,14 +117,14 @@ def open_workload(page: Page, asgi: AsgiServer, user: User, kind: str, name: str
 
 
 def test_a_bad_image_stalls_with_its_cause_and_undo_recovers(
-    page: Page, democluster: Democluster, cluster: Cluster, start_worker, asgi: AsgiServer, editor: User
+    page: Page, target: TargetCluster, cluster: Cluster, start_worker, asgi: AsgiServer, editor: User
 ) -> None:
     start_worker()
-    democluster.kubectl("apply", "-f", "-", input=WEB)
+    target.kubectl("apply", "-f", "-", input=WEB)
     w = wait_for(lambda: mirrored(cluster, "Deployment", "web", 4), timeout=60, what="web ready in the mirror")
     open_workload(page, asgi, editor, "deployment", "web")
     expect(panel(page, w.uid)).to_have_attribute("data-state", "complete")
-    assert rollout_status(democluster, "deploy/web") == (0, 'deployment "web" successfully rolled out\n')
+    assert rollout_status(target, "deploy/web") == (0, 'deployment "web" successfully rolled out\n')
 
     # The edit form sets an image that cannot be pulled.
     page.goto(f"{asgi.url}/c/dc/ns/shop/deployment/web/edit/")
@@ -138,7 +139,7 @@ def test_a_bad_image_stalls_with_its_cause_and_undo_recovers(
     if box.get_attribute("data-state") == "progressing":
         expect(box).to_contain_text("left of the 10 s progress deadline")
         shoot(page, w.uid, "rollout-1-mid-rollout-bad-image")
-    code, said = rollout_status(democluster, "deploy/web")
+    code, said = rollout_status(target, "deploy/web")
     assert code == 0 and "Waiting for deployment" in said or "exceeded its progress deadline" in said
 
     # Ten seconds without progress: stalled, and kubectl says the same.
@@ -147,7 +148,7 @@ def test_a_bad_image_stalls_with_its_cause_and_undo_recovers(
     expect(box.locator(".rollout-state")).to_have_text("stalled")
     expect(box.locator(".rollout-causes")).to_contain_text("cannot pull image nginx:1.99-typo")
     shoot(page, w.uid, "rollout-2-stalled")
-    code, said = rollout_status(democluster, "deploy/web")
+    code, said = rollout_status(target, "deploy/web")
     assert code != 0 and 'deployment "web" exceeded its progress deadline' in said
 
     # Undo to revision 1 from the history: the preview names the image, then it applies.
@@ -170,16 +171,16 @@ def test_a_bad_image_stalls_with_its_cause_and_undo_recovers(
     expect(box).to_have_attribute("data-state", "complete")
     expect(box.locator(".rollout-causes")).to_have_count(0)
     shoot(page, w.uid, "rollout-4-recovered")
-    assert rollout_status(democluster, "deploy/web") == (0, 'deployment "web" successfully rolled out\n')
-    image = democluster.get_json("deploy/web", "-n", "shop")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert rollout_status(target, "deploy/web") == (0, 'deployment "web" successfully rolled out\n')
+    image = target.get_json("deploy/web", "-n", "shop")["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == "nginx:1.25"
 
 
 def test_pause_resume_restart_and_scale(
-    page: Page, democluster: Democluster, cluster: Cluster, start_worker, asgi: AsgiServer, editor: User
+    page: Page, target: TargetCluster, cluster: Cluster, start_worker, asgi: AsgiServer, editor: User
 ) -> None:
     start_worker()
-    democluster.kubectl("apply", "-f", "-", input=WEB.replace("replicas: 4", "replicas: 2"))
+    target.kubectl("apply", "-f", "-", input=WEB.replace("replicas: 4", "replicas: 2"))
     w = wait_for(lambda: mirrored(cluster, "Deployment", "web", 2), timeout=60, what="web ready in the mirror")
     open_workload(page, asgi, editor, "deployment", "web")
     box, actions = panel(page, w.uid), page.locator(f"#rollout-actions-{w.uid}")
@@ -187,30 +188,28 @@ def test_pause_resume_restart_and_scale(
     # Paused: a new template waits, and the panel says so.
     actions.get_by_role("button", name="Pause").click()
     expect(page.locator(".messages")).to_contain_text("Paused")
-    democluster.kubectl("set", "image", "-n", "shop", "deploy/web", "web=nginx:1.26")
+    target.kubectl("set", "image", "-n", "shop", "deploy/web", "web=nginx:1.26")
     wait_panel(page, w.uid, "Paused at 0 of 2 updated: the rollout waits for resume.")
     expect(box).to_have_attribute("data-state", "paused")
     shoot(page, w.uid, "rollout-5-paused")
-    assert len(democluster.get_json("rs", "-n", "shop")["items"]) == 1
-    assert democluster.get_json("deploy/web", "-n", "shop")["spec"]["paused"] is True
+    assert len(target.get_json("rs", "-n", "shop")["items"]) == 1
+    assert target.get_json("deploy/web", "-n", "shop")["spec"]["paused"] is True
 
     actions.get_by_role("button", name="Resume").click()
     wait_panel(page, w.uid, "Complete: revision 2 runs on 2 of 2 Pods")
-    assert rollout_status(democluster, "deploy/web")[0] == 0
+    assert rollout_status(target, "deploy/web")[0] == 0
 
     # Restart: a preview, then every Pod replaced and one revision more.
-    before = {p["metadata"]["uid"] for p in democluster.get_json("pods", "-n", "shop")["items"]}
+    before = {p["metadata"]["uid"] for p in target.get_json("pods", "-n", "shop")["items"]}
     actions.get_by_role("link", name="Restart…").click()
     expect(page.locator("#diff-table")).to_contain_text("kubectl.kubernetes.io/restartedAt")
     page.get_by_role("button", name="Restart").click()
     page.wait_for_url(f"{asgi.url}/c/dc/ns/shop/deployment/web/")
     wait_panel(page, w.uid, "Complete: revision 3 runs on 2 of 2 Pods")
-    pods = [
-        p for p in democluster.get_json("pods", "-n", "shop")["items"] if not p["metadata"].get("deletionTimestamp")
-    ]
+    pods = [p for p in target.get_json("pods", "-n", "shop")["items"] if not p["metadata"].get("deletionTimestamp")]
     assert len(pods) == 2 and not before & {p["metadata"]["uid"] for p in pods}
     assert (
-        democluster.get_json("deploy/web", "-n", "shop")["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+        target.get_json("deploy/web", "-n", "shop")["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
         == "3"
     )
 
@@ -220,17 +219,17 @@ def test_pause_resume_restart_and_scale(
     expect(page.locator(".messages")).to_contain_text("from 2 to 5 replicas")
     wait_panel(page, w.uid, "Complete: revision 3 runs on 5 of 5 Pods")
     expect(box.locator(".tile").first).to_contain_text("5")
-    assert democluster.get_json("deploy/web", "-n", "shop")["status"]["availableReplicas"] == 5
+    assert target.get_json("deploy/web", "-n", "shop")["status"]["availableReplicas"] == 5
 
 
 def test_a_statefulset_rollout_stops_at_its_partition(
-    page: Page, democluster: Democluster, cluster: Cluster, start_worker, asgi: AsgiServer, editor: User
+    page: Page, target: TargetCluster, cluster: Cluster, start_worker, asgi: AsgiServer, editor: User
 ) -> None:
     start_worker()
-    democluster.kubectl("apply", "-f", "-", input=DB)
+    target.kubectl("apply", "-f", "-", input=DB)
     w = wait_for(lambda: mirrored(cluster, "StatefulSet", "db", 3), timeout=60, what="db ready in the mirror")
     open_workload(page, asgi, editor, "statefulset", "db")
-    democluster.kubectl("set", "image", "-n", "shop", "sts/db", "db=postgres:17")
+    target.kubectl("set", "image", "-n", "shop", "sts/db", "db=postgres:17")
 
     # Only the ordinal at or above the partition (db-2) moves to the new revision.
     wait_panel(page, w.uid, "Partition 2: ordinals 0–1 keep the old revision.")
@@ -242,10 +241,10 @@ def test_a_statefulset_rollout_stops_at_its_partition(
     expect(slots.nth(1)).to_contain_text("held")
     expect(slots.nth(2)).to_contain_text("new")
     shoot(page, w.uid, "rollout-6-statefulset-partition")
-    code, said = rollout_status(democluster, "sts/db")
+    code, said = rollout_status(target, "sts/db")
     assert code == 0 and "partitioned roll out complete: 1 new pods have been updated" in said
     images = {
         p["metadata"]["name"]: p["spec"]["containers"][0]["image"]
-        for p in democluster.get_json("pods", "-n", "shop")["items"]
+        for p in target.get_json("pods", "-n", "shop")["items"]
     }
     assert images == {"db-0": "postgres:16", "db-1": "postgres:16", "db-2": "postgres:17"}
