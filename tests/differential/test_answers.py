@@ -1,0 +1,499 @@
+"""democluster answers as kube-apiserver does: each case sends the same requests to both servers
+and compares the normalized answers (status codes, Status reasons and causes, fields present,
+defaults, conditions, events, watch sequences).
+
+A case whose answers differ passes only when democluster/README.md lists it, with its reason,
+under "Differences from Kubernetes"; a listed case whose answers agree fails too, so that the list
+stays exactly the remaining differences.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.differential.conftest import Server, known_differences
+from tests.support.stack import wait_for
+
+Case = Callable[[Server, str], Any]
+CASES: dict[str, Case] = {}
+
+TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+UID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+# Generated parts of names: ReplicaSet pod-template-hashes, Pod suffixes, ControllerRevision hashes.
+SUFFIX = re.compile(r"-(?=[a-z0-9]*\d)[a-z0-9]{5,10}\b")
+VOLATILE_KEYS = {"uid", "resourceVersion", "creationTimestamp", "selfLink", "managedFields", "deletionTimestamp"}
+
+
+def normalize(value: Any, key: str = "") -> Any:
+    """What must differ between two servers, made equal: ids, times, versions, generated names, IPs."""
+    if isinstance(value, dict):
+        return {k: normalize(v, k) for k, v in sorted(value.items()) if k not in VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [normalize(v, key) for v in value]
+    if isinstance(value, str):
+        if TIME.match(value):
+            return "<time>"
+        if UID.match(value):
+            return "<uid>"
+        if IP.match(value):
+            return "<ip>"
+        if key in {"pod-template-hash", "controller-revision-hash", "deployment.kubernetes.io/revision-history"}:
+            return "<hash>"
+        if key == "continue":
+            return "<token>"
+        text = UID.sub("<uid>", value) if "-" in value else value
+        text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uid>", text)
+        return SUFFIX.sub("-<gen>", text)
+    return value
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        found = []
+        for k in sorted(set(a) | set(b)):
+            if k not in a:
+                found.append(f"{path}.{k}: only kubernetes has it ({json.dumps(b[k])[:120]})")
+            elif k not in b:
+                found.append(f"{path}.{k}: only democluster has it ({json.dumps(a[k])[:120]})")
+            else:
+                found += differences(a[k], b[k], f"{path}.{k}")
+        return found
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{path}[{i}]")]
+    if a != b:
+        return [f"{path or '.'}: democluster {json.dumps(a)[:160]} != kubernetes {json.dumps(b)[:160]}"]
+    return []
+
+
+def case(name: str) -> Callable[[Case], Case]:
+    def register(fn: Case) -> Case:
+        CASES[name] = fn
+        return fn
+
+    return register
+
+
+# --- objects ----------------------------------------------------------------------------------------------------
+
+
+def deployment(name: str, *, replicas: int = 2, image: str = "nginx:1.27") -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "web", "image": image}]},
+            },
+        },
+    }
+
+
+def apps(ns: str, name: str = "", sub: str = "", kind: str = "deployments") -> str:
+    path = f"/apis/apps/v1/namespaces/{ns}/{kind}"
+    return path + (f"/{name}" if name else "") + (f"/{sub}" if sub else "")
+
+
+def core(ns: str, kind: str, name: str = "") -> str:
+    return f"/api/v1/namespaces/{ns}/{kind}" + (f"/{name}" if name else "")
+
+
+def answer(status: int, body: Any) -> dict[str, Any]:
+    return {"code": status, "body": body}
+
+
+def status_body(status: int, body: Any) -> dict[str, Any]:
+    """A Kubernetes Status error: what clients read from it."""
+    keep = {k: body.get(k) for k in ("kind", "apiVersion", "status", "reason", "code", "message")}
+    details = dict(body.get("details") or {})
+    details["causes"] = sorted((details.get("causes") or []), key=lambda c: (c.get("field", ""), c.get("reason", "")))
+    return {"code": status, **keep, "details": details}
+
+
+def until_settled(server: Server, path: str, done: Callable[[dict], bool], what: str) -> dict[str, Any]:
+    return wait_for(lambda: (o := server.call("GET", path)[1]) and done(o) and o, timeout=60, what=what)
+
+
+# --- cases ------------------------------------------------------------------------------------------------------
+
+
+@case("version")
+def version_fields(server: Server, ns: str) -> Any:
+    status, body = server.call("GET", "/version")
+    return {"code": status, "keys": sorted(body)}
+
+
+@case("create-deployment-defaults")
+def create_deployment(server: Server, ns: str) -> Any:
+    status, body = server.call("POST", apps(ns), deployment("web"))
+    return answer(status, {k: body[k] for k in ("metadata", "spec")})
+
+
+@case("create-deployment-status")
+def deployment_status(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("web"))
+    obj = until_settled(
+        server,
+        apps(ns, "web"),
+        lambda o: o.get("status", {}).get("availableReplicas") == 2 and o["status"].get("observedGeneration") == 1,
+        "web to be available",
+    )
+    status = obj["status"]
+    return {
+        "status": {k: v for k, v in status.items() if k != "conditions"},
+        "conditions": sorted((c["type"], c["status"], c["reason"]) for c in status["conditions"]),
+        "annotations": obj["metadata"].get("annotations"),
+    }
+
+
+@case("create-already-exists")
+def already_exists(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("web"))
+    return status_body(*server.call("POST", apps(ns), deployment("web")))
+
+
+@case("get-not-found")
+def not_found(server: Server, ns: str) -> Any:
+    return status_body(*server.call("GET", apps(ns, "nothing-here")))
+
+
+@case("create-invalid-name")
+def invalid_name(server: Server, ns: str) -> Any:
+    return status_body(*server.call("POST", apps(ns), deployment("Bad_Name")))
+
+
+@case("create-invalid-spec")
+def invalid_spec(server: Server, ns: str) -> Any:
+    bad = deployment("web", replicas=-1)
+    bad["spec"]["template"]["metadata"]["labels"] = {"app": "other"}
+    bad["spec"]["template"]["spec"]["containers"][0]["image"] = ""
+    return status_body(*server.call("POST", apps(ns), bad))
+
+
+@case("invalid-label-value")
+def invalid_label(server: Server, ns: str) -> Any:
+    bad = deployment("web")
+    bad["metadata"]["labels"]["tier"] = "not a valid value!"
+    return status_body(*server.call("POST", apps(ns), bad))
+
+
+@case("patch-strategic-merge")
+def strategic(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("web"))
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "busybox:1.36"}]}}}}
+    status, body = server.call("PATCH", apps(ns, "web"), patch, content_type="application/strategic-merge-patch+json")
+    return answer(status, [c["name"] for c in body["spec"]["template"]["spec"]["containers"]])
+
+
+@case("patch-merge")
+def merge(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("web"))
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "busybox:1.36"}]}}}}
+    status, body = server.call("PATCH", apps(ns, "web"), patch, content_type="application/merge-patch+json")
+    return answer(status, body.get("details") or [c["name"] for c in body["spec"]["template"]["spec"]["containers"]])
+
+
+@case("patch-json")
+def json_patch(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("web"))
+    ops = [
+        {"op": "replace", "path": "/spec/replicas", "value": 3},
+        {"op": "test", "path": "/spec/replicas", "value": 3},
+    ]
+    status, body = server.call("PATCH", apps(ns, "web"), ops, content_type="application/json-patch+json")
+    failed = server.call(
+        "PATCH",
+        apps(ns, "web"),
+        [{"op": "test", "path": "/spec/replicas", "value": 9}],
+        content_type="application/json-patch+json",
+    )
+    return {"applied": answer(status, body["spec"]["replicas"]), "failed-test": status_body(*failed)}
+
+
+@case("patch-dry-run")
+def dry_run(server: Server, ns: str) -> Any:
+    _, created = server.call("POST", apps(ns), deployment("web"))
+    patch = {"spec": {"replicas": 5}}
+    status, body = server.call(
+        "PATCH",
+        apps(ns, "web"),
+        patch,
+        content_type="application/merge-patch+json",
+        params={"dryRun": "All"},
+    )
+    _, after = server.call("GET", apps(ns, "web"))
+    return {
+        "code": status,
+        "answered-replicas": body["spec"]["replicas"],
+        "answered-generation": body["metadata"]["generation"],
+        "stored-replicas": after["spec"]["replicas"],
+        "stored-generation": after["metadata"]["generation"],
+    }
+
+
+@case("patch-stale-resource-version")
+def stale(server: Server, ns: str) -> Any:
+    _, created = server.call("POST", apps(ns), deployment("web"))
+    server.call("PATCH", apps(ns, "web"), {"spec": {"replicas": 3}}, content_type="application/merge-patch+json")
+    patch = {"metadata": {"resourceVersion": created["metadata"]["resourceVersion"]}, "spec": {"replicas": 4}}
+    return status_body(*server.call("PATCH", apps(ns, "web"), patch, content_type="application/merge-patch+json"))
+
+
+@case("server-side-apply-conflict")
+def apply_conflict(server: Server, ns: str) -> Any:
+    body = json.dumps(deployment("web"))
+    first = server.call(
+        "PATCH", apps(ns, "web"), body, content_type="application/apply-patch+yaml", params={"fieldManager": "alice"}
+    )
+    changed = deployment("web", replicas=5)
+    second = server.call(
+        "PATCH",
+        apps(ns, "web"),
+        json.dumps(changed),
+        content_type="application/apply-patch+yaml",
+        params={"fieldManager": "bob"},
+    )
+    return {"first": first[0], "conflict": status_body(*second)}
+
+
+@case("managed-fields-operations")
+def managed_fields(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("web"), params={"fieldManager": "creator"})
+    server.call(
+        "PATCH",
+        apps(ns, "web"),
+        {"spec": {"replicas": 3}},
+        content_type="application/merge-patch+json",
+        params={"fieldManager": "patcher"},
+    )
+    _, obj = server.call("GET", apps(ns, "web"))
+    return sorted(
+        (m["manager"], m["operation"], m.get("subresource", ""))
+        for m in obj["metadata"]["managedFields"]
+        if m["manager"] in {"creator", "patcher"}
+    )
+
+
+@case("scale-subresource")
+def scale(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("web"))
+    got = server.call("GET", apps(ns, "web", "scale"))
+    patched = server.call(
+        "PATCH", apps(ns, "web", "scale"), {"spec": {"replicas": 4}}, content_type="application/merge-patch+json"
+    )
+    return {"get": answer(got[0], got[1]), "patch": answer(patched[0], patched[1]["spec"])}
+
+
+@case("table-output")
+def table(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("web"))
+    status, body = server.call("GET", apps(ns), accept="application/json;as=Table;v=v1;g=meta.k8s.io")
+    return {"code": status, "columns": [c["name"] for c in body["columnDefinitions"]], "rows": len(body["rows"])}
+
+
+@case("list-selectors")
+def selectors(server: Server, ns: str) -> Any:
+    for name in ("a", "b"):
+        server.call("POST", apps(ns), deployment(name))
+    by_label = server.call("GET", apps(ns), params={"labelSelector": "app in (a)"})[1]["items"]
+    by_field = server.call("GET", apps(ns), params={"fieldSelector": "metadata.name=b"})[1]["items"]
+    pods_field = server.call("GET", core(ns, "pods"), params={"fieldSelector": "status.phase=Running"})[0]
+    bad_field = status_body(*server.call("GET", apps(ns), params={"fieldSelector": "spec.replicas=2"}))
+    return {
+        "label": [d["metadata"]["name"] for d in by_label],
+        "field": [d["metadata"]["name"] for d in by_field],
+        "pods-by-phase": pods_field,
+        "unsupported-field": bad_field,
+    }
+
+
+@case("watch-sequence")
+def watch(server: Server, ns: str) -> Any:
+    list_rv = server.call("GET", core(ns, "configmaps"))[1]["metadata"]["resourceVersion"]
+    server.call("POST", core(ns, "configmaps"), {"metadata": {"name": "cm"}, "data": {"a": "1"}})
+    server.call(
+        "PATCH", core(ns, "configmaps", "cm"), {"data": {"a": "2"}}, content_type="application/merge-patch+json"
+    )
+    server.call("DELETE", core(ns, "configmaps", "cm"))
+    response = server.session.get(
+        server.url + core(ns, "configmaps"),
+        params={"watch": "true", "resourceVersion": list_rv, "allowWatchBookmarks": "true", "timeoutSeconds": "2"},
+        timeout=30,
+        stream=True,
+        verify=server.verify,
+    )
+    events = [json.loads(line) for line in response.iter_lines() if line]
+    return [(e["type"], e["object"].get("data")) for e in events if e["type"] != "BOOKMARK"]
+
+
+@case("watch-too-old")
+def watch_gone(server: Server, ns: str) -> Any:
+    status, body = server.call("GET", core(ns, "configmaps"), params={"watch": "true", "resourceVersion": "1"})
+    if status == 200 and isinstance(body, str):
+        first = json.loads(body.splitlines()[0])
+        return {"code": status, "type": first["type"], "error": status_body(first["object"]["code"], first["object"])}
+    return status_body(status, body)
+
+
+@case("delete-propagation")
+def delete(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("fg"))
+    server.call("POST", apps(ns), deployment("bg"))
+    for name in ("fg", "bg"):
+        until_settled(server, apps(ns, name), lambda o: o.get("status", {}).get("readyReplicas") == 2, "ready")
+    fg = server.call("DELETE", apps(ns, "fg"), {"propagationPolicy": "Foreground"})
+    bg = server.call("DELETE", apps(ns, "bg"), {"propagationPolicy": "Background"})
+
+    def gone() -> bool:
+        pods = server.call("GET", core(ns, "pods"))[1]["items"]
+        sets = server.call("GET", apps(ns, kind="replicasets"))[1]["items"]
+        return not pods and not sets
+
+    wait_for(gone, timeout=60, what="dependents to be collected")
+    return {
+        "foreground": {"code": fg[0], "kind": fg[1].get("kind"), "finalizers": fg[1]["metadata"].get("finalizers")},
+        "background": {"code": bg[0], "kind": bg[1].get("kind"), "status": bg[1].get("status")},
+    }
+
+
+@case("delete-service-answer")
+def delete_service(server: Server, ns: str) -> Any:
+    service = {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
+    server.call("POST", core(ns, "services"), service)
+    status, body = server.call("DELETE", core(ns, "services", "web"))
+    return {"code": status, "kind": body.get("kind")}
+
+
+@case("pod-defaults")
+def pod_defaults(server: Server, ns: str) -> Any:
+    wait_for(lambda: server.call("GET", core(ns, "serviceaccounts", "default"))[0] == 200, timeout=30, what="SA")
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx:1.14.2"}]}}
+    status, body = server.call("POST", core(ns, "pods"), pod)
+    return answer(status, body["spec"])
+
+
+@case("pod-graceful-delete")
+def pod_delete(server: Server, ns: str) -> Any:
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx:1.14.2"}]}}
+    server.call("POST", core(ns, "pods"), pod)
+    until_settled(server, core(ns, "pods", "p"), lambda o: o.get("status", {}).get("phase") == "Running", "running")
+    status, body = server.call("DELETE", core(ns, "pods", "p"))
+    return {"code": status, "grace": body["metadata"].get("deletionGracePeriodSeconds"), "kind": body.get("kind")}
+
+
+@case("job-defaults")
+def job_defaults(server: Server, ns: str) -> Any:
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "hello"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "hello", "image": "busybox:1.28", "command": ["echo", "hi"]}],
+                }
+            }
+        },
+    }
+    status, body = server.call("POST", f"/apis/batch/v1/namespaces/{ns}/jobs", job)
+    return answer(status, {"labels": body["metadata"].get("labels"), "spec": body["spec"]})
+
+
+@case("namespace-deletion")
+def namespace_deletion(server: Server, ns: str) -> Any:
+    name = f"{ns}-gone"
+    server.call("POST", "/api/v1/namespaces", {"metadata": {"name": name}})
+    server.call("POST", apps(name), deployment("web"))
+    status, body = server.call("DELETE", f"/api/v1/namespaces/{name}")
+    phase = body.get("status", {}).get("phase")
+    wait_for(lambda: server.call("GET", f"/api/v1/namespaces/{name}")[0] == 404, timeout=90, what="namespace gone")
+    return {"code": status, "phase": phase, "deployments-after": server.call("GET", apps(name))[1].get("items")}
+
+
+@case("rollout-events")
+def rollout_events(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("web"))
+    until_settled(server, apps(ns, "web"), lambda o: o.get("status", {}).get("availableReplicas") == 2, "available")
+    server.call(
+        "PATCH",
+        apps(ns, "web"),
+        {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.28"}]}}}},
+        content_type="application/strategic-merge-patch+json",
+    )
+    until_settled(
+        server,
+        apps(ns, "web"),
+        lambda o: o["status"].get("updatedReplicas") == 2 and o["status"].get("replicas") == 2,
+        "the rollout",
+    )
+    events = server.call("GET", core(ns, "events"))[1]["items"]
+    return sorted({(e["involvedObject"]["kind"], e["reason"], e["source"].get("component", "")) for e in events})
+
+
+@case("authorization-api")
+def can_i(server: Server, ns: str) -> Any:
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"namespace": ns, "verb": "list", "resource": "pods"}},
+    }
+    status, body = server.call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", review)
+    return {"code": status, "allowed": body.get("status", {}).get("allowed") if isinstance(body, dict) else None}
+
+
+@case("served-kinds")
+def served(server: Server, ns: str) -> Any:
+    found = {}
+    for path in ("secrets", "serviceaccounts", "endpoints", "configmaps/kube-root-ca.crt"):
+        found[path] = server.call("GET", core(ns, *path.split("/")))[0]
+    found["endpointslices"] = server.call("GET", f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices")[0]
+    return found
+
+
+@case("node-heartbeat")
+def heartbeat(server: Server, ns: str) -> Any:
+    nodes = server.call("GET", "/api/v1/nodes")[1]["items"]
+    first = {n["metadata"]["name"]: n["metadata"]["resourceVersion"] for n in nodes}
+    leases = server.call("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases")[0]
+    time.sleep(0)  # the condition below waits; nothing sleeps blind
+
+    def moved() -> bool:
+        now = server.call("GET", "/api/v1/nodes")[1]["items"]
+        return any(n["metadata"]["resourceVersion"] != first.get(n["metadata"]["name"]) for n in now)
+
+    try:
+        wait_for(moved, timeout=35, interval=1, what="a node heartbeat")
+        beat = True
+    except AssertionError:
+        beat = False
+    return {"leases": leases, "heartbeat": beat}
+
+
+# --- the test ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_democluster_answers_as_kubernetes_does(name: str, servers: tuple[Server, Server], namespace: str) -> None:
+    demo, real = servers
+    known = known_differences()
+    got = {}
+    for server in (demo, real):
+        got[server.name] = normalize(copy.deepcopy(CASES[name](server, namespace)))
+        got[server.name] = json.loads(json.dumps(got[server.name]).replace(namespace, "<ns>"))
+    found = differences(got["democluster"], got["kubernetes"])
+    if name in known:
+        assert found, f"{name} is listed in democluster/README.md but both servers now agree: remove it from the list"
+        return
+    assert not found, f"{name}: democluster differs from Kubernetes:\n" + "\n".join(found)
