@@ -270,6 +270,19 @@ async def test_it_survives_garbage(demo: dict, viewer: User, layer: object, capl
     await communicator.disconnect()
 
 
+async def test_it_survives_a_frame_nested_thousands_deep(demo: dict, viewer: User, layer: object) -> None:
+    cookie = await sync_to_async(cookie_for)(viewer)
+    communicator, connected, _ = await connect(workload_socket(demo), ORIGIN, cookie)
+    assert connected
+    await frames(communicator)
+    await communicator.send_to(text_data="[" * 2000 + "]" * 2000)  # 4,000 brackets, within MAX_MESSAGE
+    await communicator.send_to(text_data='{"a":' * 800)
+    await communicator.send_to(text_data='{"refresh": true}')
+    again = await frames(communicator)
+    assert len(again) == 1 and f"workload-{demo['deploy'].uid}" in oob_ids(again[0])
+    await communicator.disconnect()
+
+
 async def test_pages_showing_the_same_thing_share_a_render(
     demo: dict, viewer: User, layer: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:

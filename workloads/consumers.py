@@ -161,8 +161,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
-            log.warning("live socket: ignored a message that is not JSON: %r", text_data[:80])
+        except (ValueError, RecursionError):  # RecursionError: a few thousand brackets fit in MAX_MESSAGE
+            log.warning("live socket: ignored a message that is not JSON (or nests too deep): %r", text_data[:80])
             return
         if isinstance(content, dict) and content.get("refresh") is True:
             self.sent = {}

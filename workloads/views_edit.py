@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from workloads import kube, presenters, roles
 from workloads.edits import apply as edit_apply
+from workloads.edits import useryaml
 from workloads.edits.diff import diff_objects
 from workloads.edits.forms import TemplateEditor
 from workloads.edits.patch import SERVER_METADATA, editable, merge_patch, strategic_patch
@@ -417,11 +418,17 @@ def _schema_errors(doc: dict[str, Any]) -> str:
     return ""
 
 
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, useryaml.Refused):
+        return _("This YAML is refused: %(e)s") % {"e": exc}
+    return _("This is not valid YAML: %(e)s") % {"e": exc}
+
+
 def _parse_one(text: str) -> tuple[dict[str, Any] | None, str]:
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = useryaml.load_all(text)
     except yaml.YAMLError as exc:
-        return None, _("This is not valid YAML: %(e)s") % {"e": exc}
+        return None, _yaml_error(exc)
     if len(docs) != 1 or not isinstance(docs[0], dict):
         return None, _("Write exactly one object (a YAML mapping).")
     return docs[0], ""
@@ -506,9 +513,9 @@ def yaml_edit(request: HttpRequest, cluster: str, namespace: str, kind: str, nam
 
 def _manifest_items(text: str) -> tuple[list[edit_apply.ManifestItem], str]:
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = useryaml.load_all(text)
     except yaml.YAMLError as exc:
-        return [], _("This is not valid YAML: %(e)s") % {"e": exc}
+        return [], _yaml_error(exc)
     if not docs:
         return [], _("Paste or upload at least one object.")
     items = []
