@@ -23,9 +23,7 @@ def staging_modules(go_mod: str) -> list[str]:
 
 
 def main(version: str) -> None:
-    info = json.loads(
-        subprocess.check_output(["go", "mod", "download", "-json", f"k8s.io/kubernetes@{version}"])
-    )
+    info = json.loads(subprocess.check_output(["go", "mod", "download", "-json", f"k8s.io/kubernetes@{version}"]))
     go_mod = pathlib.Path(info["GoMod"]).read_text()
     go_line = re.search(r"^go (\S+)$", go_mod, re.M).group(1)
     staging = "v0." + version.removeprefix("v1.")
