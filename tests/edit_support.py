@@ -135,9 +135,12 @@ def deployment_manifest(name: str, namespace: str = "default") -> dict[str, Any]
 
 @pytest.fixture
 def cluster_row(edit_democluster: EditCluster, db: None) -> Cluster:
-    return Cluster.objects.create(
+    """The Cluster, with its Namespaces in the mirror (Apply manifest writes only to those)."""
+    cluster = Cluster.objects.create(
         name="demo", connection=Cluster.Connection.DEMOCLUSTER, kubeconfig_path=str(edit_democluster.kubeconfig)
     )
+    sync_once(cluster, ["Namespace"])
+    return cluster
 
 
 @pytest.fixture

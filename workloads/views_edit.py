@@ -31,11 +31,13 @@ from workloads.edits import useryaml
 from workloads.edits.diff import diff_objects
 from workloads.edits.forms import TemplateEditor
 from workloads.edits.patch import SERVER_METADATA, editable, merge_patch, strategic_patch
-from workloads.models import ChangeRecord, Cluster, Workload
+from workloads.models import ChangeRecord, Cluster, Namespace, Workload
 
 Outcome = ChangeRecord.Outcome
 SCHEMA_VERSION = "1.32"
 MAX_MANIFEST_BYTES = 1024 * 1024
+# Each document is a round trip or two to the API server and an audit row: 1,000 Pods took 47 s.
+MAX_MANIFEST_DOCUMENTS = 100
 AUDIT_PAGE_SIZE = 50
 
 
@@ -511,13 +513,19 @@ def yaml_edit(request: HttpRequest, cluster: str, namespace: str, kind: str, nam
 # --- apply a manifest ------------------------------------------------------------------------------------------------
 
 
-def _manifest_items(text: str) -> tuple[list[edit_apply.ManifestItem], str]:
+def _manifest_items(text: str, namespaces: set[str]) -> tuple[list[edit_apply.ManifestItem], str]:
+    """The documents of a manifest, each with what refuses it; ``namespaces``: those it may write to."""
     try:
         docs = useryaml.load_all(text)
     except yaml.YAMLError as exc:
         return [], _yaml_error(exc)
     if not docs:
         return [], _("Paste or upload at least one object.")
+    if len(docs) > MAX_MANIFEST_DOCUMENTS:
+        return [], _("A manifest holds at most %(max)d objects; this one has %(n)d. Apply it in parts.") % {
+            "max": MAX_MANIFEST_DOCUMENTS,
+            "n": len(docs),
+        }
     items = []
     for index, doc in enumerate(docs, 1):
         item = edit_apply.ManifestItem(index, doc if isinstance(doc, dict) else {})
@@ -541,6 +549,11 @@ def _manifest_items(text: str) -> tuple[list[edit_apply.ManifestItem], str]:
             }
             continue
         item.namespace = str(metadata.get("namespace") or "default") if kube.kind_for(item.kind).namespaced else ""
+        if kube.kind_for(item.kind).namespaced and item.namespace not in namespaces:
+            item.error = _("Podium shows no namespace %(ns)s in this cluster, so it writes nothing there.") % {
+                "ns": item.namespace
+            }
+            continue
         item.error = _schema_errors(doc)
         if not item.name and not item.error:
             item.error = _("metadata.name is required.")
@@ -571,7 +584,10 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
         else:
             text = request.POST.get("text", "")
     context["text"] = text
-    items, error = _manifest_items(text)
+    # The namespaces an editor may change workloads in: those the pages show (an edit page needs the mirror's
+    # row too). Cluster-scoped kinds are not in kube.APPLIABLE_KINDS, for anyone.
+    namespaces = set(Namespace.objects.filter(cluster=c, deleted_at__isnull=True).values_list("name", flat=True))
+    items, error = _manifest_items(text, namespaces)
 
     def record(item: edit_apply.ManifestItem, outcome: str, message: str = "") -> None:
         edit_apply.record(
