@@ -21,7 +21,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -637,6 +637,18 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
 # --- audit -----------------------------------------------------------------------------------------------------------
 
 
+def _workload_url(record: ChangeRecord) -> str:
+    """The page of what a row names, if there can be one: a row keeps whatever a person typed (a name with a
+    ``/`` in a manifest that was refused), and no stored value may break the page."""
+    slug = record.kind.lower()
+    if not (record.cluster and slug in presenters.KIND_SLUGS and record.namespace):
+        return ""
+    try:
+        return reverse("workloads:workload", args=[record.cluster.name, record.namespace, slug, record.name])
+    except NoReverseMatch:
+        return ""
+
+
 @permission_required(roles.VIEW, raise_exception=True)
 def audit(request: HttpRequest) -> HttpResponse:
     records = ChangeRecord.objects.select_related("cluster", "user")
@@ -653,12 +665,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         )
     page = Paginator(records, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     for r in page:
-        slug = r.kind.lower()
-        r.workload_url = (
-            reverse("workloads:workload", args=[r.cluster.name, r.namespace, slug, r.name])
-            if r.cluster and slug in presenters.KIND_SLUGS and r.namespace
-            else ""
-        )
+        r.workload_url = _workload_url(r)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
