@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlencode
 
 import pytest
@@ -332,3 +332,48 @@ def test_a_filtered_table_reconnects_the_socket_for_its_query(demo: dict, viewer
     assert '<div id="live-socket" hx-ext="ws" ws-connect="/ws/live/?' in html
     assert 'hx-swap-oob="true"' in html
     assert "page=%2Fc%2Fdemo%2Fns%2Fdemo%2F%3Fkind%3DStatefulSet" in html
+
+
+async def _open_then_lose_access(demo: dict, user: User, lose_access: Callable[[Client], None]) -> dict:
+    """A socket that is open and up to date, then ``lose_access``, then a change: what does the page get?"""
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+    communicator, connected, _ = await connect(workload_socket(demo), ORIGIN, cookie)
+    assert connected
+    await frames(communicator)
+    await sync_to_async(lose_access)(client)
+    deploy, cluster = demo["deploy"], demo["cluster"]
+    await sync_to_async(Workload.objects.filter(pk=deploy.pk).update)(ready_replicas=42)
+    await layer_send(cluster.id, deploy.uid)
+    output = await communicator.receive_output(timeout=5)
+    await communicator.disconnect()
+    return output
+
+
+async def layer_send(cluster_id: int, uid: str) -> None:
+    await get_channel_layer().group_send(
+        live.workload_group(cluster_id, uid), {"type": "mirror.changed", "cluster": cluster_id}
+    )
+
+
+async def test_it_closes_the_socket_after_logout(demo: dict, viewer: User, layer: object) -> None:
+    output = await _open_then_lose_access(demo, viewer, lambda client: client.logout())
+    assert output == {"type": "websocket.close", "code": 4401}
+
+
+async def test_it_closes_the_socket_of_a_deactivated_user(demo: dict, viewer: User, layer: object) -> None:
+    output = await _open_then_lose_access(
+        demo, viewer, lambda client: User.objects.filter(pk=viewer.pk).update(is_active=False)
+    )
+    assert output == {"type": "websocket.close", "code": 4401}
+
+
+async def test_it_closes_the_socket_when_the_viewer_role_is_removed(demo: dict, viewer: User, layer: object) -> None:
+    output = await _open_then_lose_access(demo, viewer, lambda client: viewer.groups.clear())
+    assert output == {"type": "websocket.close", "code": 4403}
+
+
+async def test_it_keeps_streaming_while_access_holds(demo: dict, viewer: User, layer: object) -> None:
+    output = await _open_then_lose_access(demo, viewer, lambda client: None)
+    assert output["type"] == "websocket.send" and "42/3 ready" in output["text"]
