@@ -52,8 +52,12 @@ def workload_socket(demo: dict, *groups: str) -> str:
     return "/ws/live/?" + urlencode([("sub", g) for g in groups] + [("page", page)])
 
 
-async def connect(path: str, *headers: tuple[bytes, bytes]) -> tuple[WebsocketCommunicator, bool, int | None]:
-    communicator = WebsocketCommunicator(application, path, headers=list(headers))
+async def connect(
+    path: str, *headers: tuple[bytes, bytes], host: bytes = b"localhost", scheme: str = "ws"
+) -> tuple[WebsocketCommunicator, bool, int | None]:
+    """A socket as a browser opens it (with a Host header) from a page with the given headers (an Origin)."""
+    communicator = WebsocketCommunicator(application, path, headers=[(b"host", host), *headers])
+    communicator.scope["scheme"] = scheme
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
 
@@ -80,6 +84,47 @@ async def test_it_refuses_a_foreign_origin(demo: dict, viewer: User, layer: obje
     cookie = await sync_to_async(cookie_for)(viewer)
     _, connected, _ = await connect(workload_socket(demo), (b"origin", b"https://evil.example.com"), cookie)
     assert not connected
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "scheme", "settings_origins"),
+    [
+        ("https://localhost", "localhost", "ws", []),  # another scheme
+        ("http://localhost:8080", "localhost", "ws", []),  # another port
+        ("http://localhost", "localhost:8000", "ws", []),
+        ("http://localhost", "localhost", "wss", []),
+        ("http://127.0.0.1", "localhost", "ws", ["https://127.0.0.1"]),
+    ],
+)
+async def test_it_refuses_an_origin_that_differs_in_scheme_or_port(
+    demo: dict, viewer: User, layer: object, settings: object, origin: str, host: str, scheme: str, settings_origins
+) -> None:
+    settings.CSRF_TRUSTED_ORIGINS = settings_origins
+    cookie = await sync_to_async(cookie_for)(viewer)
+    _, connected, _ = await connect(
+        workload_socket(demo), (b"origin", origin.encode()), cookie, host=host.encode(), scheme=scheme
+    )
+    assert not connected
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "scheme", "settings_origins"),
+    [
+        ("http://localhost:8000", "localhost:8000", "ws", []),
+        ("https://localhost", "localhost", "wss", []),
+        ("https://localhost", "127.0.0.1:8000", "ws", ["https://localhost"]),  # a TLS proxy's origin
+    ],
+)
+async def test_it_accepts_its_own_origin_and_trusted_ones(
+    demo: dict, viewer: User, layer: object, settings: object, origin: str, host: str, scheme: str, settings_origins
+) -> None:
+    settings.CSRF_TRUSTED_ORIGINS = settings_origins
+    cookie = await sync_to_async(cookie_for)(viewer)
+    communicator, connected, _ = await connect(
+        workload_socket(demo), (b"origin", origin.encode()), cookie, host=host.encode(), scheme=scheme
+    )
+    assert connected
+    await communicator.disconnect()
 
 
 async def test_it_refuses_a_user_without_the_viewer_role(demo: dict, outsider: User, layer: object) -> None:

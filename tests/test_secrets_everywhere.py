@@ -143,7 +143,7 @@ async def test_it_sends_no_secret_looking_value_in_a_frame(world: dict, viewer: 
         ),
         ([live.cluster_group(cluster.id), live.pod_group(cluster.id, pod.uid)], "/c/demo/ns/shop/pods/api-1/"),
     ]
-    headers = [(b"origin", b"http://localhost"), await sync_to_async(cookie)()]
+    headers = [(b"host", b"localhost"), (b"origin", b"http://localhost"), await sync_to_async(cookie)()]
     for groups, page in sockets:
         path = "/ws/live/?" + urlencode([("sub", g) for g in groups] + [("page", page)])
         communicator = WebsocketCommunicator(application, path, headers=headers)
