@@ -143,7 +143,10 @@ def deployment_manifest(name: str, namespace: str = "default") -> dict[str, Any]
 
 @pytest.fixture
 def cluster_row(edit_cluster: EditCluster, db: None) -> Cluster:
-    return clusters.cluster_row(edit_cluster, name="demo")
+    """The Cluster, with its Namespaces in the mirror (Apply manifest writes only to those)."""
+    cluster = clusters.cluster_row(edit_cluster, name="demo")
+    sync_once(cluster, ["Namespace"])
+    return cluster
 
 
 @pytest.fixture

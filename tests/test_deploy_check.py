@@ -64,6 +64,21 @@ def test_it_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
 
 
+def test_it_warns_when_the_built_in_development_key_is_in_use(tmp_path: Path) -> None:
+    env = production_env(tmp_path, PODIUM_DEV="true")
+    del env["SECRET_KEY"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "security.W009" in result.stdout + result.stderr
+
+
 # Run in a fresh interpreter with the production environment: Django's test client asks for each
 # (path, headers) and prints the status codes as JSON.
 PROBE = """

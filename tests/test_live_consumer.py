@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlencode
 
 import pytest
@@ -52,8 +52,12 @@ def workload_socket(demo: dict, *groups: str) -> str:
     return "/ws/live/?" + urlencode([("sub", g) for g in groups] + [("page", page)])
 
 
-async def connect(path: str, *headers: tuple[bytes, bytes]) -> tuple[WebsocketCommunicator, bool, int | None]:
-    communicator = WebsocketCommunicator(application, path, headers=list(headers))
+async def connect(
+    path: str, *headers: tuple[bytes, bytes], host: bytes = b"localhost", scheme: str = "ws"
+) -> tuple[WebsocketCommunicator, bool, int | None]:
+    """A socket as a browser opens it (with a Host header) from a page with the given headers (an Origin)."""
+    communicator = WebsocketCommunicator(application, path, headers=[(b"host", host), *headers])
+    communicator.scope["scheme"] = scheme
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
 
@@ -80,6 +84,47 @@ async def test_it_refuses_a_foreign_origin(demo: dict, viewer: User, layer: obje
     cookie = await sync_to_async(cookie_for)(viewer)
     _, connected, _ = await connect(workload_socket(demo), (b"origin", b"https://evil.example.com"), cookie)
     assert not connected
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "scheme", "settings_origins"),
+    [
+        ("https://localhost", "localhost", "ws", []),  # another scheme
+        ("http://localhost:8080", "localhost", "ws", []),  # another port
+        ("http://localhost", "localhost:8000", "ws", []),
+        ("http://localhost", "localhost", "wss", []),
+        ("http://127.0.0.1", "localhost", "ws", ["https://127.0.0.1"]),
+    ],
+)
+async def test_it_refuses_an_origin_that_differs_in_scheme_or_port(
+    demo: dict, viewer: User, layer: object, settings: object, origin: str, host: str, scheme: str, settings_origins
+) -> None:
+    settings.CSRF_TRUSTED_ORIGINS = settings_origins
+    cookie = await sync_to_async(cookie_for)(viewer)
+    _, connected, _ = await connect(
+        workload_socket(demo), (b"origin", origin.encode()), cookie, host=host.encode(), scheme=scheme
+    )
+    assert not connected
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "scheme", "settings_origins"),
+    [
+        ("http://localhost:8000", "localhost:8000", "ws", []),
+        ("https://localhost", "localhost", "wss", []),
+        ("https://localhost", "127.0.0.1:8000", "ws", ["https://localhost"]),  # a TLS proxy's origin
+    ],
+)
+async def test_it_accepts_its_own_origin_and_trusted_ones(
+    demo: dict, viewer: User, layer: object, settings: object, origin: str, host: str, scheme: str, settings_origins
+) -> None:
+    settings.CSRF_TRUSTED_ORIGINS = settings_origins
+    cookie = await sync_to_async(cookie_for)(viewer)
+    communicator, connected, _ = await connect(
+        workload_socket(demo), (b"origin", origin.encode()), cookie, host=host.encode(), scheme=scheme
+    )
+    assert connected
+    await communicator.disconnect()
 
 
 async def test_it_refuses_a_user_without_the_viewer_role(demo: dict, outsider: User, layer: object) -> None:
@@ -270,6 +315,19 @@ async def test_it_survives_garbage(demo: dict, viewer: User, layer: object, capl
     await communicator.disconnect()
 
 
+async def test_it_survives_a_frame_nested_thousands_deep(demo: dict, viewer: User, layer: object) -> None:
+    cookie = await sync_to_async(cookie_for)(viewer)
+    communicator, connected, _ = await connect(workload_socket(demo), ORIGIN, cookie)
+    assert connected
+    await frames(communicator)
+    await communicator.send_to(text_data="[" * 2000 + "]" * 2000)  # 4,000 brackets, within MAX_MESSAGE
+    await communicator.send_to(text_data='{"a":' * 800)
+    await communicator.send_to(text_data='{"refresh": true}')
+    again = await frames(communicator)
+    assert len(again) == 1 and f"workload-{demo['deploy'].uid}" in oob_ids(again[0])
+    await communicator.disconnect()
+
+
 async def test_pages_showing_the_same_thing_share_a_render(
     demo: dict, viewer: User, layer: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -319,3 +377,48 @@ def test_a_filtered_table_reconnects_the_socket_for_its_query(demo: dict, viewer
     assert '<div id="live-socket" hx-ext="ws" ws-connect="/ws/live/?' in html
     assert 'hx-swap-oob="true"' in html
     assert "page=%2Fc%2Fdemo%2Fns%2Fdemo%2F%3Fkind%3DStatefulSet" in html
+
+
+async def _open_then_lose_access(demo: dict, user: User, lose_access: Callable[[Client], None]) -> dict:
+    """A socket that is open and up to date, then ``lose_access``, then a change: what does the page get?"""
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+    communicator, connected, _ = await connect(workload_socket(demo), ORIGIN, cookie)
+    assert connected
+    await frames(communicator)
+    await sync_to_async(lose_access)(client)
+    deploy, cluster = demo["deploy"], demo["cluster"]
+    await sync_to_async(Workload.objects.filter(pk=deploy.pk).update)(ready_replicas=42)
+    await layer_send(cluster.id, deploy.uid)
+    output = await communicator.receive_output(timeout=5)
+    await communicator.disconnect()
+    return output
+
+
+async def layer_send(cluster_id: int, uid: str) -> None:
+    await get_channel_layer().group_send(
+        live.workload_group(cluster_id, uid), {"type": "mirror.changed", "cluster": cluster_id}
+    )
+
+
+async def test_it_closes_the_socket_after_logout(demo: dict, viewer: User, layer: object) -> None:
+    output = await _open_then_lose_access(demo, viewer, lambda client: client.logout())
+    assert output == {"type": "websocket.close", "code": 4401}
+
+
+async def test_it_closes_the_socket_of_a_deactivated_user(demo: dict, viewer: User, layer: object) -> None:
+    output = await _open_then_lose_access(
+        demo, viewer, lambda client: User.objects.filter(pk=viewer.pk).update(is_active=False)
+    )
+    assert output == {"type": "websocket.close", "code": 4401}
+
+
+async def test_it_closes_the_socket_when_the_viewer_role_is_removed(demo: dict, viewer: User, layer: object) -> None:
+    output = await _open_then_lose_access(demo, viewer, lambda client: viewer.groups.clear())
+    assert output == {"type": "websocket.close", "code": 4403}
+
+
+async def test_it_keeps_streaming_while_access_holds(demo: dict, viewer: User, layer: object) -> None:
+    output = await _open_then_lose_access(demo, viewer, lambda client: None)
+    assert output["type"] == "websocket.send" and "42/3 ready" in output["text"]

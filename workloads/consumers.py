@@ -15,6 +15,8 @@ Protocol (see ``workloads.live_pages``):
   busy page gets at most one frame per ``FRAME_INTERVAL``, on a grid shared by every page of the process; a frame
   is always rendered after the latest change it covers. Pages showing the same thing
   to users with the same permissions share one render.
+- Before each frame the session and the user are read again: after a logout or a deactivation the socket closes
+  with 4401, after the viewer role is removed with 4403, and a changed role renders the page as it now shows.
 - The client may send ``{"refresh": true}`` to get every partial again. Anything else (binary, not JSON, not an
   object, unknown keys, more than ``MAX_MESSAGE`` characters) is logged and ignored.
 """
@@ -27,10 +29,13 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from importlib import import_module
 from urllib.parse import parse_qs
 
+from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from workloads import live_pages, roles
 
@@ -139,6 +144,24 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         page = live_pages.resolve_page(pages[0])
         return groups, page, (pages[0], live_pages.permissions_key(user))
 
+    async def _still_allowed(self) -> bool:
+        """The session as it is now (the one in the scope was read at connect), or close the socket."""
+        session = import_module(settings.SESSION_ENGINE).SessionStore(self.scope["session"].session_key)
+        user = await get_user({"session": session})
+        code = None
+        if not user.is_authenticated or user.pk != self.scope["user"].pk:
+            code = CLOSE_UNAUTHENTICATED
+        elif not await database_sync_to_async(user.has_perm)(roles.VIEW):
+            code = CLOSE_FORBIDDEN
+        if code is not None:
+            log.info("live socket of %s closed: signed out, deactivated or no longer a viewer", user.get_username())
+            await self._leave()
+            await self.close(code=code)
+            return False
+        permissions = await database_sync_to_async(live_pages.permissions_key)(user)
+        self.scope["user"], self.render_key = user, (self.render_key[0], permissions)
+        return True
+
     @database_sync_to_async
     def _render(self) -> Fragments:
         return live_pages.render_fragments(self.page, self.scope["user"])
@@ -161,8 +184,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
-            log.warning("live socket: ignored a message that is not JSON: %r", text_data[:80])
+        except (ValueError, RecursionError):  # RecursionError: a few thousand brackets fit in MAX_MESSAGE
+            log.warning("live socket: ignored a message that is not JSON (or nests too deep): %r", text_data[:80])
             return
         if isinstance(content, dict) and content.get("refresh") is True:
             self.sent = {}
@@ -201,6 +224,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 at = math.ceil((self.last_frame_at + FRAME_INTERVAL) / GRID) * GRID
             await asyncio.sleep(max(0.0, at - time.monotonic()))
             since, self.dirty_at = self.dirty_at, None
+            if not await self._still_allowed():
+                return
             try:
                 fragments = await shared_render(self.render_key, since, self._render)
             except live_pages.Refused as exc:

@@ -19,12 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from workloads import status
+from workloads.redaction import HIDDEN, looks_secret, mask_text, redact_annotations
 
 # Labels a controller adds to each Pod template it stamps out; they differ between revisions by design.
 HASH_LABELS = ("pod-template-hash", "controller-revision-hash")
-SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential|(^|_)key$", re.I)
-HIDDEN = "••••••"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 KIND_SLUGS = {
     "deployment": "Deployment",
     "statefulset": "StatefulSet",
@@ -143,10 +141,6 @@ class EnvEntry:
     hidden: bool = False
 
 
-def looks_secret(name: str) -> bool:
-    return bool(SECRET_NAME.search(name or ""))
-
-
 def env_entries(container: dict) -> list[EnvEntry]:
     """Env vars, with valueFrom as a reference ("secret db-creds key password") and never a value."""
     entries = []
@@ -160,7 +154,7 @@ def env_entries(container: dict) -> list[EnvEntry]:
         elif looks_secret(name) and env.get("value"):
             entries.append(EnvEntry(name, value=HIDDEN, hidden=True))
         else:
-            entries.append(EnvEntry(name, value=str(env.get("value", ""))))
+            entries.append(EnvEntry(name, value=mask_text(str(env.get("value", "")))))
     return entries
 
 
@@ -282,8 +276,8 @@ def container_view(container: dict, role: str, status: dict | None = None) -> Co
         name=str(container.get("name", "")),
         role=role,
         image=str(container.get("image", "")),
-        command=[str(c) for c in container.get("command") or []],
-        args=[str(a) for a in container.get("args") or []],
+        command=[mask_text(str(c)) for c in container.get("command") or []],
+        args=[mask_text(str(a)) for a in container.get("args") or []],
         env=env_entries(container),
         env_from=env_from_entries(container),
         ports=ports_text(container),
@@ -386,50 +380,6 @@ def template_view(pod_template: dict, raw_pod: dict | None = None) -> TemplateVi
         restart_policy=str(spec.get("restartPolicy", "")),
         extra=extra,
     )
-
-
-# --- secrets ----------------------------------------------------------------------------------------------------------
-
-
-def _redact_env_in(obj: Any) -> Any:
-    """Walk any object; in every container env list, hide literal values whose names look like secrets."""
-    if isinstance(obj, dict):
-        out = {}
-        for key, value in obj.items():
-            if key == "env" and isinstance(value, list):
-                out[key] = [
-                    {**e, "value": HIDDEN}
-                    if isinstance(e, dict) and e.get("value") and looks_secret(str(e.get("name", "")))
-                    else e
-                    for e in value
-                ]
-            else:
-                out[key] = _redact_env_in(value)
-        return out
-    if isinstance(obj, list):
-        return [_redact_env_in(v) for v in obj]
-    return obj
-
-
-def redact_annotations(annotations: dict) -> dict:
-    out = dict(annotations)
-    if isinstance(out.get(LAST_APPLIED), str):
-        try:
-            out[LAST_APPLIED] = json.dumps(_redact_env_in(json.loads(out[LAST_APPLIED])), sort_keys=True)
-        except ValueError:
-            out[LAST_APPLIED] = HIDDEN
-    return out
-
-
-def redacted_for_yaml(raw: dict) -> dict:
-    """The object as `kubectl get -o yaml` shows it, minus managedFields and secret-looking literal values."""
-    obj = _redact_env_in(copy.deepcopy(raw))
-    meta = obj.get("metadata")
-    if isinstance(meta, dict):
-        meta.pop("managedFields", None)
-        if isinstance(meta.get("annotations"), dict):
-            meta["annotations"] = redact_annotations(meta["annotations"])
-    return obj
 
 
 # --- template diff ----------------------------------------------------------------------------------------------------

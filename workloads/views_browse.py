@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from workloads import live, live_pages, presenters, roles
+from workloads import live, live_pages, presenters, redaction, roles
 from workloads.models import Cluster, Event, Namespace, Pod, TemplateRevision, Workload
 
 PAGE_SIZE = 50
@@ -416,7 +416,7 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
         "spec": w.raw.get("spec") or {},
         "strategy": (w.raw.get("spec") or {}).get("strategy") or (w.raw.get("spec") or {}).get("updateStrategy") or {},
         "conditions": (w.raw.get("status") or {}).get("conditions") or [],
-        "annotations": presenters.redact_annotations(meta.get("annotations") or {}),
+        "annotations": redaction.redact_annotations(meta.get("annotations") or {}),
         "template": presenters.template_view(w.pod_template),
         "groups": groups,
         "pod_total": len(pods),
@@ -547,7 +547,7 @@ def object_yaml(request: HttpRequest, cluster: str, namespace: str, kind: str, n
             )
     else:
         raise Http404(_("Unknown kind %(k)s") % {"k": kind})
-    text = yaml.safe_dump(presenters.redacted_for_yaml(obj.raw or {}), sort_keys=False, allow_unicode=True)
+    text = yaml.safe_dump(redaction.redacted_for_yaml(obj.raw or {}), sort_keys=False, allow_unicode=True)
     back = ""
     if kind_name == "Pod":
         back = reverse("workloads:pod", args=[c.name, namespace, name])

@@ -21,20 +21,23 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from workloads import kube, presenters, roles
 from workloads.edits import apply as edit_apply
+from workloads.edits import useryaml
 from workloads.edits.diff import diff_objects
 from workloads.edits.forms import TemplateEditor
 from workloads.edits.patch import SERVER_METADATA, editable, merge_patch, strategic_patch
-from workloads.models import ChangeRecord, Cluster, Workload
+from workloads.models import ChangeRecord, Cluster, Namespace, Workload
 
 Outcome = ChangeRecord.Outcome
 SCHEMA_VERSION = "1.32"
 MAX_MANIFEST_BYTES = 1024 * 1024
+# Each document is a round trip or two to the API server and an audit row: 1,000 Pods took 47 s.
+MAX_MANIFEST_DOCUMENTS = 100
 AUDIT_PAGE_SIZE = 50
 
 
@@ -417,11 +420,17 @@ def _schema_errors(doc: dict[str, Any]) -> str:
     return ""
 
 
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, useryaml.Refused):
+        return _("This YAML is refused: %(e)s") % {"e": exc}
+    return _("This is not valid YAML: %(e)s") % {"e": exc}
+
+
 def _parse_one(text: str) -> tuple[dict[str, Any] | None, str]:
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = useryaml.load_all(text)
     except yaml.YAMLError as exc:
-        return None, _("This is not valid YAML: %(e)s") % {"e": exc}
+        return None, _yaml_error(exc)
     if len(docs) != 1 or not isinstance(docs[0], dict):
         return None, _("Write exactly one object (a YAML mapping).")
     return docs[0], ""
@@ -504,13 +513,19 @@ def yaml_edit(request: HttpRequest, cluster: str, namespace: str, kind: str, nam
 # --- apply a manifest ------------------------------------------------------------------------------------------------
 
 
-def _manifest_items(text: str) -> tuple[list[edit_apply.ManifestItem], str]:
+def _manifest_items(text: str, namespaces: set[str]) -> tuple[list[edit_apply.ManifestItem], str]:
+    """The documents of a manifest, each with what refuses it; ``namespaces``: those it may write to."""
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = useryaml.load_all(text)
     except yaml.YAMLError as exc:
-        return [], _("This is not valid YAML: %(e)s") % {"e": exc}
+        return [], _yaml_error(exc)
     if not docs:
         return [], _("Paste or upload at least one object.")
+    if len(docs) > MAX_MANIFEST_DOCUMENTS:
+        return [], _("A manifest holds at most %(max)d objects; this one has %(n)d. Apply it in parts.") % {
+            "max": MAX_MANIFEST_DOCUMENTS,
+            "n": len(docs),
+        }
     items = []
     for index, doc in enumerate(docs, 1):
         item = edit_apply.ManifestItem(index, doc if isinstance(doc, dict) else {})
@@ -534,6 +549,11 @@ def _manifest_items(text: str) -> tuple[list[edit_apply.ManifestItem], str]:
             }
             continue
         item.namespace = str(metadata.get("namespace") or "default") if kube.kind_for(item.kind).namespaced else ""
+        if kube.kind_for(item.kind).namespaced and item.namespace not in namespaces:
+            item.error = _("Podium shows no namespace %(ns)s in this cluster, so it writes nothing there.") % {
+                "ns": item.namespace
+            }
+            continue
         item.error = _schema_errors(doc)
         if not item.name and not item.error:
             item.error = _("metadata.name is required.")
@@ -564,7 +584,10 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
         else:
             text = request.POST.get("text", "")
     context["text"] = text
-    items, error = _manifest_items(text)
+    # The namespaces an editor may change workloads in: those the pages show (an edit page needs the mirror's
+    # row too). Cluster-scoped kinds are not in kube.APPLIABLE_KINDS, for anyone.
+    namespaces = set(Namespace.objects.filter(cluster=c, deleted_at__isnull=True).values_list("name", flat=True))
+    items, error = _manifest_items(text, namespaces)
 
     def record(item: edit_apply.ManifestItem, outcome: str, message: str = "") -> None:
         edit_apply.record(
@@ -614,6 +637,18 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
 # --- audit -----------------------------------------------------------------------------------------------------------
 
 
+def _workload_url(record: ChangeRecord) -> str:
+    """The page of what a row names, if there can be one: a row keeps whatever a person typed (a name with a
+    ``/`` in a manifest that was refused), and no stored value may break the page."""
+    slug = record.kind.lower()
+    if not (record.cluster and slug in presenters.KIND_SLUGS and record.namespace):
+        return ""
+    try:
+        return reverse("workloads:workload", args=[record.cluster.name, record.namespace, slug, record.name])
+    except NoReverseMatch:
+        return ""
+
+
 @permission_required(roles.VIEW, raise_exception=True)
 def audit(request: HttpRequest) -> HttpResponse:
     records = ChangeRecord.objects.select_related("cluster", "user")
@@ -630,12 +665,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         )
     page = Paginator(records, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     for r in page:
-        slug = r.kind.lower()
-        r.workload_url = (
-            reverse("workloads:workload", args=[r.cluster.name, r.namespace, slug, r.name])
-            if r.cluster and slug in presenters.KIND_SLUGS and r.namespace
-            else ""
-        )
+        r.workload_url = _workload_url(r)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from workloads import kube, presenters, roles, rollouts
+from workloads import kube, presenters, redaction, roles, rollouts
 from workloads.edits import apply as edit_apply
 from workloads.edits.diff import Diff, diff_objects
 from workloads.edits.patch import editable
@@ -244,7 +244,7 @@ def revision_diff(a: HistoryEntry, b: HistoryEntry, kind: str) -> RevisionDiff:
         template = presenters.normalized_template(entry.pod_template)
         if not template["metadata"]["annotations"]:
             del template["metadata"]["annotations"]
-        return presenters.redacted_for_yaml({"spec": {"template": template}})
+        return redaction.redacted_for_yaml({"spec": {"template": template}})
 
     return RevisionDiff(
         a, b, presenters.template_diff(a.pod_template, b.pod_template), diff_objects(kind, wrap(a), wrap(b))

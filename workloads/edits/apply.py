@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core import signing
 
-from workloads import kube
+from workloads import kube, redaction
 from workloads.edits.diff import Diff, diff_objects
 from workloads.edits.patch import editable, with_precondition
 from workloads.models import ChangeRecord, Cluster
@@ -242,6 +242,7 @@ def record(
     message: str = "",
     revision: str = "",
 ) -> ChangeRecord:
+    """One row of the audit trail, which every viewer reads: what it keeps is redacted as the pages are."""
     return ChangeRecord.objects.create(
         user=user if getattr(user, "is_authenticated", False) else None,
         cluster=cluster,
@@ -250,10 +251,10 @@ def record(
         namespace=namespace,
         name=name,
         workload_uid=workload_uid,
-        patch=patch if patch is not None else {},
-        diff=diff,
+        patch=redaction.redact(patch, digest=True) if patch is not None else {},
+        diff=redaction.mask_text(diff, digest=True),
         outcome=outcome,
-        message=message[:5000],
+        message=redaction.mask_text(message[:5000]),
         revision=revision,
     )
 

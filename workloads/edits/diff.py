@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from workloads import redaction
 from workloads.edits.patch import MERGE_KEYS
 
 # Annotations that change on every apply and say nothing about the workload.
@@ -109,7 +110,10 @@ def _show(value: Any) -> str:
 
 
 def diff_objects(kind: str, before: dict[str, Any], after: dict[str, Any]) -> Diff:
-    old, new = comparable(before), comparable(after)
+    """Secret-looking values are hidden on both sides (with a digest, so that a change still shows): a diff is
+    shown on preview pages and kept in the audit trail."""
+    old = redaction.redact(comparable(before), digest=True)
+    new = redaction.redact(comparable(after), digest=True)
     old_items: dict[str, Any] = {}
     flat_old, flat_new = flatten(old, items=old_items), flatten(new)
     # A removed list item is one change (the whole item), not one per field; an added one shows its fields.
