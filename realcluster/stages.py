@@ -29,7 +29,10 @@ BAD_IMAGE = (
 JOB_OWNED = '[.metadata.ownerReferences[]? | select(.kind == "Job")] | length > 0'
 CRASHES = f'.metadata.annotations["{CRASH}"] // "" | test("exit=[0-9]+")'
 # As democluster's kubelet: readiness can only fail where a container has a readiness probe.
-NEVER = f'if (.spec.containers | map(has("readinessProbe")) | any) then (.metadata.annotations["{NEVER_READY}"] // "") else "" end'
+NEVER = (
+    '(if (.spec.containers | map(has("readinessProbe")) | any) '
+    f'then (.metadata.annotations["{NEVER_READY}"] // "") else "" end)'
+)
 FIRST_WAITING = ".status.containerStatuses[0].state.waiting.reason"
 FIRST_RUNNING = ".status.containerStatuses[0].state.running.startedAt"
 
@@ -58,7 +61,8 @@ def conditions(*, ready: bool, reason: str = "") -> str:
     ):
         extra = why if kind in ("Ready", "ContainersReady") else ""
         lines.append(
-            f"- type: {kind}\n  status: '{status}'\n  lastProbeTime: null\n  lastTransitionTime: {{{{ $now | Quote }}}}{extra}"
+            f"- type: {kind}\n  status: '{status}'\n  lastProbeTime: null\n"
+            f"  lastTransitionTime: {{{{ $now | Quote }}}}{extra}"
         )
     return "conditions:\n" + "\n".join(lines)
 
@@ -197,7 +201,10 @@ conditions:
 
 
 def pod_stages() -> list[dict[str, Any]]:
-    network = "hostIP: {{ NodeIP | Quote }}\nhostIPs: [{ip: {{ NodeIP | Quote }}}]\npodIP: {{ PodIP | Quote }}\npodIPs: [{ip: {{ PodIP | Quote }}}]\nstartTime: {{ $now | Quote }}"
+    network = (
+        "hostIP: {{ NodeIP | Quote }}\nhostIPs: [{ip: {{ NodeIP | Quote }}}]\n"
+        "podIP: {{ PodIP | Quote }}\npodIPs: [{ip: {{ PodIP | Quote }}}]\nstartTime: {{ $now | Quote }}"
+    )
     creating = [NOT_DELETED, jq(".status.phase", "In", "Pending"), jq(FIRST_WAITING, "In", "ContainerCreating")]
     crash_exit = '{{ $code := regexFind "[0-9]+" (index .metadata.annotations "' + CRASH + '") }}'
     last_terminated = (
@@ -235,7 +242,8 @@ def pod_stages() -> list[dict[str, Any]]:
             status_template=status(
                 conditions(ready=False, reason="ContainersNotReady"),
                 container_statuses(
-                    '    waiting:\n      reason: ErrImagePull\n      message: {{ printf "failed to pull and unpack image %q: not found" $c.image | Quote }}'
+                    "    waiting:\n      reason: ErrImagePull\n"
+                    '      message: {{ printf "failed to pull and unpack image %q: not found" $c.image | Quote }}'
                 ),
             ),
             event=("Warning", "Failed", "Failed to pull image: not found; Error: ErrImagePull"),
@@ -249,7 +257,8 @@ def pod_stages() -> list[dict[str, Any]]:
             status_template=status(
                 conditions(ready=False, reason="ContainersNotReady"),
                 container_statuses(
-                    '    waiting:\n      reason: ImagePullBackOff\n      message: {{ printf "Back-off pulling image %q" $c.image | Quote }}'
+                    "    waiting:\n      reason: ImagePullBackOff\n"
+                    '      message: {{ printf "Back-off pulling image %q" $c.image | Quote }}'
                 ),
             ),
             event=("Normal", "BackOff", "Back-off pulling image"),

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from django.test import Client
 
-from tests.edit_support import EditCluster, settle, wait_for
+from tests.edit_support import EditCluster, wait_for
 from workloads.models import Cluster, Workload
 from workloads.sync.watcher import sync_once
 
