@@ -303,9 +303,9 @@ def _default_job(obj: Obj, spec: Obj, old: Obj | None) -> None:
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
     spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
-    spec.setdefault("manualSelector", None)
     if spec.get("manualSelector") is None:
-        spec.pop("manualSelector")
+        spec["manualSelector"] = False
+    if spec["manualSelector"] is False:
         m = obj["metadata"]
         uid = (old or {}).get("metadata", {}).get("uid") or m.get("uid")
         name = m.get("name", "")
@@ -318,6 +318,11 @@ def _default_job(obj: Obj, spec: Obj, old: Obj | None) -> None:
                 spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
         labels.setdefault("job-name", name)
         labels.setdefault("batch.kubernetes.io/job-name", name)
+    if not obj["metadata"].get("labels"):
+        # As the Job strategy: a Job without labels takes its template's.
+        obj["metadata"]["labels"] = dict((spec.get("template") or {}).get("metadata", {}).get("labels") or {})
+        if not obj["metadata"]["labels"]:
+            obj["metadata"].pop("labels")
     _default_template(spec.get("template"))
 
 
@@ -357,6 +362,39 @@ def _validate_name(obj: Obj, kind: str) -> list[Cause]:
     if not pattern.match(name) or len(name) > 253:
         return [invalid_value("metadata.name", name, message)]
     return []
+
+
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_VALUE_MSG = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must "
+    "start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for "
+    "validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+LABEL_NAME_MSG = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+    "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+
+
+def validate_labels(labels: Any, path: str) -> list[Cause]:
+    """Label keys (an optional DNS-subdomain prefix and a name of at most 63) and values, as ValidateLabels."""
+    if not isinstance(labels, dict):
+        return []
+    causes: list[Cause] = []
+    for key, value in labels.items():
+        prefix, _, name = str(key).rpartition("/")
+        if not LABEL_NAME.match(name) or len(name) > 63:
+            causes.append(invalid_value(path, key, LABEL_NAME_MSG))
+        elif prefix and (not DNS1123_SUBDOMAIN.match(prefix) or len(prefix) > 253):
+            causes.append(invalid_value(path, key, "prefix part " + SUBDOMAIN_MSG))
+        text = value if isinstance(value, str) else str(value)
+        if len(text) > 63:
+            causes.append(invalid_value(path, text, "must be no more than 63 characters"))
+        elif not LABEL_VALUE.match(text):
+            causes.append(invalid_value(path, text, LABEL_VALUE_MSG))
+    return causes
 
 
 def _validate_resources(container: Obj, path: str) -> list[Cause]:
@@ -509,6 +547,7 @@ _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?]+$")
 def validate(res: Resource, obj: Obj, old: Obj | None) -> list[Cause]:
     kind = res.kind
     causes = _validate_name(obj, kind) if old is None else []
+    causes += validate_labels(obj["metadata"].get("labels"), "metadata.labels")
     spec = obj.get("spec")
     if kind == "Pod":
         causes += validate_pod_spec(spec, "spec")

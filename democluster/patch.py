@@ -78,6 +78,9 @@ def json_patch(original: Obj, operations: Any) -> Obj:
         raise bad_request("json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp")
     try:
         return jsonpatch.JsonPatch(operations).apply(original)
+    except jsonpatch.JsonPatchTestFailed as exc:
+        # kube-apiserver names no detail for a failed "test" operation.
+        raise ApiError(422, "Invalid", "the server rejected our request due to an error in our request") from exc
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
         raise ApiError(
             422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"

@@ -151,7 +151,9 @@ def parse_field_selector(text: str | None, plural: str) -> Predicate | None:
         else:
             raise bad_request(f"invalid selector: '{text}'; can't understand '{term}'")
         if key not in allowed:
-            raise bad_request(f'"{key}" is not a known field selector: only "{", ".join(sorted(allowed))}"')
+            raise bad_request(
+                f'"{key}" is not a known field selector: only ' + ", ".join(f'"{a}"' for a in sorted(allowed))
+            )
         if key == "source":
             key = "source.component"
 

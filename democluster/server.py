@@ -21,7 +21,7 @@ from democluster import admission, discovery, errors, tables
 from democluster import patch as patches
 from democluster import schema as schemas
 from democluster.errors import ApiError, bad_request
-from democluster.resources import PODS, RESOURCES, Resource
+from democluster.resources import PODS, RESOURCES, SERVICES, Resource
 from democluster.selectors import parse_field_selector, parse_label_selector, selector_to_string
 from democluster.store import Store, clone
 
@@ -795,7 +795,8 @@ class ApiServer:
 
     def _delete_result(self, route: Route, obj: Obj, removed: bool) -> web.Response:
         res = route.res
-        if res is PODS or not removed:
+        # As kube-apiserver's registries: Pods and Services answer with the deleted object.
+        if res in (PODS, SERVICES) or not removed:
             return json_response(with_kind(res, obj, route.group_version))
         details: Obj = {"name": obj["metadata"]["name"], "kind": res.plural, "uid": obj["metadata"].get("uid")}
         if res.group:

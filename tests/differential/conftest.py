@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import itertools
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,17 @@ class Server:
     session: requests.Session
     # Per request: requests lets REQUESTS_CA_BUNDLE override a session's own verify.
     verify: str = ""
+    kubeconfig: Path | None = None
+
+    def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+        return subprocess.run(
+            ["kubectl", f"--kubeconfig={self.kubeconfig}", f"--cache-dir={self.kubeconfig}.cache", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
 
     def call(
         self,
@@ -62,14 +75,14 @@ def _democluster_server(dc: Democluster, home: Path) -> Server:
     ca.write_bytes(base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]))
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {config['users'][0]['user']['token']}"
-    return Server("democluster", dc.url, session, str(ca))
+    return Server("democluster", dc.url, session, str(ca), dc.kubeconfig)
 
 
 def _kubernetes_server(cluster: RealCluster) -> Server:
     pki = cluster.directory / "pki"
     session = requests.Session()
     session.cert = (str(pki / "admin.crt"), str(pki / "admin.key"))
-    return Server("kubernetes", cluster.server, session, str(pki / "ca.crt"))
+    return Server("kubernetes", cluster.server, session, str(pki / "ca.crt"), cluster.kubeconfig)
 
 
 @pytest.fixture(scope="session")
