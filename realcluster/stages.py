@@ -293,9 +293,10 @@ def pod_stages() -> list[dict[str, Any]]:
             "podium-pod-crash-start",
             "Pod",
             [*crashing, jq(FIRST_WAITING, "In", "ContainerCreating")],
+            # Running without a readiness probe is ready, as a kubelet says, until the crash.
             status_template=status(
-                conditions(ready=False, reason="ContainersNotReady"),
-                container_statuses(RUNNING),
+                conditions(ready=True),
+                container_statuses(RUNNING, ready="true"),
                 phase="Running",
             ),
             event=("Normal", "Started", "Started container"),
@@ -307,8 +308,8 @@ def pod_stages() -> list[dict[str, Any]]:
             "Pod",
             [*crashing, jq(FIRST_WAITING, "In", "CrashLoopBackOff")],
             status_template=status(
-                conditions(ready=False, reason="ContainersNotReady"),
-                container_statuses(RUNNING, restarts=same_restarts, last=previous_last),
+                conditions(ready=True),
+                container_statuses(RUNNING, ready="true", restarts=same_restarts, last=previous_last),
                 phase="Running",
             ),
             event=("Normal", "Started", "Started container"),
