@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["democluster_bench.py", "sync_bench.py", "browse_bench.py", "browse_vs_kubectl.py", "live_bench.py"]
+BENCHES = [
+    "democluster_bench.py",
+    "sync_bench.py",
+    "browse_bench.py",
+    "browse_vs_kubectl.py",
+    "live_bench.py",
+    "realcluster_sync_bench.py",
+]
 
 
 def main() -> int:
