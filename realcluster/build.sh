@@ -24,7 +24,8 @@ done
 build() {
   local dir=$1 pkg=$2 bin=$3 ldflags=$4
   local stamp="$cache/$bin.stamp" want
-  want="$(sha256sum "$here/$dir/go.mod" "$here/$dir/go.sum" | sha256sum | cut -c1-16)"
+  # The contents only, not the paths: every clone on the machine shares the cache.
+  want="$(cat "$here/$dir/go.mod" "$here/$dir/go.sum" | sha256sum | cut -c1-16)"
   if [ -x "$cache/$bin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     return
   fi
