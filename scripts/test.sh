@@ -61,14 +61,17 @@ if ! bindir="$(bash realcluster/build.sh)"; then
 fi
 echo "    binaries in $bindir"
 
+# Both parts always run; the command fails if either does.
 echo "==> pytest on SQLite ($var/test-podium-<pid>.sqlite3, removed after) with Redis $redis"
-env -u DATABASE_URL .venv/bin/python -m pytest "$@"
+sqlite_status=0
+env -u DATABASE_URL .venv/bin/python -m pytest --durations=15 "$@" || sqlite_status=$?
 
 echo "==> pytest -m postgres on PostgreSQL $postgres with Redis $redis"
-status=0
-DATABASE_URL="$postgres_url" .venv/bin/python -m pytest -m postgres "$@" || status=$?
-if [ "$status" = 5 ] && [ "$#" -gt 0 ]; then
+postgres_status=0
+DATABASE_URL="$postgres_url" .venv/bin/python -m pytest -m postgres "$@" || postgres_status=$?
+if [ "$postgres_status" = 5 ] && [ "$#" -gt 0 ]; then
   echo "    (none of the tests selected by '$*' is a PostgreSQL test)"
-  status=0
+  postgres_status=0
 fi
-exit "$status"
+echo "==> SQLite part: exit $sqlite_status; PostgreSQL part: exit $postgres_status"
+[ "$sqlite_status" = 0 ] && [ "$postgres_status" = 0 ]
