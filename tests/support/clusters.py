@@ -13,12 +13,11 @@ democluster/README.md.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any, Protocol
 
 from realcluster.cluster import RealCluster
+from tests.support import stack
 from workloads.models import Cluster
 
 FLAVORS = ("democluster", "kubernetes")
@@ -52,19 +51,9 @@ class Kubernetes:
         self.url = cluster.server
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60) -> str:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
-        result = subprocess.run(
-            ["kubectl", f"--kubeconfig={self.kubeconfig}", f"--cache-dir={self.cluster.directory / 'kubecache'}"]
-            + list(args),
-            capture_output=True,
-            text=True,
-            input=input,
-            timeout=timeout,
-            env=env,
+        return stack.kubectl(
+            self.kubeconfig, self.cluster.directory / "kubecache", *args, input=input, check=check, timeout=timeout
         )
-        if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
-        return result.stdout
 
     def get_json(self, *args: str) -> dict:
         return json.loads(self.kubectl("get", *args, "-o", "json"))

@@ -45,6 +45,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def kubectl(
+    kubeconfig: Path, cache: Path, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+) -> str:
+    """kubectl with exactly this kubeconfig (none of the caller's KUBE* variables); its stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+    result = subprocess.run(
+        ["kubectl", f"--kubeconfig={kubeconfig}", f"--cache-dir={cache}", *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=timeout,
+        env=env,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
 class Process:
     def __init__(self, name: str, args: list[str], *, env: dict[str, str] | None = None, log_dir: Path) -> None:
         self.name, self.args, self.env, self.log_dir = name, args, env, log_dir
@@ -107,16 +125,7 @@ class Democluster(Process):
         return self
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60) -> str:
-        result = subprocess.run(
-            ["kubectl", f"--kubeconfig={self.kubeconfig}", f"--cache-dir={self.log_dir / 'kubecache'}", *args],
-            capture_output=True,
-            text=True,
-            input=input,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
-        return result.stdout
+        return kubectl(self.kubeconfig, self.log_dir / "kubecache", *args, input=input, check=check, timeout=timeout)
 
     def get_json(self, *args: str) -> dict:
         return orjson.loads(self.kubectl("get", *args, "-o", "json"))
