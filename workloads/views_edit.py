@@ -42,13 +42,35 @@ AUDIT_PAGE_SIZE = 50
 
 
 def change_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """``permission_required(roles.CHANGE)``, and a refused POST is recorded in the audit trail."""
-    guarded = permission_required(roles.CHANGE, raise_exception=True)(view)
+    """``permission_required(roles.CHANGE)``, and writes only to an enabled cluster; a refused POST is recorded in
+    the audit trail."""
+
+    @functools.wraps(view)
+    def enabled_only(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        cluster = Cluster.objects.filter(name=kwargs.get("cluster", "")).first()
+        if cluster is not None:
+            edit_apply.check_enabled(cluster)
+        return view(request, *args, **kwargs)
+
+    guarded = permission_required(roles.CHANGE, raise_exception=True)(enabled_only)
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return guarded(request, *args, **kwargs)
+        except edit_apply.ClusterDisabled as exc:
+            if request.method == "POST":
+                edit_apply.record(
+                    user=request.user,
+                    cluster=exc.cluster,
+                    action=view.__name__,
+                    kind=presenters.KIND_SLUGS.get(kwargs.get("kind", ""), kwargs.get("kind", "")),
+                    namespace=kwargs.get("namespace", ""),
+                    name=kwargs.get("name", ""),
+                    outcome=Outcome.REFUSED,
+                    message=exc.message,
+                )
+            return render(request, "workloads/edit/disabled.html", {"cluster": exc.cluster}, status=409)
         except PermissionDenied:
             if request.method == "POST":
                 edit_apply.record(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core import signing
+from django.utils.translation import gettext as _
 
 from workloads import kube, redaction
 from workloads.edits.diff import Diff, diff_objects
@@ -23,8 +24,26 @@ RECREATE_ATTEMPTS = 40
 STATUS_ONLY_RETRIES = 5
 
 
+class ClusterDisabled(kube.Forbidden):
+    """Podium reads a disabled cluster's mirror (its history stays) but sends it nothing."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(
+            _("Cluster %(name)s is disabled: Podium changes nothing in it until an admin enables it again.")
+            % {"name": cluster.name}
+        )
+        self.cluster = cluster
+
+
+def check_enabled(cluster: Cluster) -> None:
+    """Raises ClusterDisabled; the Cluster row is read again (an admin may have disabled it a moment ago)."""
+    if not Cluster.objects.filter(pk=cluster.pk, enabled=True).exists():
+        raise ClusterDisabled(cluster)
+
+
 @contextmanager
 def cluster_api(cluster: Cluster) -> Iterator[Any]:
+    check_enabled(cluster)
     api = kube.api_client_for(kube.config_for_cluster(cluster))
     try:
         yield api
