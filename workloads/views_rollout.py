@@ -607,12 +607,15 @@ def _template_action(request: HttpRequest, target: Target, action: str) -> HttpR
 
 
 @change_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def pod_delete(request: HttpRequest, cluster: str, namespace: str, name: str) -> HttpResponse:
+    """GET (or a POST without ``confirm``): what deleting the Pod does, and a button to confirm it."""
     c = get_object_or_404(Cluster, name=cluster)
     pod = Pod.objects.filter(cluster=c, namespace=namespace, name=name, deleted_at__isnull=True).first()
     if pod is None:
         raise Http404(_("No Pod %(ns)s/%(n)s") % {"ns": namespace, "n": name})
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
+        return render(request, "workloads/pod_delete.html", {"cluster": c, "namespace": namespace, "pod": pod})
 
     def record(outcome: str, message: str) -> None:
         edit_apply.record(
@@ -639,16 +642,13 @@ def pod_delete(request: HttpRequest, cluster: str, namespace: str, name: str) ->
         record(edit_apply.outcome_for(exc), exc.message)
         messages.error(request, _("The cluster refused to delete the Pod: %(e)s") % {"e": exc.message})
         return redirect(back)
-    owner = pod.owner_kind
-    record(
-        Outcome.APPLIED, _("Deleted; its controller (%(o)s) replaces it.") % {"o": owner} if owner else _("Deleted.")
-    )
-    messages.success(
-        request,
-        _("Pod %(n)s is being deleted; %(o)s %(on)s makes a new one.") % {"n": name, "o": owner, "on": pod.owner_name}
-        if owner
-        else _("Pod %(n)s is being deleted. It has no controller: nothing replaces it.") % {"n": name},
-    )
+    owner = {"n": name, "o": pod.owner_kind, "on": pod.owner_name}
+    if pod.replaced_on_delete:
+        record(Outcome.APPLIED, _("Deleted; its controller (%(o)s %(on)s) replaces it.") % owner)
+        messages.success(request, _("Pod %(n)s is being deleted; %(o)s %(on)s makes a new one.") % owner)
+    else:
+        record(Outcome.APPLIED, _("Deleted; nothing replaces it."))
+        messages.success(request, _("Pod %(n)s is being deleted. Nothing replaces it.") % owner)
     workload = Workload.objects.filter(cluster=c, uid=pod.workload_uid).first() if pod.workload_uid else None
     if workload is not None:
         return redirect(reverse("workloads:workload", args=[c.name, namespace, workload.kind.lower(), workload.name]))
