@@ -640,20 +640,53 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
             message=error or "\n".join(f"{i.index}: {i.error}" for i in items if i.error),
         )
         return render(request, "workloads/edit/apply_manifest.html", context, status=422)
+    # All or nothing: every document is dry-run first, when applying too (the cluster may have changed since the
+    # preview), and nothing is sent for real unless the cluster would take all of them.
     for item in items:
         try:
-            edit_apply.apply_manifest_item(c, item, dry_run=not applying)
+            edit_apply.apply_manifest_item(c, item, dry_run=True)
         except kube.KubeError as exc:
-            causes = getattr(exc, "causes", [])
-            item.error = "\n".join(f"{x.get('field')}: {x.get('message')}" for x in causes) or exc.message
+            item.error = _cluster_error(exc)
             record(item, edit_apply.outcome_for(exc), item.error)
-            if not applying:
-                continue
-            break
-        record(item, Outcome.APPLIED if applying else Outcome.PREVIEWED)
-    context.update(items=items, applied=applying, payload=edit_apply.sign({"text": text}))
     failed = any(i.error for i in items)
+    if failed or not applying:
+        if not failed:
+            for item in items:
+                record(item, Outcome.PREVIEWED)
+        else:
+            context["error"] = _("The cluster refuses %(docs)s: nothing was applied.") % {
+                "docs": ", ".join(_("document %(i)d") % {"i": i.index} for i in items if i.error)
+            }
+        context.update(
+            items=items, applied=False, failed=failed, payload="" if failed else edit_apply.sign({"text": text})
+        )
+        return render(request, "workloads/edit/apply_manifest.html", context, status=422 if failed else 200)
+    for item in items:
+        try:
+            edit_apply.apply_manifest_item(c, item, dry_run=False)
+        except kube.KubeError as exc:
+            # Refused midway though its dry run passed (someone else's change in between): say exactly what is in.
+            item.error = _cluster_error(exc)
+            record(item, edit_apply.outcome_for(exc), item.error)
+            done = [i for i in items if i.applied]
+            context["error"] = _(
+                "The cluster refused document %(i)d after its dry run passed. Applied: %(done)s. Not applied: %(rest)s."
+            ) % {
+                "i": item.index,
+                "done": ", ".join(i.label for i in done) or _("nothing"),
+                "rest": ", ".join(i.label for i in items if not i.applied),
+            }
+            break
+        item.applied = True
+        record(item, Outcome.APPLIED)
+    failed = any(i.error for i in items)
+    context.update(items=items, applied=True, failed=failed)
     return render(request, "workloads/edit/apply_manifest.html", context, status=422 if failed else 200)
+
+
+def _cluster_error(exc: kube.KubeError) -> str:
+    causes = getattr(exc, "causes", [])
+    return "\n".join(f"{x.get('field')}: {x.get('message')}" for x in causes) or exc.message
 
 
 # --- audit -----------------------------------------------------------------------------------------------------------

@@ -217,6 +217,7 @@ class ManifestItem:
     diff: Diff | None = None
     error: str = ""
     result: dict[str, Any] = field(default_factory=dict)
+    applied: bool = False  # sent for real and accepted (a dry run leaves it False)
 
     @property
     def label(self) -> str:
