@@ -240,6 +240,8 @@ class ChangeRecord(models.Model):
         INVALID = "invalid", _("invalid")
         REFUSED = "refused", _("refused")
         FAILED = "failed", _("failed")
+        # Written before a change is sent; it stays so only when the answer could not be recorded.
+        UNKNOWN = "unknown", _("outcome unknown")
 
     cluster = models.ForeignKey(Cluster, on_delete=models.SET_NULL, null=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)

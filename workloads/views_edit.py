@@ -58,6 +58,8 @@ def change_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return guarded(request, *args, **kwargs)
+        except edit_apply.AuditUnavailable:
+            return render(request, "workloads/edit/audit_unavailable.html", status=503)
         except edit_apply.ClusterDisabled as exc:
             if request.method == "POST":
                 edit_apply.record(
@@ -145,6 +147,19 @@ class Target:
             **fields,
         )
 
+    def begin(self, request: HttpRequest, action: str, **fields: Any) -> ChangeRecord:
+        """The row of a change about to be sent (see ``edit_apply.begin``)."""
+        return edit_apply.begin(
+            user=request.user,
+            cluster=self.cluster,
+            action=action,
+            kind=self.kind,
+            namespace=self.namespace,
+            name=self.name,
+            workload_uid=self.row.uid,
+            **fields,
+        )
+
     def context(self, **extra: Any) -> dict[str, Any]:
         return {
             "target": self,
@@ -204,23 +219,30 @@ def _render_preview(request: HttpRequest, target: Target, preview: edit_apply.Pr
 
 
 def _conflict(
-    request: HttpRequest, target: Target, base: dict[str, Any], patch: dict[str, Any], mine: str
+    request: HttpRequest,
+    target: Target,
+    base: dict[str, Any],
+    patch: dict[str, Any],
+    mine: str,
+    attempt: ChangeRecord | None = None,
 ) -> HttpResponse:
-    """What changed since the person read the object; they can re-apply their patch on top."""
+    """What changed since the person read the object; they can re-apply their patch on top. ``attempt``: the row
+    written before the refused change was sent, which gets the outcome."""
     try:
         current = edit_apply.read(target.cluster, target.kind, target.namespace, target.name)
     except kube.KubeError as exc:
+        if attempt is not None:
+            edit_apply.finish(attempt, Outcome.CONFLICT, patch=patch, message=str(exc.message))
         return _unreachable(request, target, exc)
     meanwhile = diff_objects(target.kind, base, editable(current))
-    target.record(
-        request,
-        "edit",
-        Outcome.CONFLICT,
-        patch=patch,
-        diff=mine,
-        message=_("Changed meanwhile (now at resourceVersion %(rv)s): %(paths)s")
-        % {"rv": current["metadata"].get("resourceVersion"), "paths": ", ".join(meanwhile.paths) or "metadata"},
-    )
+    message = _("Changed meanwhile (now at resourceVersion %(rv)s): %(paths)s") % {
+        "rv": current["metadata"].get("resourceVersion"),
+        "paths": ", ".join(meanwhile.paths) or "metadata",
+    }
+    if attempt is not None:
+        edit_apply.finish(attempt, Outcome.CONFLICT, patch=patch, diff=mine, message=message)
+    else:
+        target.record(request, "edit", Outcome.CONFLICT, patch=patch, diff=mine, message=message)
     payload = request.POST.get("payload") or edit_apply.sign(
         {
             "patch": patch,
@@ -353,6 +375,7 @@ def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: st
             content_type=payload["content_type"],
             on_errors=on_errors,
         )
+    attempt = target.begin(request, "apply", patch=payload["patch"])
     try:
         result = edit_apply.apply(
             target.cluster,
@@ -365,15 +388,14 @@ def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: st
             content_type=payload["content_type"],
         )
     except kube.Conflict:
-        return _conflict(request, target, payload["base"], payload["patch"], "")
+        return _conflict(request, target, payload["base"], payload["patch"], "", attempt)
     except kube.KubeError as exc:
-        target.record(request, "apply", edit_apply.outcome_for(exc), patch=payload["patch"], message=exc.message)
+        edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=payload["patch"], message=exc.message)
         return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
     diff = diff_objects(target.kind, payload["base"], editable(result))
     metadata = result.get("metadata") or {}
-    target.record(
-        request,
-        "apply",
+    recorded = edit_apply.finish(
+        attempt,
         Outcome.APPLIED,
         patch=payload["patch"],
         diff=diff.text,
@@ -386,7 +408,16 @@ def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: st
         _("Applied to %(kind)s %(name)s.") % {"kind": target.kind, "name": name}
         + (" " + _("A rollout of the new template starts now.") if diff.starts_rollout else ""),
     )
+    warn_if_unrecorded(request, recorded)
     return redirect(target.url("workload"))
+
+
+def warn_if_unrecorded(request: HttpRequest, recorded: bool) -> None:
+    if not recorded:
+        messages.warning(
+            request,
+            _("The audit trail could not record the outcome: its row says the outcome is unknown."),
+        )
 
 
 @change_required

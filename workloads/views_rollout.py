@@ -32,7 +32,7 @@ from workloads.edits.diff import Diff, diff_objects
 from workloads.edits.patch import editable
 from workloads.kube.patch import JSON_PATCH
 from workloads.models import ChangeRecord, Cluster, Event, Pod, RolloutSample, TemplateRevision, Workload
-from workloads.views_edit import Target, change_required
+from workloads.views_edit import Target, change_required, warn_if_unrecorded
 
 Outcome = ChangeRecord.Outcome
 ROLLING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
@@ -298,8 +298,19 @@ def _refuse(request: HttpRequest, target: Target, action: str, message: str) -> 
     return _back_to(request, target.url("workload"))
 
 
-def _failed(request: HttpRequest, target: Target, action: str, exc: kube.KubeError, patch: Any = None) -> HttpResponse:
-    target.record(request, action, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
+def _failed(
+    request: HttpRequest,
+    target: Target,
+    action: str,
+    exc: kube.KubeError,
+    patch: Any = None,
+    attempt: ChangeRecord | None = None,
+) -> HttpResponse:
+    """The cluster refused or failed: on the attempt's row when one was written before sending."""
+    if attempt is not None:
+        edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
+    else:
+        target.record(request, action, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
     messages.error(
         request, _("The cluster refused to %(action)s: %(error)s") % {"action": action, "error": exc.message}
     )
@@ -340,13 +351,16 @@ def scale(request: HttpRequest, cluster: str, namespace: str, kind: str, name: s
     body = {"spec": {"replicas": replicas}}
     try:
         before = edit_apply.read(target.cluster, target.kind, namespace, name)
-        _patch(target, body, content_type=kube.MERGE, subresource="scale")
     except kube.KubeError as exc:
         return _failed(request, target, "scale", exc, body)
+    attempt = target.begin(request, "scale", patch=body)
+    try:
+        _patch(target, body, content_type=kube.MERGE, subresource="scale")
+    except kube.KubeError as exc:
+        return _failed(request, target, "scale", exc, body, attempt)
     old = (before.get("spec") or {}).get("replicas", 1)
-    target.record(
-        request,
-        "scale",
+    recorded = edit_apply.finish(
+        attempt,
         Outcome.APPLIED,
         patch=body,
         diff=f"spec.replicas: {old} -> {replicas}",
@@ -355,6 +369,7 @@ def scale(request: HttpRequest, cluster: str, namespace: str, kind: str, name: s
     messages.success(
         request, _("Scaled %(name)s from %(old)s to %(new)s replicas.") % {"name": name, "old": old, "new": replicas}
     )
+    warn_if_unrecorded(request, recorded)
     return _back_to(request, target.url("workload"))
 
 
@@ -369,10 +384,15 @@ def _pause_or_resume(request: HttpRequest, target: Target, paused: bool) -> Http
         if was == paused:
             message = _("The rollout is already paused.") if paused else _("The rollout is not paused.")
             return _refuse(request, target, action, message)
-        _patch(target, body, content_type=kube.MERGE)
     except kube.KubeError as exc:
         return _failed(request, target, action, exc, body)
-    target.record(request, action, Outcome.APPLIED, patch=body, diff=f"spec.paused: {was} -> {paused}")
+    attempt = target.begin(request, action, patch=body)
+    try:
+        _patch(target, body, content_type=kube.MERGE)
+    except kube.KubeError as exc:
+        return _failed(request, target, action, exc, body, attempt)
+    recorded = edit_apply.finish(attempt, Outcome.APPLIED, patch=body, diff=f"spec.paused: {was} -> {paused}")
+    warn_if_unrecorded(request, recorded)
     if paused:
         messages.success(request, _("Paused: template changes wait until the rollout is resumed."))
     else:
@@ -617,18 +637,18 @@ def pod_delete(request: HttpRequest, cluster: str, namespace: str, name: str) ->
     if request.method == "GET" or request.POST.get("confirm") != "yes":
         return render(request, "workloads/pod_delete.html", {"cluster": c, "namespace": namespace, "pod": pod})
 
+    attempt = edit_apply.begin(
+        user=request.user,
+        cluster=c,
+        action="delete-pod",
+        kind="Pod",
+        namespace=namespace,
+        name=name,
+        workload_uid=pod.workload_uid,
+    )
+
     def record(outcome: str, message: str) -> None:
-        edit_apply.record(
-            user=request.user,
-            cluster=c,
-            action="delete-pod",
-            kind="Pod",
-            namespace=namespace,
-            name=name,
-            workload_uid=pod.workload_uid,
-            outcome=outcome,
-            message=message,
-        )
+        warn_if_unrecorded(request, edit_apply.finish(attempt, outcome, message=message))
 
     back = reverse("workloads:pod", args=[c.name, namespace, name])
     try:

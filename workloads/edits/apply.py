@@ -3,6 +3,7 @@ apply a manifest, and record every attempt as a ChangeRecord."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core import signing
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
 from workloads import kube, redaction
@@ -17,6 +19,7 @@ from workloads.edits.diff import Diff, diff_objects
 from workloads.edits.patch import editable, with_precondition
 from workloads.models import ChangeRecord, Cluster
 
+logger = logging.getLogger(__name__)
 PAYLOAD_SALT = "podium.edits"
 PAYLOAD_MAX_AGE = 24 * 3600
 JOB_SERVER_LABELS = ("batch.kubernetes.io/controller-uid", "controller-uid")
@@ -247,6 +250,10 @@ def apply_manifest_item(cluster: Cluster, item: ManifestItem, *, dry_run: bool) 
             item.diff = diff_objects(item.kind, editable(current), editable(item.result))
 
 
+class AuditUnavailable(Exception):
+    """The audit trail cannot be written (the database is locked or down): nothing may be sent to the cluster."""
+
+
 def record(
     *,
     user: Any,
@@ -262,8 +269,9 @@ def record(
     message: str = "",
     revision: str = "",
 ) -> ChangeRecord:
-    """One row of the audit trail, which every viewer reads: what it keeps is redacted as the pages are."""
-    return ChangeRecord.objects.create(
+    """One row of the audit trail, which every viewer reads: what it keeps is redacted as the pages are.
+    Raises AuditUnavailable when it cannot be written."""
+    row = ChangeRecord(
         user=user if getattr(user, "is_authenticated", False) else None,
         cluster=cluster,
         action=action,
@@ -271,12 +279,48 @@ def record(
         namespace=namespace,
         name=name,
         workload_uid=workload_uid,
-        patch=redaction.redact(patch, digest=True) if patch is not None else {},
-        diff=redaction.mask_text(diff, digest=True),
-        outcome=outcome,
-        message=redaction.mask_text(message[:5000]),
-        revision=revision,
     )
+    _fill(row, outcome=outcome, patch=patch, diff=diff, message=message, revision=revision)
+    try:
+        with transaction.atomic():  # a savepoint: a failed write leaves the request's transaction usable
+            row.save()
+    except DatabaseError as exc:
+        raise AuditUnavailable(str(exc)) from exc
+    return row
+
+
+def _fill(row: ChangeRecord, *, outcome: str, patch: Any, diff: str, message: str, revision: str) -> None:
+    row.patch = redaction.redact(patch, digest=True) if patch is not None else {}
+    row.diff = redaction.mask_text(diff, digest=True)
+    row.outcome = outcome
+    row.message = redaction.mask_text(message[:5000])
+    row.revision = revision
+
+
+def begin(*, patch: Any = None, **fields: Any) -> ChangeRecord:
+    """The row of a change, written before it is sent (so the trail never misses one the cluster took), saying
+    the outcome is unknown until ``finish`` records it. Raises AuditUnavailable: then send nothing."""
+    return record(
+        patch=patch,
+        outcome=ChangeRecord.Outcome.UNKNOWN,
+        message=_("Sent to the cluster; its answer was not recorded, so whether it applied is unknown."),
+        **fields,
+    )
+
+
+def finish(
+    row: ChangeRecord, outcome: str, *, patch: Any = None, diff: str = "", message: str = "", revision: str = ""
+) -> bool:
+    """The cluster's answer on the row ``begin`` wrote; False (logged) when it cannot be recorded, and the row
+    keeps saying the outcome is unknown."""
+    _fill(row, outcome=outcome, patch=patch, diff=diff, message=message, revision=revision)
+    try:
+        with transaction.atomic():
+            row.save(update_fields=["patch", "diff", "outcome", "message", "revision"])
+    except DatabaseError:
+        logger.exception("could not record the outcome of change record %s (%s)", row.pk, outcome)
+        return False
+    return True
 
 
 def outcome_for(exc: kube.KubeError) -> str:
