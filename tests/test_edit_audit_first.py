@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.edit_support import EditCluster, settle
+from workloads.edits import apply as edit_apply
 from workloads.models import ChangeRecord, Cluster
 
 pytest_plugins = ["tests.edit_support"]
@@ -75,3 +76,16 @@ def test_it_records_the_attempt_and_then_its_outcome_on_one_row(
     [row] = ChangeRecord.objects.filter(name=deployment, action="scale")
     assert row.outcome == ChangeRecord.Outcome.APPLIED and row.diff == "spec.replicas: 2 -> 3"
     settle(edit_cluster, deployment)
+
+
+def test_a_manifest_is_not_applied_when_its_rows_cannot_be_written(
+    editor_client: Client, edit_cluster: EditCluster, cluster_row: Cluster, refuse
+) -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: audit-first-pod\n  namespace: default\n"
+        "spec:\n  containers:\n  - name: app\n    image: nginx:1.25\n"
+    )
+    refuse("INSERT")
+    response = editor_client.post("/c/demo/apply/", {"apply": "1", "payload": edit_apply.sign({"text": text})})
+    assert response.status_code == 503
+    assert edit_cluster.kubectl("get", "pod", "audit-first-pod", check=False).returncode != 0

@@ -693,12 +693,21 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
         )
         return render(request, "workloads/edit/apply_manifest.html", context, status=422 if failed else 200)
     for item in items:
+        attempt = edit_apply.begin(
+            user=request.user,
+            cluster=c,
+            action="apply-manifest",
+            kind=item.kind,
+            namespace=item.namespace,
+            name=item.name,
+            patch=item.doc,
+        )
         try:
             edit_apply.apply_manifest_item(c, item, dry_run=False)
         except kube.KubeError as exc:
             # Refused midway though its dry run passed (someone else's change in between): say exactly what is in.
             item.error = _cluster_error(exc)
-            record(item, edit_apply.outcome_for(exc), item.error)
+            edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=item.doc, message=item.error)
             done = [i for i in items if i.applied]
             context["error"] = _(
                 "The cluster refused document %(i)d after its dry run passed. Applied: %(done)s. Not applied: %(rest)s."
@@ -709,7 +718,17 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
             }
             break
         item.applied = True
-        record(item, Outcome.APPLIED)
+        attempt.workload_uid = (item.result.get("metadata") or {}).get("uid", "")
+        warn_if_unrecorded(
+            request,
+            edit_apply.finish(
+                attempt,
+                Outcome.APPLIED,
+                patch=item.doc,
+                diff=item.diff.text if item.diff else "",
+                revision=str((item.result.get("metadata") or {}).get("generation", "")),
+            ),
+        )
     failed = any(i.error for i in items)
     context.update(items=items, applied=True, failed=failed)
     return render(request, "workloads/edit/apply_manifest.html", context, status=422 if failed else 200)

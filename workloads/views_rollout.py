@@ -589,14 +589,23 @@ def _template_action(request: HttpRequest, target: Target, action: str) -> HttpR
         message = _paused_message(target, verb)
         target.record(request, action, Outcome.REFUSED, patch=change.patch, message=message)
         return _preview_page(request, target, change, error=message, status=409)
+    # A dry run changes nothing: its row is written with its outcome; a real change's row before it is sent.
+    attempt = target.begin(request, action, patch=change.patch) if request.method == "POST" else None
+
+    def outcome(result: str, **fields: Any) -> bool:
+        if attempt is None:
+            target.record(request, action, result, patch=change.patch, **fields)
+            return True
+        return edit_apply.finish(attempt, result, patch=change.patch, **fields)
+
     try:
         result = _send(target, change, dry_run=request.method == "GET")
     except kube.Conflict:
         message = _("The workload changed since the preview (someone else changed its spec): preview again.")
-        target.record(request, action, Outcome.CONFLICT, patch=change.patch, message=message)
+        outcome(Outcome.CONFLICT, message=message)
         return _preview_page(request, target, change, error=message, status=409)
     except kube.KubeError as exc:
-        target.record(request, action, edit_apply.outcome_for(exc), patch=change.patch, message=exc.message)
+        outcome(edit_apply.outcome_for(exc), message=exc.message)
         return _preview_page(request, target, change, error=exc.message, status=422)
     change.diff = diff_objects(target.kind, change.base, editable(result))
     if request.method == "GET":
@@ -610,16 +619,14 @@ def _template_action(request: HttpRequest, target: Target, action: str) -> HttpR
         }
     else:
         message = _("Restarted at %(t)s: every Pod is replaced.") % {"t": change.note}
-    target.record(
-        request,
-        action,
+    recorded = outcome(
         Outcome.APPLIED,
-        patch=change.patch,
         diff=change.diff.text,
         message=message + " " + _("Now at resourceVersion %(rv)s.") % {"rv": metadata.get("resourceVersion")},
         revision=change.revision,
     )
     messages.success(request, message)
+    warn_if_unrecorded(request, recorded)
     return _back_to(request, target.url("workload"))
 
 

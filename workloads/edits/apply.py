@@ -316,7 +316,7 @@ def finish(
     _fill(row, outcome=outcome, patch=patch, diff=diff, message=message, revision=revision)
     try:
         with transaction.atomic():
-            row.save(update_fields=["patch", "diff", "outcome", "message", "revision"])
+            row.save(update_fields=["patch", "diff", "outcome", "message", "revision", "workload_uid"])
     except DatabaseError:
         logger.exception("could not record the outcome of change record %s (%s)", row.pk, outcome)
         return False
