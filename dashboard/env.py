@@ -58,3 +58,14 @@ def load_env_file(path: os.PathLike[str] | str) -> None:
             key, _, value = line.partition("=")
             if value.strip():
                 os.environ.setdefault(key.strip(), value.strip())
+
+
+def private_file(path: os.PathLike[str] | str) -> None:
+    """Make ``path`` readable by its owner only, creating it empty if missing: with the usual umask a new file is
+    0644, and the database (sessions, the audit trail) and the democluster token are nobody else's to read.
+    SQLite creates its -wal and -shm files with the database file's mode."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)

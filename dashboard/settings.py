@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from dashboard.env import envbool, envint, envlist, envstr, envurl, load_env_file
+from dashboard.env import envbool, envint, envlist, envstr, envurl, load_env_file, private_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # The environment wins; then a .env beside manage.py; then var/dev.env, which only the run and
@@ -90,6 +90,8 @@ DATABASE_URL = envurl(
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "0", minimum=0))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    if not str(DATABASES["default"]["NAME"]).startswith((":memory:", "file:")):
+        private_file(DATABASES["default"]["NAME"])
     # WAL lets the Celery worker write while the web process reads; IMMEDIATE transactions and a
     # busy timeout make concurrent writers wait for each other instead of failing with "locked".
     DATABASES["default"]["OPTIONS"] = {

@@ -18,13 +18,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from services import ROOT, VAR, ensure_redis, write_dev_env  # noqa: E402
 
-from dashboard.env import load_env_file  # noqa: E402
+from dashboard.env import load_env_file, private_file  # noqa: E402
 
 PYTHON = sys.executable
 # Celery's warm shutdown (SIGTERM) waits for running tasks, and a watcher runs for minutes: stop
 # the worker cold (SIGQUIT). Its watchers' leases lapse and the next start takes them over.
 STOP_SIGNALS = {"worker": signal.SIGQUIT}
 STOP_SECONDS = 5
+
+
+def democluster_token(var: Path) -> Path:
+    """var/democluster.token, made once, for its owner's eyes only (it is the embedded cluster's credential)."""
+    token_file = var / "democluster.token"
+    new = not token_file.exists() or not token_file.read_text().strip()
+    private_file(token_file)
+    if new:
+        token_file.write_text(secrets.token_urlsafe(24))
+    return token_file
 
 
 def manage(*args: str) -> None:
@@ -100,9 +110,7 @@ def main() -> None:
         supervisor.specs["redis"] = list(redis_proc.args)
 
     manage("migrate", "--no-input", "-v", "0")
-    token_file = VAR / "democluster.token"
-    if not token_file.exists():
-        token_file.write_text(secrets.token_urlsafe(24))
+    token_file = democluster_token(VAR)
     kubeconfig = VAR / "democluster.kubeconfig"
     os.environ["PODIUM_DEMOCLUSTER_KUBECONFIG"] = str(kubeconfig)
 

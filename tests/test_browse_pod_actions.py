@@ -20,7 +20,7 @@ def _pod_url() -> str:
 def test_it_offers_delete_to_an_editor(editor_client: Client) -> None:
     response = editor_client.get(_pod_url())
     assert response.status_code == 200
-    assert b'action="/c/demo/ns/default/pods/nginx/delete/"' in response.content
+    assert b'href="/c/demo/ns/default/pods/nginx/delete/"' in response.content  # a confirmation page first
     assert b"nothing will replace it" in response.content  # a bare Pod
 
 

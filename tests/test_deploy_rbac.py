@@ -86,7 +86,7 @@ def test_podium_as_its_service_account_needs_nothing_the_cluster_role_does_not_g
         pod = json.loads(
             real_kubernetes.kubectl("get", "pods", "-n", "rbac-check", "-l", "app=db", "-o", "json").stdout
         )
-        editor_client.post(f"{base}/pods/{pod['items'][0]['metadata']['name']}/delete/")
+        editor_client.post(f"{base}/pods/{pod['items'][0]['metadata']['name']}/delete/", {"confirm": "yes"})
 
         outcomes = list(ChangeRecord.objects.values_list("action", "name", "outcome").order_by("created_at"))
         assert [o for o in outcomes if o[2] != ChangeRecord.Outcome.APPLIED] == []

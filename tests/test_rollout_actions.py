@@ -216,9 +216,13 @@ def test_it_deletes_a_pod_and_the_controller_replaces_it(
     pods = edit_cluster.kubectl("get", "pods", "-l", f"app={deployment}", "-o", "json").stdout
     victim = yaml.safe_load(pods)["items"][0]["metadata"]
     delete_url = f"/c/demo/ns/default/pods/{victim['name']}/delete/"
-    assert viewer_client.post(delete_url).status_code == 403
+    assert viewer_client.post(delete_url, {"confirm": "yes"}).status_code == 403
+    for unconfirmed in (editor_client.get(delete_url), editor_client.post(delete_url)):
+        assert unconfirmed.status_code == 200 and "replaces it with a new Pod" in unconfirmed.content.decode()
+    assert edit_cluster.get("pod", victim["name"])["metadata"]["uid"] == victim["uid"]
+    assert not records(victim["name"], "delete-pod")
 
-    response = editor_client.post(delete_url)
+    response = editor_client.post(delete_url, {"confirm": "yes"})
     w = Workload.objects.get(cluster=cluster_row, name=deployment, kind="Deployment")
     assert response.status_code == 302 and response["Location"] == f"/c/demo/ns/default/deployment/{w.name}/"
 
@@ -232,3 +236,42 @@ def test_it_deletes_a_pod_and_the_controller_replaces_it(
     wait_for(replaced, timeout=20, message="the Pod to be replaced")
     record = records(victim["name"], "delete-pod")[-1]
     assert record.outcome == Outcome.APPLIED and record.kind == "Pod" and record.workload_uid == w.uid
+
+
+def test_a_pod_whose_owner_is_not_its_controller_is_not_said_to_be_replaced(
+    editor_client: Client, edit_cluster: EditCluster, cluster_row: Cluster
+) -> None:
+    owner_cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "pod-owner"}, "data": {"a": "b"}}
+    edit_cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(owner_cm))
+    owner = edit_cluster.get("configmap", "pod-owner")
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "owned-not-controlled",
+            "namespace": "default",
+            "ownerReferences": [
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "name": owner["metadata"]["name"],
+                    "uid": owner["metadata"]["uid"],
+                }
+            ],
+        },
+        "spec": {"containers": [{"name": "app", "image": "nginx:1.25"}]},
+    }
+    edit_cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(pod))
+    try:
+        sync_once(cluster_row, ["Pod"])
+        pod_url = "/c/demo/ns/default/pods/owned-not-controlled/"
+        for page in (editor_client.get(pod_url), editor_client.get(pod_url + "delete/")):
+            text = page.content.decode()
+            assert "Its owner is not a controller: nothing will replace it." in text
+            assert "replaces it with a new Pod" not in text
+        response = editor_client.post(pod_url + "delete/", {"confirm": "yes"}, follow=True)
+        assert "Nothing replaces it." in response.content.decode()
+        assert records("owned-not-controlled", "delete-pod")[-1].message == "Deleted; nothing replaces it."
+    finally:
+        edit_cluster.kubectl("delete", "pod", "owned-not-controlled", "--wait=false", check=False)
+        edit_cluster.kubectl("delete", "configmap", "pod-owner", "--wait=false", check=False)

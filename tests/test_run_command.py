@@ -91,3 +91,18 @@ def test_ctrl_c_stops_every_process_of_the_run_within_a_few_seconds(tmp_path: Pa
         for pid in descendants(run.pid):
             os.kill(pid, signal.SIGKILL)
         out.close()
+
+
+def test_the_democluster_token_is_made_once_for_its_owner_only(tmp_path: Path) -> None:
+    from scripts.run import democluster_token
+
+    previous = os.umask(0o022)
+    try:
+        token = democluster_token(tmp_path)
+        first = token.read_text()
+        assert token.stat().st_mode & 0o777 == 0o600 and len(first) >= 24
+        token.chmod(0o644)  # as an earlier version left it
+        assert democluster_token(tmp_path).read_text() == first
+        assert token.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(previous)

@@ -61,6 +61,21 @@ def test_it_works_in_a_new_shell_after_the_run_command_with_its_redis_and_databa
     assert len(key) >= 50 and "insecure" not in key
 
 
+def test_it_creates_the_database_for_its_owner_only(tmp_path: Path) -> None:
+    write_dev_env(tmp_path)
+    (tmp_path / "old.sqlite3").write_text("")
+    (tmp_path / "old.sqlite3").chmod(0o644)  # as an earlier version left it
+    previous = os.umask(0o022)  # the usual one: new files 0644
+    try:
+        assert manage(tmp_path, "migrate", "--no-input", "-v", "0").returncode == 0
+        old = manage(tmp_path, "check", DATABASE_URL=f"sqlite:///{tmp_path / 'old.sqlite3'}")
+        assert old.returncode == 0, old.stderr
+    finally:
+        os.umask(previous)
+    for path in [tmp_path / "podium.sqlite3", tmp_path / "old.sqlite3", *tmp_path.glob("podium.sqlite3-*")]:
+        assert path.stat().st_mode & 0o777 == 0o600, path
+
+
 def test_the_development_key_is_made_once_and_kept(tmp_path: Path) -> None:
     first = write_dev_env(tmp_path).read_text()
     again = write_dev_env(tmp_path, redis_url="redis://127.0.0.1:6379/0").read_text()

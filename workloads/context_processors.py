@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from workloads import roles
 from workloads.models import Cluster, Namespace
 
 
 def navigation(request: HttpRequest) -> dict:
     """The cluster and namespace pickers in the header, preset from the page's URL (or the picker's query)."""
-    if not getattr(request, "user", None) or not request.user.is_authenticated:
+    # Cluster and namespace names are cluster data: a person without the viewer role (on the 403 page, say)
+    # sees none of them.
+    if not getattr(request, "user", None) or not request.user.has_perm(roles.VIEW):
         return {}
     match = getattr(request, "resolver_match", None)
     kwargs = match.kwargs if match else {}

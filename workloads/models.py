@@ -165,6 +165,9 @@ class Pod(MirroredObject):
     node_name = models.CharField(max_length=253, blank=True)
     pod_ip = models.CharField(max_length=64, blank=True)
 
+    # Controllers that make a new Pod when one of theirs is deleted.
+    REPLACING_CONTROLLERS = ("ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController")
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="pod_uid")]
         indexes = [
@@ -172,6 +175,14 @@ class Pod(MirroredObject):
             models.Index(fields=["cluster", "workload_uid"]),
             models.Index(fields=["cluster", "owner_uid"]),
         ]
+
+    @property
+    def replaced_on_delete(self) -> bool:
+        """Whether deleting this Pod makes its controller create another. ``owner_kind`` is the controller's
+        (an ownerReference without ``controller: true`` replaces nothing), and a finished Job runs no more Pods."""
+        if self.owner_kind == "Job" and self.phase in ("Succeeded", "Failed"):
+            return False
+        return self.owner_kind in self.REPLACING_CONTROLLERS
 
 
 class Event(MirroredObject):
@@ -229,6 +240,8 @@ class ChangeRecord(models.Model):
         INVALID = "invalid", _("invalid")
         REFUSED = "refused", _("refused")
         FAILED = "failed", _("failed")
+        # Written before a change is sent; it stays so only when the answer could not be recorded.
+        UNKNOWN = "unknown", _("outcome unknown")
 
     cluster = models.ForeignKey(Cluster, on_delete=models.SET_NULL, null=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)

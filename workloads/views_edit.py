@@ -42,13 +42,37 @@ AUDIT_PAGE_SIZE = 50
 
 
 def change_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """``permission_required(roles.CHANGE)``, and a refused POST is recorded in the audit trail."""
-    guarded = permission_required(roles.CHANGE, raise_exception=True)(view)
+    """``permission_required(roles.CHANGE)``, and writes only to an enabled cluster; a refused POST is recorded in
+    the audit trail."""
+
+    @functools.wraps(view)
+    def enabled_only(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        cluster = Cluster.objects.filter(name=kwargs.get("cluster", "")).first()
+        if cluster is not None:
+            edit_apply.check_enabled(cluster)
+        return view(request, *args, **kwargs)
+
+    guarded = permission_required(roles.CHANGE, raise_exception=True)(enabled_only)
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return guarded(request, *args, **kwargs)
+        except edit_apply.AuditUnavailable:
+            return render(request, "workloads/edit/audit_unavailable.html", status=503)
+        except edit_apply.ClusterDisabled as exc:
+            if request.method == "POST":
+                edit_apply.record(
+                    user=request.user,
+                    cluster=exc.cluster,
+                    action=view.__name__,
+                    kind=presenters.KIND_SLUGS.get(kwargs.get("kind", ""), kwargs.get("kind", "")),
+                    namespace=kwargs.get("namespace", ""),
+                    name=kwargs.get("name", ""),
+                    outcome=Outcome.REFUSED,
+                    message=exc.message,
+                )
+            return render(request, "workloads/edit/disabled.html", {"cluster": exc.cluster}, status=409)
         except PermissionDenied:
             if request.method == "POST":
                 edit_apply.record(
@@ -123,6 +147,19 @@ class Target:
             **fields,
         )
 
+    def begin(self, request: HttpRequest, action: str, **fields: Any) -> ChangeRecord:
+        """The row of a change about to be sent (see ``edit_apply.begin``)."""
+        return edit_apply.begin(
+            user=request.user,
+            cluster=self.cluster,
+            action=action,
+            kind=self.kind,
+            namespace=self.namespace,
+            name=self.name,
+            workload_uid=self.row.uid,
+            **fields,
+        )
+
     def context(self, **extra: Any) -> dict[str, Any]:
         return {
             "target": self,
@@ -182,23 +219,30 @@ def _render_preview(request: HttpRequest, target: Target, preview: edit_apply.Pr
 
 
 def _conflict(
-    request: HttpRequest, target: Target, base: dict[str, Any], patch: dict[str, Any], mine: str
+    request: HttpRequest,
+    target: Target,
+    base: dict[str, Any],
+    patch: dict[str, Any],
+    mine: str,
+    attempt: ChangeRecord | None = None,
 ) -> HttpResponse:
-    """What changed since the person read the object; they can re-apply their patch on top."""
+    """What changed since the person read the object; they can re-apply their patch on top. ``attempt``: the row
+    written before the refused change was sent, which gets the outcome."""
     try:
         current = edit_apply.read(target.cluster, target.kind, target.namespace, target.name)
     except kube.KubeError as exc:
+        if attempt is not None:
+            edit_apply.finish(attempt, Outcome.CONFLICT, patch=patch, message=str(exc.message))
         return _unreachable(request, target, exc)
     meanwhile = diff_objects(target.kind, base, editable(current))
-    target.record(
-        request,
-        "edit",
-        Outcome.CONFLICT,
-        patch=patch,
-        diff=mine,
-        message=_("Changed meanwhile (now at resourceVersion %(rv)s): %(paths)s")
-        % {"rv": current["metadata"].get("resourceVersion"), "paths": ", ".join(meanwhile.paths) or "metadata"},
-    )
+    message = _("Changed meanwhile (now at resourceVersion %(rv)s): %(paths)s") % {
+        "rv": current["metadata"].get("resourceVersion"),
+        "paths": ", ".join(meanwhile.paths) or "metadata",
+    }
+    if attempt is not None:
+        edit_apply.finish(attempt, Outcome.CONFLICT, patch=patch, diff=mine, message=message)
+    else:
+        target.record(request, "edit", Outcome.CONFLICT, patch=patch, diff=mine, message=message)
     payload = request.POST.get("payload") or edit_apply.sign(
         {
             "patch": patch,
@@ -331,6 +375,7 @@ def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: st
             content_type=payload["content_type"],
             on_errors=on_errors,
         )
+    attempt = target.begin(request, "apply", patch=payload["patch"])
     try:
         result = edit_apply.apply(
             target.cluster,
@@ -343,15 +388,14 @@ def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: st
             content_type=payload["content_type"],
         )
     except kube.Conflict:
-        return _conflict(request, target, payload["base"], payload["patch"], "")
+        return _conflict(request, target, payload["base"], payload["patch"], "", attempt)
     except kube.KubeError as exc:
-        target.record(request, "apply", edit_apply.outcome_for(exc), patch=payload["patch"], message=exc.message)
+        edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=payload["patch"], message=exc.message)
         return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
     diff = diff_objects(target.kind, payload["base"], editable(result))
     metadata = result.get("metadata") or {}
-    target.record(
-        request,
-        "apply",
+    recorded = edit_apply.finish(
+        attempt,
         Outcome.APPLIED,
         patch=payload["patch"],
         diff=diff.text,
@@ -364,7 +408,16 @@ def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: st
         _("Applied to %(kind)s %(name)s.") % {"kind": target.kind, "name": name}
         + (" " + _("A rollout of the new template starts now.") if diff.starts_rollout else ""),
     )
+    warn_if_unrecorded(request, recorded)
     return redirect(target.url("workload"))
+
+
+def warn_if_unrecorded(request: HttpRequest, recorded: bool) -> None:
+    if not recorded:
+        messages.warning(
+            request,
+            _("The audit trail could not record the outcome: its row says the outcome is unknown."),
+        )
 
 
 @change_required
@@ -618,20 +671,72 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
             message=error or "\n".join(f"{i.index}: {i.error}" for i in items if i.error),
         )
         return render(request, "workloads/edit/apply_manifest.html", context, status=422)
+    # All or nothing: every document is dry-run first, when applying too (the cluster may have changed since the
+    # preview), and nothing is sent for real unless the cluster would take all of them.
     for item in items:
         try:
-            edit_apply.apply_manifest_item(c, item, dry_run=not applying)
+            edit_apply.apply_manifest_item(c, item, dry_run=True)
         except kube.KubeError as exc:
-            causes = getattr(exc, "causes", [])
-            item.error = "\n".join(f"{x.get('field')}: {x.get('message')}" for x in causes) or exc.message
+            item.error = _cluster_error(exc)
             record(item, edit_apply.outcome_for(exc), item.error)
-            if not applying:
-                continue
-            break
-        record(item, Outcome.APPLIED if applying else Outcome.PREVIEWED)
-    context.update(items=items, applied=applying, payload=edit_apply.sign({"text": text}))
     failed = any(i.error for i in items)
+    if failed or not applying:
+        if not failed:
+            for item in items:
+                record(item, Outcome.PREVIEWED)
+        else:
+            context["error"] = _("The cluster refuses %(docs)s: nothing was applied.") % {
+                "docs": ", ".join(_("document %(i)d") % {"i": i.index} for i in items if i.error)
+            }
+        context.update(
+            items=items, applied=False, failed=failed, payload="" if failed else edit_apply.sign({"text": text})
+        )
+        return render(request, "workloads/edit/apply_manifest.html", context, status=422 if failed else 200)
+    for item in items:
+        attempt = edit_apply.begin(
+            user=request.user,
+            cluster=c,
+            action="apply-manifest",
+            kind=item.kind,
+            namespace=item.namespace,
+            name=item.name,
+            patch=item.doc,
+        )
+        try:
+            edit_apply.apply_manifest_item(c, item, dry_run=False)
+        except kube.KubeError as exc:
+            # Refused midway though its dry run passed (someone else's change in between): say exactly what is in.
+            item.error = _cluster_error(exc)
+            edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=item.doc, message=item.error)
+            done = [i for i in items if i.applied]
+            context["error"] = _(
+                "The cluster refused document %(i)d after its dry run passed. Applied: %(done)s. Not applied: %(rest)s."
+            ) % {
+                "i": item.index,
+                "done": ", ".join(i.label for i in done) or _("nothing"),
+                "rest": ", ".join(i.label for i in items if not i.applied),
+            }
+            break
+        item.applied = True
+        attempt.workload_uid = (item.result.get("metadata") or {}).get("uid", "")
+        warn_if_unrecorded(
+            request,
+            edit_apply.finish(
+                attempt,
+                Outcome.APPLIED,
+                patch=item.doc,
+                diff=item.diff.text if item.diff else "",
+                revision=str((item.result.get("metadata") or {}).get("generation", "")),
+            ),
+        )
+    failed = any(i.error for i in items)
+    context.update(items=items, applied=True, failed=failed)
     return render(request, "workloads/edit/apply_manifest.html", context, status=422 if failed else 200)
+
+
+def _cluster_error(exc: kube.KubeError) -> str:
+    causes = getattr(exc, "causes", [])
+    return "\n".join(f"{x.get('field')}: {x.get('message')}" for x in causes) or exc.message
 
 
 # --- audit -----------------------------------------------------------------------------------------------------------

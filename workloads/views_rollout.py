@@ -32,7 +32,7 @@ from workloads.edits.diff import Diff, diff_objects
 from workloads.edits.patch import editable
 from workloads.kube.patch import JSON_PATCH
 from workloads.models import ChangeRecord, Cluster, Event, Pod, RolloutSample, TemplateRevision, Workload
-from workloads.views_edit import Target, change_required
+from workloads.views_edit import Target, change_required, warn_if_unrecorded
 
 Outcome = ChangeRecord.Outcome
 ROLLING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
@@ -298,8 +298,19 @@ def _refuse(request: HttpRequest, target: Target, action: str, message: str) -> 
     return _back_to(request, target.url("workload"))
 
 
-def _failed(request: HttpRequest, target: Target, action: str, exc: kube.KubeError, patch: Any = None) -> HttpResponse:
-    target.record(request, action, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
+def _failed(
+    request: HttpRequest,
+    target: Target,
+    action: str,
+    exc: kube.KubeError,
+    patch: Any = None,
+    attempt: ChangeRecord | None = None,
+) -> HttpResponse:
+    """The cluster refused or failed: on the attempt's row when one was written before sending."""
+    if attempt is not None:
+        edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
+    else:
+        target.record(request, action, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
     messages.error(
         request, _("The cluster refused to %(action)s: %(error)s") % {"action": action, "error": exc.message}
     )
@@ -340,13 +351,16 @@ def scale(request: HttpRequest, cluster: str, namespace: str, kind: str, name: s
     body = {"spec": {"replicas": replicas}}
     try:
         before = edit_apply.read(target.cluster, target.kind, namespace, name)
-        _patch(target, body, content_type=kube.MERGE, subresource="scale")
     except kube.KubeError as exc:
         return _failed(request, target, "scale", exc, body)
+    attempt = target.begin(request, "scale", patch=body)
+    try:
+        _patch(target, body, content_type=kube.MERGE, subresource="scale")
+    except kube.KubeError as exc:
+        return _failed(request, target, "scale", exc, body, attempt)
     old = (before.get("spec") or {}).get("replicas", 1)
-    target.record(
-        request,
-        "scale",
+    recorded = edit_apply.finish(
+        attempt,
         Outcome.APPLIED,
         patch=body,
         diff=f"spec.replicas: {old} -> {replicas}",
@@ -355,6 +369,7 @@ def scale(request: HttpRequest, cluster: str, namespace: str, kind: str, name: s
     messages.success(
         request, _("Scaled %(name)s from %(old)s to %(new)s replicas.") % {"name": name, "old": old, "new": replicas}
     )
+    warn_if_unrecorded(request, recorded)
     return _back_to(request, target.url("workload"))
 
 
@@ -369,10 +384,15 @@ def _pause_or_resume(request: HttpRequest, target: Target, paused: bool) -> Http
         if was == paused:
             message = _("The rollout is already paused.") if paused else _("The rollout is not paused.")
             return _refuse(request, target, action, message)
-        _patch(target, body, content_type=kube.MERGE)
     except kube.KubeError as exc:
         return _failed(request, target, action, exc, body)
-    target.record(request, action, Outcome.APPLIED, patch=body, diff=f"spec.paused: {was} -> {paused}")
+    attempt = target.begin(request, action, patch=body)
+    try:
+        _patch(target, body, content_type=kube.MERGE)
+    except kube.KubeError as exc:
+        return _failed(request, target, action, exc, body, attempt)
+    recorded = edit_apply.finish(attempt, Outcome.APPLIED, patch=body, diff=f"spec.paused: {was} -> {paused}")
+    warn_if_unrecorded(request, recorded)
     if paused:
         messages.success(request, _("Paused: template changes wait until the rollout is resumed."))
     else:
@@ -569,14 +589,23 @@ def _template_action(request: HttpRequest, target: Target, action: str) -> HttpR
         message = _paused_message(target, verb)
         target.record(request, action, Outcome.REFUSED, patch=change.patch, message=message)
         return _preview_page(request, target, change, error=message, status=409)
+    # A dry run changes nothing: its row is written with its outcome; a real change's row before it is sent.
+    attempt = target.begin(request, action, patch=change.patch) if request.method == "POST" else None
+
+    def outcome(result: str, **fields: Any) -> bool:
+        if attempt is None:
+            target.record(request, action, result, patch=change.patch, **fields)
+            return True
+        return edit_apply.finish(attempt, result, patch=change.patch, **fields)
+
     try:
         result = _send(target, change, dry_run=request.method == "GET")
     except kube.Conflict:
         message = _("The workload changed since the preview (someone else changed its spec): preview again.")
-        target.record(request, action, Outcome.CONFLICT, patch=change.patch, message=message)
+        outcome(Outcome.CONFLICT, message=message)
         return _preview_page(request, target, change, error=message, status=409)
     except kube.KubeError as exc:
-        target.record(request, action, edit_apply.outcome_for(exc), patch=change.patch, message=exc.message)
+        outcome(edit_apply.outcome_for(exc), message=exc.message)
         return _preview_page(request, target, change, error=exc.message, status=422)
     change.diff = diff_objects(target.kind, change.base, editable(result))
     if request.method == "GET":
@@ -590,16 +619,14 @@ def _template_action(request: HttpRequest, target: Target, action: str) -> HttpR
         }
     else:
         message = _("Restarted at %(t)s: every Pod is replaced.") % {"t": change.note}
-    target.record(
-        request,
-        action,
+    recorded = outcome(
         Outcome.APPLIED,
-        patch=change.patch,
         diff=change.diff.text,
         message=message + " " + _("Now at resourceVersion %(rv)s.") % {"rv": metadata.get("resourceVersion")},
         revision=change.revision,
     )
     messages.success(request, message)
+    warn_if_unrecorded(request, recorded)
     return _back_to(request, target.url("workload"))
 
 
@@ -607,25 +634,28 @@ def _template_action(request: HttpRequest, target: Target, action: str) -> HttpR
 
 
 @change_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def pod_delete(request: HttpRequest, cluster: str, namespace: str, name: str) -> HttpResponse:
+    """GET (or a POST without ``confirm``): what deleting the Pod does, and a button to confirm it."""
     c = get_object_or_404(Cluster, name=cluster)
     pod = Pod.objects.filter(cluster=c, namespace=namespace, name=name, deleted_at__isnull=True).first()
     if pod is None:
         raise Http404(_("No Pod %(ns)s/%(n)s") % {"ns": namespace, "n": name})
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
+        return render(request, "workloads/pod_delete.html", {"cluster": c, "namespace": namespace, "pod": pod})
+
+    attempt = edit_apply.begin(
+        user=request.user,
+        cluster=c,
+        action="delete-pod",
+        kind="Pod",
+        namespace=namespace,
+        name=name,
+        workload_uid=pod.workload_uid,
+    )
 
     def record(outcome: str, message: str) -> None:
-        edit_apply.record(
-            user=request.user,
-            cluster=c,
-            action="delete-pod",
-            kind="Pod",
-            namespace=namespace,
-            name=name,
-            workload_uid=pod.workload_uid,
-            outcome=outcome,
-            message=message,
-        )
+        warn_if_unrecorded(request, edit_apply.finish(attempt, outcome, message=message))
 
     back = reverse("workloads:pod", args=[c.name, namespace, name])
     try:
@@ -639,16 +669,13 @@ def pod_delete(request: HttpRequest, cluster: str, namespace: str, name: str) ->
         record(edit_apply.outcome_for(exc), exc.message)
         messages.error(request, _("The cluster refused to delete the Pod: %(e)s") % {"e": exc.message})
         return redirect(back)
-    owner = pod.owner_kind
-    record(
-        Outcome.APPLIED, _("Deleted; its controller (%(o)s) replaces it.") % {"o": owner} if owner else _("Deleted.")
-    )
-    messages.success(
-        request,
-        _("Pod %(n)s is being deleted; %(o)s %(on)s makes a new one.") % {"n": name, "o": owner, "on": pod.owner_name}
-        if owner
-        else _("Pod %(n)s is being deleted. It has no controller: nothing replaces it.") % {"n": name},
-    )
+    owner = {"n": name, "o": pod.owner_kind, "on": pod.owner_name}
+    if pod.replaced_on_delete:
+        record(Outcome.APPLIED, _("Deleted; its controller (%(o)s %(on)s) replaces it.") % owner)
+        messages.success(request, _("Pod %(n)s is being deleted; %(o)s %(on)s makes a new one.") % owner)
+    else:
+        record(Outcome.APPLIED, _("Deleted; nothing replaces it."))
+        messages.success(request, _("Pod %(n)s is being deleted. Nothing replaces it.") % owner)
     workload = Workload.objects.filter(cluster=c, uid=pod.workload_uid).first() if pod.workload_uid else None
     if workload is not None:
         return redirect(reverse("workloads:workload", args=[c.name, namespace, workload.kind.lower(), workload.name]))

@@ -3,6 +3,7 @@ apply a manifest, and record every attempt as a ChangeRecord."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,12 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core import signing
+from django.db import DatabaseError, transaction
+from django.utils.translation import gettext as _
 
 from workloads import kube, redaction
 from workloads.edits.diff import Diff, diff_objects
 from workloads.edits.patch import editable, with_precondition
 from workloads.models import ChangeRecord, Cluster
 
+logger = logging.getLogger(__name__)
 PAYLOAD_SALT = "podium.edits"
 PAYLOAD_MAX_AGE = 24 * 3600
 JOB_SERVER_LABELS = ("batch.kubernetes.io/controller-uid", "controller-uid")
@@ -23,8 +27,26 @@ RECREATE_ATTEMPTS = 40
 STATUS_ONLY_RETRIES = 5
 
 
+class ClusterDisabled(kube.Forbidden):
+    """Podium reads a disabled cluster's mirror (its history stays) but sends it nothing."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(
+            _("Cluster %(name)s is disabled: Podium changes nothing in it until an admin enables it again.")
+            % {"name": cluster.name}
+        )
+        self.cluster = cluster
+
+
+def check_enabled(cluster: Cluster) -> None:
+    """Raises ClusterDisabled; the Cluster row is read again (an admin may have disabled it a moment ago)."""
+    if not Cluster.objects.filter(pk=cluster.pk, enabled=True).exists():
+        raise ClusterDisabled(cluster)
+
+
 @contextmanager
 def cluster_api(cluster: Cluster) -> Iterator[Any]:
+    check_enabled(cluster)
     api = kube.api_client_for(kube.config_for_cluster(cluster))
     try:
         yield api
@@ -198,6 +220,7 @@ class ManifestItem:
     diff: Diff | None = None
     error: str = ""
     result: dict[str, Any] = field(default_factory=dict)
+    applied: bool = False  # sent for real and accepted (a dry run leaves it False)
 
     @property
     def label(self) -> str:
@@ -227,6 +250,10 @@ def apply_manifest_item(cluster: Cluster, item: ManifestItem, *, dry_run: bool) 
             item.diff = diff_objects(item.kind, editable(current), editable(item.result))
 
 
+class AuditUnavailable(Exception):
+    """The audit trail cannot be written (the database is locked or down): nothing may be sent to the cluster."""
+
+
 def record(
     *,
     user: Any,
@@ -242,8 +269,9 @@ def record(
     message: str = "",
     revision: str = "",
 ) -> ChangeRecord:
-    """One row of the audit trail, which every viewer reads: what it keeps is redacted as the pages are."""
-    return ChangeRecord.objects.create(
+    """One row of the audit trail, which every viewer reads: what it keeps is redacted as the pages are.
+    Raises AuditUnavailable when it cannot be written."""
+    row = ChangeRecord(
         user=user if getattr(user, "is_authenticated", False) else None,
         cluster=cluster,
         action=action,
@@ -251,12 +279,48 @@ def record(
         namespace=namespace,
         name=name,
         workload_uid=workload_uid,
-        patch=redaction.redact(patch, digest=True) if patch is not None else {},
-        diff=redaction.mask_text(diff, digest=True),
-        outcome=outcome,
-        message=redaction.mask_text(message[:5000]),
-        revision=revision,
     )
+    _fill(row, outcome=outcome, patch=patch, diff=diff, message=message, revision=revision)
+    try:
+        with transaction.atomic():  # a savepoint: a failed write leaves the request's transaction usable
+            row.save()
+    except DatabaseError as exc:
+        raise AuditUnavailable(str(exc)) from exc
+    return row
+
+
+def _fill(row: ChangeRecord, *, outcome: str, patch: Any, diff: str, message: str, revision: str) -> None:
+    row.patch = redaction.redact(patch, digest=True) if patch is not None else {}
+    row.diff = redaction.mask_text(diff, digest=True)
+    row.outcome = outcome
+    row.message = redaction.mask_text(message[:5000])
+    row.revision = revision
+
+
+def begin(*, patch: Any = None, **fields: Any) -> ChangeRecord:
+    """The row of a change, written before it is sent (so the trail never misses one the cluster took), saying
+    the outcome is unknown until ``finish`` records it. Raises AuditUnavailable: then send nothing."""
+    return record(
+        patch=patch,
+        outcome=ChangeRecord.Outcome.UNKNOWN,
+        message=_("Sent to the cluster; its answer was not recorded, so whether it applied is unknown."),
+        **fields,
+    )
+
+
+def finish(
+    row: ChangeRecord, outcome: str, *, patch: Any = None, diff: str = "", message: str = "", revision: str = ""
+) -> bool:
+    """The cluster's answer on the row ``begin`` wrote; False (logged) when it cannot be recorded, and the row
+    keeps saying the outcome is unknown."""
+    _fill(row, outcome=outcome, patch=patch, diff=diff, message=message, revision=revision)
+    try:
+        with transaction.atomic():
+            row.save(update_fields=["patch", "diff", "outcome", "message", "revision", "workload_uid"])
+    except DatabaseError:
+        logger.exception("could not record the outcome of change record %s (%s)", row.pk, outcome)
+        return False
+    return True
 
 
 def outcome_for(exc: kube.KubeError) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from workloads import redaction
+from workloads.edits import validators
 from workloads.edits.patch import MERGE_KEYS
 
 # Annotations that change on every apply and say nothing about the workload.
@@ -51,6 +52,12 @@ class Diff:
     @property
     def starts_rollout(self) -> bool:
         return self.template_changed and self.kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+
+    @property
+    def hidden_characters(self) -> list[str]:
+        """Invisible and bidi characters in what changes (a value that looks unchanged may not be)."""
+        text = "".join(f"{c.path}{c.before or ''}{c.after or ''}" for c in self.changes)
+        return validators.hidden_characters(text)
 
     @property
     def paths(self) -> list[str]:

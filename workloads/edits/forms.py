@@ -134,19 +134,21 @@ class KeyValueField(forms.CharField):
 
 
 def _optional_int(**kwargs: Any) -> forms.IntegerField:
-    return forms.IntegerField(required=False, min_value=0, widget=forms.NumberInput(attrs={"class": "num"}), **kwargs)
+    return forms.IntegerField(
+        required=False, min_value=0, max_value=v.INT32_MAX, widget=forms.NumberInput(attrs={"class": "num"}), **kwargs
+    )
 
 
 # --- workload level --------------------------------------------------------------------------------------------------
 
 
 class WorkloadForm(forms.Form):
-    replicas = forms.IntegerField(min_value=0, widget=forms.NumberInput(attrs={"class": "num"}))
+    replicas = forms.IntegerField(min_value=0, max_value=v.INT32_MAX, widget=forms.NumberInput(attrs={"class": "num"}))
     strategy_type = forms.ChoiceField(label=gettext_lazy("Strategy"), choices=[])
     max_surge = forms.CharField(required=False, validators=[v.int_or_percent], help_text=gettext_lazy("e.g. 1 or 25%"))
     max_unavailable = forms.CharField(required=False, validators=[v.int_or_percent])
     min_ready_seconds = _optional_int(label=gettext_lazy("Min ready seconds"))
-    progress_deadline_seconds = forms.IntegerField(required=False, min_value=1)
+    progress_deadline_seconds = forms.IntegerField(required=False, min_value=1, max_value=v.INT32_MAX)
     partition = _optional_int(help_text=gettext_lazy("Pods with an ordinal below this keep the old template."))
     parallelism = _optional_int()
     completions = _optional_int()
@@ -299,7 +301,11 @@ class ContainerForm(forms.Form):
             self.fields[f"{probe}_command"] = MultilineList(required=False, label=_("Command"))
             self.fields[f"{probe}_initial_delay"] = _optional_int(label=_("Initial delay (s)"))
             self.fields[f"{probe}_period"] = forms.IntegerField(
-                required=False, min_value=1, label=_("Period (s)"), widget=forms.NumberInput(attrs={"class": "num"})
+                required=False,
+                min_value=1,
+                max_value=v.INT32_MAX,
+                label=_("Period (s)"),
+                widget=forms.NumberInput(attrs={"class": "num"}),
             )
         if self.initial.get("original_name"):
             # Renaming a container is removing it and adding another; do that explicitly.
@@ -457,24 +463,35 @@ class EnvForm(forms.Form):
             "value_from": json.dumps(value_from, sort_keys=True) if value_from else "",
         }
 
+    @classmethod
+    def parse_reference(cls, text: str) -> dict[str, Any] | None:
+        """The hidden field's valueFrom, or None unless it has the shape Podium wrote there (one known reference,
+        a mapping of strings and flags): the field comes back from the browser and may have been changed."""
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in cls.REFERENCES:
+            return None
+        ref = next(iter(value.values()))
+        if not isinstance(ref, dict) or not all(
+            isinstance(k, str) and isinstance(x, (str, bool)) for k, x in ref.items()
+        ):
+            return None
+        return value
+
     def clean_value_from(self) -> dict[str, Any] | None:
         text = self.cleaned_data["value_from"]
         if not text:
             return None
-        try:
-            value = json.loads(text)
-        except ValueError:
-            raise ValidationError(_("Not a valid reference.")) from None
-        if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in self.REFERENCES:
+        value = self.parse_reference(text)
+        if value is None:
             raise ValidationError(_("Not a valid reference."))
         return value
 
     def reference(self) -> str:
         """The valueFrom reference as a person reads it; a Secret's value is never read, only named."""
-        try:
-            value = json.loads(self["value_from"].value() or "{}")
-        except ValueError:
-            return ""
+        value = self.parse_reference(self["value_from"].value() or "{}") or {}
         for key, ref in value.items():
             if key in ("secretKeyRef", "configMapKeyRef"):
                 source = "Secret" if key == "secretKeyRef" else "ConfigMap"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -10,13 +11,13 @@ from django.utils.translation import gettext as _
 
 from workloads import kube
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
-IANA_SVC_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-INT_OR_PERCENT = re.compile(r"^\d+%?$")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*\Z")
+IANA_SVC_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\Z")
+INT_OR_PERCENT = re.compile(r"^\d+%?$", re.ASCII)
 
 # The image reference grammar of the distribution project (what `docker pull` and the kubelet accept):
 # an optional registry host, lowercase path components, an optional tag and an optional digest.
@@ -24,14 +25,17 @@ _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
 _NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+# re.ASCII: \w would match any script's letters too, and the kubelet takes ASCII references only.
 IMAGE_REFERENCE = re.compile(
-    rf"^{_NAME}(?::[\w][\w.-]{{0,127}})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{{32,}})?$"
+    rf"{_NAME}(?::[\w][\w.-]{{0,127}})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{{32,}})?",
+    re.ASCII,
 )
 
 # Kubernetes has no per-value limit, but the whole object must fit in etcd (1.5 MiB) and every Pod of the
 # workload carries it; a value this large is almost always a mistake (a file pasted into the wrong box).
 MAX_ENV_VALUE_BYTES = 32 * 1024
-CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
+INT32_MAX = 2**31 - 1  # replicas, seconds and counts are int32 in the API
+CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$", re.ASCII)
 CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
 
@@ -68,7 +72,7 @@ def env_value(value: str) -> None:
 
 
 def image_reference(value: str) -> None:
-    if value != value.strip() or not IMAGE_REFERENCE.match(value):
+    if not IMAGE_REFERENCE.fullmatch(value):
         raise ValidationError(
             _("%(v)s is not a valid image reference (e.g. nginx:1.27): lowercase repository, no spaces.") % {"v": value}
         )
@@ -128,3 +132,15 @@ def cron_schedule(value: str) -> None:
     fields = value.split()
     if len(fields) != 5 or not all(CRON_FIELD.match(f) for f in fields):
         raise ValidationError(_("%(v)s is not a cron schedule: five fields, e.g. */5 * * * *.") % {"v": value})
+
+
+def hidden_characters(text: str) -> list[str]:
+    """The characters of ``text`` that render as nothing or reorder what follows (bidi overrides such as U+202E,
+    zero-width spaces and joiners, soft hyphens, control characters), as U+XXXX codes: a value holding one looks
+    like another value, or like no change at all."""
+    return sorted({f"U+{ord(ch):04X}" for ch in text if _hidden(ch)})
+
+
+def _hidden(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category == "Cf" or (category == "Cc" and ch not in "\n\t") or category in ("Zl", "Zp")

@@ -6,8 +6,11 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from workloads import presenters
+from workloads.edits.validators import hidden_characters
 
 register = template.Library()
 
@@ -48,3 +51,20 @@ def page_query(context: template.Context, number: int) -> str:
     params = context["request"].GET.copy()
     params["page"] = str(number)
     return params.urlencode()
+
+
+@register.filter
+def reveal(value: object) -> SafeString:
+    """The value escaped, with each character that renders as nothing or reorders the text (U+202E, U+200B, ...)
+    shown as a marked code instead: two values that look alike must not look alike here."""
+    text = "" if value is None else str(value)
+    hidden = set(hidden_characters(text))
+    if not hidden:
+        return escape(text)
+    parts = []
+    for ch in text:
+        code = f"U+{ord(ch):04X}"
+        parts.append(
+            f'<mark class="hidden-char" title="{code}">&lt;{code}&gt;</mark>' if code in hidden else escape(ch)
+        )
+    return mark_safe("".join(parts))  # noqa: S308 - every part is escaped above

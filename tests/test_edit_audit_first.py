@@ -1,0 +1,91 @@
+"""A change is recorded before it is sent and its outcome after: when the audit trail cannot be written nothing is
+sent, and when the answer cannot be recorded the row says the outcome is unknown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from tests.edit_support import EditCluster, settle
+from workloads.edits import apply as edit_apply
+from workloads.models import ChangeRecord, Cluster
+
+pytest_plugins = ["tests.edit_support"]
+
+
+@pytest.fixture
+def refuse() -> Callable[[str], None]:
+    """Make the database refuse INSERT or UPDATE of audit rows, as a write-locked database does (a trigger:
+    the test's transaction rolls it back)."""
+
+    def refuse_(event: str) -> None:
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute(
+                    f"CREATE TRIGGER audit_refused BEFORE {event} ON workloads_changerecord "
+                    "BEGIN SELECT RAISE(ABORT, 'database is locked'); END"
+                )
+            else:
+                cursor.execute(
+                    "CREATE FUNCTION audit_refused() RETURNS trigger AS $$ "
+                    "BEGIN RAISE EXCEPTION 'database is locked'; END $$ LANGUAGE plpgsql"
+                )
+                cursor.execute(
+                    f"CREATE TRIGGER audit_refused BEFORE {event} ON workloads_changerecord "
+                    "FOR EACH ROW EXECUTE FUNCTION audit_refused()"
+                )
+
+    return refuse_
+
+
+def scale_url(name: str) -> str:
+    return f"/c/demo/ns/default/deployment/{name}/actions/scale/"
+
+
+def test_it_sends_nothing_when_the_attempt_cannot_be_recorded(
+    editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster, refuse
+) -> None:
+    refuse("INSERT")
+    response = editor_client.post(scale_url(deployment), {"replicas": "3"})
+    assert response.status_code == 503
+    assert "Nothing was sent to the cluster" in response.content.decode()
+    assert edit_cluster.get("deployment", deployment)["spec"]["replicas"] == 2
+
+
+def test_it_says_the_outcome_is_unknown_when_the_answer_cannot_be_recorded(
+    editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster, refuse
+) -> None:
+    refuse("UPDATE")
+    response = editor_client.post(scale_url(deployment), {"replicas": "3"}, follow=True)
+    assert response.status_code == 200
+    assert "The audit trail could not record the outcome" in response.content.decode()
+    assert edit_cluster.get("deployment", deployment)["spec"]["replicas"] == 3
+    [row] = ChangeRecord.objects.filter(name=deployment, action="scale")
+    assert row.outcome == ChangeRecord.Outcome.UNKNOWN and row.patch == {"spec": {"replicas": 3}}
+    assert "unknown" in row.message
+    settle(edit_cluster, deployment)
+
+
+def test_it_records_the_attempt_and_then_its_outcome_on_one_row(
+    editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
+) -> None:
+    assert editor_client.post(scale_url(deployment), {"replicas": "3"}).status_code == 302
+    [row] = ChangeRecord.objects.filter(name=deployment, action="scale")
+    assert row.outcome == ChangeRecord.Outcome.APPLIED and row.diff == "spec.replicas: 2 -> 3"
+    settle(edit_cluster, deployment)
+
+
+def test_a_manifest_is_not_applied_when_its_rows_cannot_be_written(
+    editor_client: Client, edit_cluster: EditCluster, cluster_row: Cluster, refuse
+) -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: audit-first-pod\n  namespace: default\n"
+        "spec:\n  containers:\n  - name: app\n    image: nginx:1.25\n"
+    )
+    refuse("INSERT")
+    response = editor_client.post("/c/demo/apply/", {"apply": "1", "payload": edit_apply.sign({"text": text})})
+    assert response.status_code == 503
+    assert edit_cluster.kubectl("get", "pod", "audit-first-pod", check=False).returncode != 0
