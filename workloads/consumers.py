@@ -30,12 +30,13 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from importlib import import_module
+from types import SimpleNamespace
 from urllib.parse import parse_qs
 
-from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import get_user as get_user_sync
 
 from workloads import live_pages, roles
 
@@ -146,21 +147,25 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def _still_allowed(self) -> bool:
         """The session as it is now (the one in the scope was read at connect), or close the socket."""
-        session = import_module(settings.SESSION_ENGINE).SessionStore(self.scope["session"].session_key)
-        user = await get_user({"session": session})
-        code = None
-        if not user.is_authenticated or user.pk != self.scope["user"].pk:
-            code = CLOSE_UNAUTHENTICATED
-        elif not await database_sync_to_async(user.has_perm)(roles.VIEW):
-            code = CLOSE_FORBIDDEN
+        code, user, permissions = await self._current_access()
         if code is not None:
             log.info("live socket of %s closed: signed out, deactivated or no longer a viewer", user.get_username())
             await self._leave()
             await self.close(code=code)
             return False
-        permissions = await database_sync_to_async(live_pages.permissions_key)(user)
         self.scope["user"], self.render_key = user, (self.render_key[0], permissions)
         return True
+
+    @database_sync_to_async
+    def _current_access(self) -> tuple[int | None, object, object]:
+        # One trip to the database thread per frame: pages that share a render reach it together.
+        session = import_module(settings.SESSION_ENGINE).SessionStore(self.scope["session"].session_key)
+        user = get_user_sync(SimpleNamespace(session=session))  # Django's own check, session hash included
+        if not user.is_authenticated or user.pk != self.scope["user"].pk:
+            return CLOSE_UNAUTHENTICATED, user, None
+        if not user.has_perm(roles.VIEW):
+            return CLOSE_FORBIDDEN, user, None
+        return None, user, live_pages.permissions_key(user)
 
     @database_sync_to_async
     def _render(self) -> Fragments:
