@@ -155,8 +155,11 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]]) 
             _link_pods(cluster_id, _owners_of(kind, [o for _, o in live], columns, cluster_id))
         pod_workloads = {c["uid"]: c["workload_uid"] for c in columns} if kind == "Pod" else {}
         _collect_changes(cluster_id, kind, list(latest.values()), changed, pod_workloads)
-        if kind in SAMPLED_KINDS:
-            samples.record(cluster_id, changed.workload_uids, only_rolling=kind == "Pod")
+    if kind in SAMPLED_KINDS:
+        # After the commit, for the same reason as the linking below: a point counts Pods against
+        # the current template's hash, and the Pod and ReplicaSet batches that move it may be in
+        # flight at once; whichever commits last records the point that sees both.
+        samples.record(cluster_id, changed.workload_uids, only_rolling=kind == "Pod")
     if kind in ("Pod", "ReplicaSet", "Job") and live:
         # Watchers of different kinds write at once: a Pod batch and its ReplicaSet's batch may each
         # miss the other's uncommitted rows. Linking again after the commit means that whichever
