@@ -134,31 +134,23 @@ class Target:
     def url(self, name: str) -> str:
         return reverse(f"workloads:{name}", args=self.args())
 
+    def _identity(self, request: HttpRequest) -> dict[str, Any]:
+        """Who changes what: the fields every audit row of this target carries."""
+        return {
+            "user": request.user,
+            "cluster": self.cluster,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "workload_uid": self.row.uid,
+        }
+
     def record(self, request: HttpRequest, action: str, outcome: str, **fields: Any) -> ChangeRecord:
-        return edit_apply.record(
-            user=request.user,
-            cluster=self.cluster,
-            action=action,
-            kind=self.kind,
-            namespace=self.namespace,
-            name=self.name,
-            workload_uid=self.row.uid,
-            outcome=outcome,
-            **fields,
-        )
+        return edit_apply.record(action=action, outcome=outcome, **self._identity(request), **fields)
 
     def begin(self, request: HttpRequest, action: str, **fields: Any) -> ChangeRecord:
         """The row of a change about to be sent (see ``edit_apply.begin``)."""
-        return edit_apply.begin(
-            user=request.user,
-            cluster=self.cluster,
-            action=action,
-            kind=self.kind,
-            namespace=self.namespace,
-            name=self.name,
-            workload_uid=self.row.uid,
-            **fields,
-        )
+        return edit_apply.begin(action=action, **self._identity(request), **fields)
 
     def context(self, **extra: Any) -> dict[str, Any]:
         return {
