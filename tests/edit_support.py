@@ -66,6 +66,11 @@ class EditCluster:
     def get(self, kind: str, name: str, namespace: str = "default") -> dict[str, Any]:
         return json.loads(self.kubectl("get", kind, name, "-n", namespace, "-o", "json").stdout)
 
+    def find(self, kind: str, name: str, namespace: str = "default") -> dict[str, Any] | None:
+        """The object, or None while it does not exist (a Pod between being replaced and recreated)."""
+        result = self.kubectl("get", kind, name, "-n", namespace, "-o", "json", "--ignore-not-found")
+        return json.loads(result.stdout) if result.stdout.strip() else None
+
 
 @pytest.fixture(scope="session", params=FLAVORS)
 def edit_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EditCluster]:

@@ -111,12 +111,19 @@ def test_a_statefulset_partition_keeps_its_low_ordinals_on_the_old_revision(
     try:
         edit_cluster.kubectl("rollout", "status", f"sts/{name}", "--timeout=90s")
         edit_cluster.kubectl("set", "image", f"sts/{name}", "db=postgres:17")
+
+        def ordinal_2_updated() -> bool:
+            pod = edit_cluster.find("pod", f"{name}-2")  # deleted, then made again from the new revision
+            status = edit_cluster.get("statefulset", name)["status"]
+            return (
+                pod is not None
+                and pod["spec"]["containers"][0]["image"] == "postgres:17"
+                and status.get("updatedReplicas") == 1
+                and status.get("readyReplicas") == 3
+            )
+
         wait_for(
-            lambda: (
-                edit_cluster.get("pod", f"{name}-2")["spec"]["containers"][0]["image"] == "postgres:17"
-                and edit_cluster.get("statefulset", name)["status"].get("updatedReplicas") == 1
-                and edit_cluster.get("statefulset", name)["status"].get("readyReplicas") == 3
-            ),
+            ordinal_2_updated,
             timeout=90,
             interval=0.5,
             message="ordinal 2 to be updated and ready",
