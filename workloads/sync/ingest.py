@@ -120,8 +120,9 @@ def _fresh(
     return {uid: ev for uid, ev in latest.items() if rows.resource_version(ev[1]) > stored.get(uid, -1)}
 
 
-def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]]) -> Changed:
-    """Apply ADDED/MODIFIED/DELETED events of one kind; BOOKMARKs must be filtered out before."""
+def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], *, sample: bool = True) -> Changed:
+    """Apply ADDED/MODIFIED/DELETED events of one kind; BOOKMARKs must be filtered out before. With
+    ``sample`` off the caller records the rollout points itself (once for a whole list)."""
     latest: dict[str, tuple[str, Obj]] = {}
     for type_, obj in events:
         uid = (obj.get("metadata") or {}).get("uid")
@@ -155,7 +156,7 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]]) 
             _link_pods(cluster_id, _owners_of(kind, [o for _, o in live], columns, cluster_id))
         pod_workloads = {c["uid"]: c["workload_uid"] for c in columns} if kind == "Pod" else {}
         _collect_changes(cluster_id, kind, list(latest.values()), changed, pod_workloads)
-    if kind in SAMPLED_KINDS:
+    if sample and kind in SAMPLED_KINDS:
         # After the commit, for the same reason as the linking below: a point counts Pods against
         # the current template's hash, and the Pod and ReplicaSet batches that move it may be in
         # flight at once; whichever commits last records the point that sees both.
@@ -167,7 +168,8 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]]) 
         moved = _link_pods(cluster_id, _owners_of(kind, [o for _, o in live], columns, cluster_id))
         if moved:
             changed.workload_uids |= moved
-            samples.record(cluster_id, moved)
+            if sample:
+                samples.record(cluster_id, moved)
     return changed
 
 
@@ -276,7 +278,7 @@ def replace_all(cluster_id: int, kind: str, pages: Iterable[tuple[list[Obj], str
     list_resource_version = ""
     for objs, page_version in pages:
         list_resource_version = page_version
-        changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in objs]))
+        changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in objs], sample=False))
         listed.update((o.get("metadata") or {}).get("uid") for o in objs)
     model = MODEL_FOR[kind]
     stale = model.objects.filter(cluster_id=cluster_id, deleted_at__isnull=True)
@@ -300,4 +302,7 @@ def replace_all(cluster_id: int, kind: str, pages: Iterable[tuple[list[Obj], str
                 .exclude(workload_uid="")
                 .values_list("workload_uid", flat=True)
             )
+    if kind in SAMPLED_KINDS:
+        # Once for the whole list, after its last commit (see apply_events).
+        samples.record(cluster_id, changed.workload_uids, only_rolling=kind == "Pod")
     return changed, list_resource_version, len(listed)

@@ -190,7 +190,7 @@ class Watcher:
         changed, resource_version, _ = ingest.replace_all(
             self.cluster_id, self.kind, self._renewing(kube.list_pages(self.api(), self.kube_kind))
         )
-        live.publish(self.cluster_id, changed)
+        live.publish_relisted(self.cluster_id, changed)
         if self.kind == "Deployment":
             samples.prune(self.cluster_id)
         now = timezone.now()
@@ -291,7 +291,7 @@ def sync_once(cluster: Cluster, kinds: list[str] | None = None) -> dict[str, int
                 )
                 counts[kind] = -1
                 continue
-            live.publish(cluster.pk, changed)
+            live.publish_relisted(cluster.pk, changed)
             SyncState.objects.update_or_create(
                 cluster=cluster,
                 kind=kind,
