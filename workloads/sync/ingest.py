@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -19,6 +20,9 @@ Obj = dict[str, Any]
 # Batches of these kinds can move a rollout's counts (Pod readiness moves its workload's status too).
 SAMPLED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision", "Pod"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet"}
+# A full list is written in transactions of about this many objects (a few pages): fewer commits,
+# while memory stays bounded and other writers get their turn between them.
+WRITE_AT_ONCE = 2000
 
 
 @dataclass
@@ -72,10 +76,22 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    """What Django's SQLite backend stores for an aware datetime (naive UTC text), without its
+    per-value settings look-ups."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return str(value)
+
+
 def _converter(field: models.Field) -> Any:
     if isinstance(field, models.JSONField):
         return _json
     if isinstance(field, models.DateTimeField):
+        if connection.vendor == "sqlite":
+            return _sqlite_datetime
         return connection.ops.adapt_datetimefield_value
     return _identity
 
@@ -101,11 +117,15 @@ def _upsert(model: type[models.Model], cluster_id: int, columns: list[dict[str, 
     defaults = {f.name: f.get_default() for f in fields}
     defaults["cluster"] = cluster_id
     defaults["deleted_at"] = None
-    converters = [(f.name, _converter(f)) for f in fields]
+    names = [f.name for f in fields]
+    converted = [(i, convert) for i, convert in enumerate(_converter(f) for f in fields) if convert is not _identity]
     params = []
     for cols in columns:
         values = defaults | cols
-        params.append([convert(values[name]) for name, convert in converters])
+        row = [values[name] for name in names]
+        for i, convert in converted:
+            row[i] = convert(row[i])
+        params.append(row)
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -270,16 +290,22 @@ def _collect_changes(
 
 
 def replace_all(cluster_id: int, kind: str, pages: Iterable[tuple[list[Obj], str]]) -> tuple[Changed, str, int]:
-    """After a full, paged list: upsert everything listed page by page (memory stays bounded by a
-    page), then mark deleted every row of this kind the list no longer has (objects deleted while
+    """After a full, paged list: upsert everything listed, a few pages at a time (memory stays
+    bounded), then mark deleted every row of this kind the list no longer has (objects deleted while
     nobody watched). Returns (what changed, the list's resourceVersion, how many objects)."""
     changed = Changed(kinds={kind})
     listed: set[str] = set()
     list_resource_version = ""
+    pending: list[Obj] = []
     for objs, page_version in pages:
         list_resource_version = page_version
-        changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in objs], sample=False))
         listed.update((o.get("metadata") or {}).get("uid") for o in objs)
+        pending.extend(objs)
+        if len(pending) >= WRITE_AT_ONCE:
+            changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in pending], sample=False))
+            pending = []
+    if pending:
+        changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in pending], sample=False))
     model = MODEL_FOR[kind]
     stale = model.objects.filter(cluster_id=cluster_id, deleted_at__isnull=True)
     if model is Workload:
