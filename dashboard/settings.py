@@ -198,5 +198,7 @@ LOGGING = {
 PODIUM_DELETED_RETENTION_HOURS = envint("PODIUM_DELETED_RETENTION_HOURS", "24", minimum=1)
 # How long one watch task runs before it hands over to a fresh one, in seconds.
 PODIUM_WATCH_RUN_SECONDS = envint("PODIUM_WATCH_RUN_SECONDS", "600", minimum=1)
+# Pages say "the mirror is N s behind" once a watcher writes events this many seconds after they arrived.
+PODIUM_LAG_SHOWN_SECONDS = envint("PODIUM_LAG_SHOWN_SECONDS", "5", minimum=1)
 # The democluster the run command starts writes its kubeconfig here.
 PODIUM_DEMOCLUSTER_KUBECONFIG = envstr("PODIUM_DEMOCLUSTER_KUBECONFIG", str(VAR_DIR / "democluster.kubeconfig"))

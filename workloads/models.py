@@ -38,6 +38,8 @@ class Cluster(models.Model):
     status_message = models.TextField(blank=True)
     server_version = models.CharField(max_length=64, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
+    # How late the mirror shows what the cluster sends, when a watcher cannot keep up (0 when it can).
+    mirror_lag_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -221,6 +223,8 @@ class SyncState(models.Model):
     lease_holder = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.IDLE)
     last_error = models.TextField(blank=True)
+    # Seconds from an event reaching the watcher to it being in the mirror, once it passes PODIUM_LAG_SHOWN_SECONDS.
+    lag_seconds = models.FloatField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import redis
+from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
@@ -42,6 +43,8 @@ BATCH_MAX_EVENTS = 500
 BATCH_MAX_WAIT = 0.01  # seconds a batch may wait for more events once it has one
 WATCH_TIMEOUT = 240
 RENEW_EVERY = 3.0
+SAVE_EVERY = 0.5  # seconds between saves of the resourceVersion a watch has reached
+LAG_HOLD = 10.0  # seconds pages keep saying it after the watcher caught up
 # A cluster that comes back is followed again within this many seconds.
 MAX_BACKOFF = 8.0
 _END = object()
@@ -85,9 +88,11 @@ def refresh_cluster_status(cluster_id: int) -> None:
         if not any(s.last_synced_at for s in states):
             status = Cluster.Status.PENDING
     last_sync = max((s.last_synced_at for s in states if s.last_synced_at), default=None)
-    if (cluster.status, cluster.status_message[:2000], cluster.last_sync_at) != (status, message[:2000], last_sync):
+    lag = max((s.lag_seconds for s in states if s.status == SyncState.Status.WATCHING), default=0)
+    now = (status, message[:2000], last_sync, lag)
+    if (cluster.status, cluster.status_message[:2000], cluster.last_sync_at, cluster.mirror_lag_seconds) != now:
         Cluster.objects.filter(pk=cluster_id).update(
-            status=status, status_message=message[:2000], last_sync_at=last_sync
+            status=status, status_message=message[:2000], last_sync_at=last_sync, mirror_lag_seconds=lag
         )
         live.publish_cluster_status(cluster_id)
 
@@ -222,40 +227,58 @@ class Watcher:
                 for item in kube.watch_objects(
                     self.api(), self.kube_kind, resource_version=resource_version, timeout_seconds=timeout
                 ):
-                    events.put(item)
-                events.put(_END)
+                    events.put((time.monotonic(), item))
+                events.put((time.monotonic(), _END))
             except Exception as exc:  # handed to the loop, which knows what each error means
-                events.put(exc)
+                events.put((time.monotonic(), exc))
 
         threading.Thread(target=read, daemon=True, name=f"watch-{self.cluster_id}-{self.kind}").start()
         self.save_state(status=SyncState.Status.WATCHING, last_error="", lease_holder=self.holder)
+        # A lag shown by the watcher before this one (whose lease lapsed while it was stuck) is ours to clear.
+        self._lag_shown = int(self.state().lag_seconds)
+        self._lag_held_until = time.monotonic() + LAG_HOLD
+        self._saved_version, self._saved_at = resource_version, time.monotonic()
         refresh_cluster_status(self.cluster_id)
-        while True:
-            if not self.renew():
-                raise LeaseLost
-            try:
-                first = events.get(timeout=1.0)
-            except queue.Empty:
-                continue
-            batch = [first]
-            batch_deadline = time.monotonic() + BATCH_MAX_WAIT
-            while len(batch) < BATCH_MAX_EVENTS and batch[-1] is not _END and not isinstance(batch[-1], Exception):
-                remaining = batch_deadline - time.monotonic()
-                if remaining <= 0:
-                    break
+        try:
+            while True:
+                if not self.renew():
+                    raise LeaseLost
                 try:
-                    batch.append(events.get(timeout=remaining))
+                    received, first = events.get(timeout=1.0)
                 except queue.Empty:
-                    break
-            tail = batch[-1]
-            if tail is _END or isinstance(tail, Exception):
-                batch.pop()
-            if batch:
-                resource_version = self.apply(batch, resource_version)
-            if tail is _END:
-                return
-            if isinstance(tail, Exception):
-                raise tail
+                    self.note_lag(0)  # nothing waits: caught up
+                    continue
+                batch = [first]
+                batch_deadline = time.monotonic() + BATCH_MAX_WAIT
+                while len(batch) < BATCH_MAX_EVENTS and batch[-1] is not _END and not isinstance(batch[-1], Exception):
+                    remaining = batch_deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    try:
+                        batch.append(events.get(timeout=remaining)[1])
+                    except queue.Empty:
+                        break
+                tail = batch[-1]
+                if tail is _END or isinstance(tail, Exception):
+                    batch.pop()
+                if batch:
+                    resource_version = self.apply(batch, resource_version)
+                    self.note_lag(time.monotonic() - received)
+                if tail is _END:
+                    return
+                if isinstance(tail, Exception):
+                    raise tail
+        except LeaseLost:
+            raise  # another watcher may have saved a newer resourceVersion by now
+        finally:
+            if self._saved_version != resource_version and self.lease_held():
+                self.save_version(resource_version)
+
+    def lease_held(self) -> bool:
+        try:
+            return self.lease.renew()
+        except redis.RedisError:
+            return False
 
     def apply(self, batch: list[tuple[str, dict]], resource_version: str) -> str:
         changes = [(t, o) for t, o in batch if t in ("ADDED", "MODIFIED", "DELETED")]
@@ -265,10 +288,33 @@ class Watcher:
             live.publish(self.cluster_id, changed)
         if newest and newest > int(resource_version or 0):
             resource_version = str(newest)
-            self.save_state(
-                resource_version=resource_version, last_event_at=timezone.now(), last_synced_at=timezone.now()
-            )
+            if time.monotonic() - self._saved_at >= SAVE_EVERY:
+                self.save_version(resource_version)
         return resource_version
+
+    def save_version(self, resource_version: str) -> None:
+        """Where to resume from; saved at most every SAVE_EVERY (a resume re-applies what followed, which the
+        resourceVersion guard makes harmless) and when the watch ends."""
+        now = timezone.now()
+        self.save_state(resource_version=resource_version, last_event_at=now, last_synced_at=now)
+        self._saved_version, self._saved_at = resource_version, time.monotonic()
+
+    def note_lag(self, seconds: float) -> None:
+        """How late the mirror is, kept where pages read it once it passes PODIUM_LAG_SHOWN_SECONDS (in whole
+        seconds). Once shown, it stays LAG_HOLD after the watcher caught up, so that a page that looks away
+        briefly still sees it."""
+        shown = int(seconds) if seconds >= settings.PODIUM_LAG_SHOWN_SECONDS else 0
+        now = time.monotonic()
+        if shown:
+            self._lag_held_until = now + LAG_HOLD
+        elif self._lag_shown and now < self._lag_held_until:
+            return
+        if shown != self._lag_shown:
+            self._lag_shown = shown
+            # Only while this watcher is the one on record: one that took over may have cleared it already.
+            mine = SyncState.objects.filter(cluster_id=self.cluster_id, kind=self.kind, lease_holder=self.holder)
+            if mine.update(lag_seconds=shown):
+                refresh_cluster_status(self.cluster_id)
 
 
 def sync_once(cluster: Cluster, kinds: list[str] | None = None) -> dict[str, int]:
