@@ -15,6 +15,7 @@ from django.test import Client
 
 from realcluster.cluster import RealCluster, helm
 from scripts.render_deploy import CHART
+from tests.cluster_support import DEPLOY
 from tests.support.stack import wait_for
 from workloads.models import Cluster, TemplateRevision, Workload
 from workloads.sync.watcher import sync_once
@@ -99,7 +100,12 @@ def test_helm_installs_upgrades_and_uninstalls_it_and_podium_shows_the_upgrade_r
 ) -> None:
     ns = NAMESPACE
     try:
-        # As the README says: install, then the Secret (the NOTES say it is missing; the Pods wait for it).
+        # The namespace enforces the "restricted" Pod Security profile (as deploy/kubernetes/00-namespace.yaml
+        # does), so every Pod the chart makes must pass it to exist at all.
+        namespace = yaml.safe_load((DEPLOY / "kubernetes" / "00-namespace.yaml").read_text())
+        namespace["metadata"]["name"] = ns
+        real_kubernetes.kubectl("apply", "-f", "-", input=json.dumps(namespace))
+        # Then as the README says: install, then the Secret (the NOTES say it is missing; the Pods wait for it).
         installed = real_kubernetes.helm(
             "install", "podium", str(CHART), "-n", ns, "--create-namespace", *sets(EVERYTHING_ON)
         ).stdout
