@@ -26,8 +26,12 @@ def helm_home() -> Iterator[Path]:
 
 
 def render(home: Path, *values: str, release: str = "podium", namespace: str = "podium") -> list[dict[str, Any]]:
-    """The chart as `helm template` renders it, with `--set` values."""
-    sets = [arg for value in values for arg in ("--set", value)]
+    """The chart as `helm template` renders it, with `--set` values (`--set-json` for those given as "json:k=v")."""
+    sets = [
+        arg
+        for value in values
+        for arg in (("--set-json", value[5:]) if value.startswith("json:") else ("--set", value))
+    ]
     out = helm("template", release, str(CHART), "--namespace", namespace, *sets, home=home).stdout
     return [d for d in yaml.safe_load_all(out) if d]
 
@@ -187,3 +191,14 @@ def test_another_release_name_names_everything_after_it(helm_home: Path) -> None
     web = one(documents, "Deployment", "ops-podium-web")
     assert web["spec"]["selector"]["matchLabels"]["app.kubernetes.io/instance"] == "ops"
     assert web["spec"]["template"]["spec"]["serviceAccountName"] == "ops-podium"
+
+
+def test_a_mistyped_value_is_refused_rather_than_ignored(helm_home: Path) -> None:
+    with pytest.raises(StartFailed, match="at '/web': additional properties 'replica' not allowed"):
+        render(helm_home, "web.replica=3")
+    with pytest.raises(StartFailed, match="at '/worker/replicas': got string, want integer"):
+        render(helm_home, "worker.replicas=two")
+    with pytest.raises(StartFailed, match="at '/allowedHosts/0': minLength: got 0, want 1"):
+        render(helm_home, "allowedHosts={}")  # --set makes that [""]
+    with pytest.raises(StartFailed, match="ingress.host: the Ingress needs a host"):
+        render(helm_home, "ingress.enabled=true", "json:allowedHosts=[]")

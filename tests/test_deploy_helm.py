@@ -105,7 +105,7 @@ def test_helm_installs_upgrades_and_uninstalls_it_and_podium_shows_the_upgrade_r
         namespace = yaml.safe_load((DEPLOY / "kubernetes" / "00-namespace.yaml").read_text())
         namespace["metadata"]["name"] = ns
         real_kubernetes.kubectl("apply", "-f", "-", input=json.dumps(namespace))
-        # Then as the README says: install, then the Secret (the NOTES say it is missing; the Pods wait for it).
+        # Then as the README says: install, then the Secret (the notes say how; the Pods wait for it).
         installed = real_kubernetes.helm(
             "install", "podium", str(CHART), "-n", ns, "--create-namespace", *sets(EVERYTHING_ON)
         ).stdout
@@ -154,6 +154,7 @@ def test_helm_installs_upgrades_and_uninstalls_it_and_podium_shows_the_upgrade_r
         ).stdout
         print(f"$ helm upgrade podium deploy/helm/podium -n {ns} --reuse-values --set image.tag=0.2.0 ...\n{upgraded}")
         assert 'Release "podium" has been upgraded.' in upgraded and "REVISION: 2" in upgraded
+        assert "Podium 0.2.0 is upgraded (revision 2)" in upgraded and "createsuperuser" not in upgraded
 
         # What a person watching the rollout page sees, one sync at a time, until it is done.
         seen: list[str] = []

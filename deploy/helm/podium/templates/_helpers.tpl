@@ -46,7 +46,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- end -}}
 
 {{- define "podium.ingressHost" -}}
-{{- .Values.ingress.host | default (first .Values.allowedHosts) -}}
+{{- .Values.ingress.host | default (first .Values.allowedHosts) | required "ingress.host: the Ingress needs a host (or allowedHosts a first one)" -}}
 {{- end -}}
 
 {{/* ALLOWED_HOSTS: allowedHosts, the Ingress host, and localhost for the probes; each once. */}}
