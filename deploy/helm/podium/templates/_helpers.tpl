@@ -95,7 +95,7 @@ volumeMounts:
     mountPath: /tmp
 {{- end -}}
 
-{{/* What every Pod spec shares; call with (dict "root" $ "tmpSize" "64Mi"). */}}
+{{/* Where and with what pull secrets every Pod runs. */}}
 {{- define "podium.podScheduling" -}}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
