@@ -4,6 +4,7 @@ real API server is tests/test_deploy_helm.py."""
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,3 +203,20 @@ def test_a_mistyped_value_is_refused_rather_than_ignored(helm_home: Path) -> Non
         render(helm_home, "allowedHosts={}")  # --set makes that [""]
     with pytest.raises(StartFailed, match="ingress.host: the Ingress needs a host"):
         render(helm_home, "ingress.enabled=true", "json:allowedHosts=[]")
+
+
+def test_the_readmes_install_line_renders_what_it_promises(helm_home: Path) -> None:
+    readme = (render_deploy.ROOT / "README.md").read_text()
+    (line,) = [line for line in readme.splitlines() if line.startswith("helm install podium deploy/helm/podium ")]
+    args = shlex.split(line)[2:]  # as `helm template`, which takes the same flags but --create-namespace
+    args = [render_deploy.ROOT / a if a == "deploy/helm/podium" else a for a in args if a != "--create-namespace"]
+    documents = [d for d in yaml.safe_load_all(helm("template", *map(str, args), home=helm_home).stdout) if d]
+    (rule,) = one(documents, "Ingress")["spec"]["rules"]
+    assert rule["host"] == "podium.example.com"
+    web = one(documents, "Deployment", "podium-web")
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert (
+        web["spec"]["template"]["spec"]["containers"][0]["image"]
+        == f"registry.example.com/podium:{chart['appVersion']}"
+    )
+    assert web["metadata"]["namespace"] == "podium"
