@@ -5,6 +5,7 @@ stages.py), built by build.sh from pinned Go modules.
     with RealCluster.start(directory) as cluster:      # or cluster = RealCluster.start(...); cluster.stop()
         cluster.kubeconfig                              # admin (system:masters), client certificates
         cluster.token_kubeconfig("limited-token")       # a user from the token file, for RBAC tests
+        cluster.helm("install", ...)                    # helm (built with the rest), as the admin
 
 Used by the tests (tests/support/clusters.py), the benchmarks, and `python -m realcluster` for a
 cluster to play with.
@@ -58,6 +59,27 @@ def build() -> Path:
     if result.returncode != 0:
         raise StartFailed("building the control plane failed (see the output above)")
     return Path(result.stdout.strip().splitlines()[-1])
+
+
+def helm(
+    *args: str,
+    home: Path,
+    kubeconfig: Path | None = None,
+    bindir: Path | None = None,
+    check: bool = True,
+    timeout: float = 180,
+) -> subprocess.CompletedProcess[str]:
+    """helm as build.sh built it, with its config, cache and data under ``home`` (never the user's
+    ~/.config/helm), talking to the cluster of ``kubeconfig`` (none: ``template`` and ``lint`` only)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "HELM_"))}
+    env.update({f"HELM_{part}_HOME": str(home / part.lower()) for part in ("CACHE", "CONFIG", "DATA")})
+    env["KUBECONFIG"] = str(kubeconfig or home / "no-cluster.kubeconfig")
+    result = subprocess.run(
+        [str((bindir or build()) / "helm"), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise StartFailed(f"helm {' '.join(args)}: {result.stderr}")
+    return result
 
 
 def free_port() -> int:
@@ -202,6 +224,7 @@ class RealCluster:
     node_names: list[str] = field(default_factory=list)
     watch_cache: bool = True
     etcd_url: str = ""
+    bindir: Path | None = None
     _apiserver_args: list[str] = field(default_factory=list)
 
     # -- starting ---------------------------------------------------------------------------
@@ -230,7 +253,7 @@ class RealCluster:
                 )
             )
         )
-        cluster = cls(directory, server, kubeconfig)
+        cluster = cls(directory, server, kubeconfig, bindir=bindir)
         cluster.watch_cache = watch_cache
         try:
             cluster._start_processes(bindir, pki, etcd_port, etcd_peer, api_port, nodes)
@@ -409,6 +432,17 @@ class RealCluster:
         if check and result.returncode != 0:
             raise StartFailed(f"kubectl {' '.join(args)}: {result.stderr}")
         return result
+
+    def helm(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        """helm against this cluster as its admin (see ``helm``)."""
+        return helm(
+            *args,
+            home=self.directory / "helm",
+            kubeconfig=self.kubeconfig,
+            bindir=self.bindir,
+            check=check,
+            timeout=timeout,
+        )
 
     def token_kubeconfig(self, token: str, path: Path | None = None) -> Path:
         """A kubeconfig for one user of the token file (see TOKENS)."""

@@ -12,6 +12,7 @@ from realcluster.cluster import RealCluster
 from tests.support.stack import wait_for
 
 KUBE_MOD = Path(__file__).resolve().parents[2] / "realcluster" / "kube" / "go.mod"
+HELM_MOD = KUBE_MOD.parents[1] / "helm" / "go.mod"
 
 MANIFEST = """
 apiVersion: v1
@@ -94,6 +95,12 @@ def test_it_reports_the_version_it_was_built_from(real_kubernetes: RealCluster) 
     assert real_kubernetes.server_version() == pinned
     nodes = json.loads(real_kubernetes.kubectl("get", "nodes", "-o", "json").stdout)["items"]
     assert {n["status"]["nodeInfo"]["kubeletVersion"] for n in nodes} == {pinned}
+
+
+def test_helm_is_the_pinned_release_and_reaches_the_cluster(real_kubernetes: RealCluster) -> None:
+    (pinned,) = re.findall(r"^\s+helm\.sh/helm/v3 (v[\d.]+)", HELM_MOD.read_text(), re.M)
+    assert real_kubernetes.helm("version", "--template", "{{ .Version }}").stdout == pinned
+    assert real_kubernetes.helm("list", "--all-namespaces", "--output", "json").stdout.strip().startswith("[")
 
 
 def test_pods_move_through_the_scripted_stages(real_kubernetes: RealCluster) -> None:

@@ -6,7 +6,15 @@ It hands back plain dicts parsed with orjson and raises Podium's own errors.
 from workloads.kube.client import ClusterConfig, api_client_for, config_for_cluster, server_version
 from workloads.kube.errors import Conflict, Expired, Forbidden, Invalid, KubeError, NotFound, Unauthorized, Unreachable
 from workloads.kube.fetch import get_object, list_objects, list_pages
-from workloads.kube.kinds import APPLIABLE_KINDS, KINDS, SCALABLE_KINDS, Kind, access_rules, kind_for
+from workloads.kube.kinds import (
+    APPLIABLE_KINDS,
+    KINDS,
+    SCALABLE_KINDS,
+    Kind,
+    access_rules,
+    cluster_role_rules,
+    kind_for,
+)
 from workloads.kube.patch import MERGE, STRATEGIC, create_object, delete_object, patch_object
 from workloads.kube.quantity import parse_quantity
 from workloads.kube.watch import watch_objects
@@ -28,6 +36,7 @@ __all__ = [
     "Unauthorized",
     "Unreachable",
     "access_rules",
+    "cluster_role_rules",
     "api_client_for",
     "config_for_cluster",
     "create_object",

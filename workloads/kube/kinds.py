@@ -57,7 +57,8 @@ def access_rules() -> set[tuple[str, str, str]]:
 
     Read: the watchers list and watch every mirrored kind, edits get the object first. Write: only
     what a page can send (create/patch from Apply manifest and edits, patch of the scale
-    subresource, delete of a Pod or a Job). deploy/kubernetes/10-rbac.yaml is checked against it.
+    subresource, delete of a Pod or a Job). The chart's ClusterRole is written from it
+    (``cluster_role_rules``), and the tests check the rendered role against it.
     """
     rules = set()
     for k in KINDS.values():
@@ -68,6 +69,37 @@ def access_rules() -> set[tuple[str, str, str]]:
             rules.add((k.group, f"{k.plural}/scale", "patch"))
         if k.deletable:
             rules.add((k.group, k.plural, "delete"))
+    return rules
+
+
+READ_VERBS = ("get", "list", "watch")
+_VERB_ORDER = (*READ_VERBS, "create", "patch", "delete")
+
+
+def cluster_role_rules() -> list[dict[str, list[str]]]:
+    """``access_rules`` as a ClusterRole's rules, as a person would write them: reading first (one rule
+    per API group), then changing (one rule per group and set of verbs), resources in the order of
+    KINDS and their scale subresources after them. scripts/render_deploy.py writes the chart's
+    deploy/helm/podium/files/rbac-rules.yaml from it."""
+    granted = access_rules()
+    resources = [(k.group, k.plural) for k in KINDS.values()] + [(k.group, f"{k.plural}/scale") for k in KINDS.values()]
+    groups = list(dict.fromkeys(group for group, _ in resources))
+    rules = []
+    for reading in (True, False):
+        for group in groups:
+            by_verbs: dict[tuple[str, ...], list[str]] = {}
+            for g, resource in resources:
+                verbs = tuple(
+                    v
+                    for v in _VERB_ORDER
+                    if g == group and (g, resource, v) in granted and (v in READ_VERBS) == reading
+                )
+                if verbs:
+                    by_verbs.setdefault(verbs, []).append(resource)
+            rules += [{"apiGroups": [group], "resources": r, "verbs": list(v)} for v, r in by_verbs.items()]
+    written = {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    if written != granted:  # a verb or resource this ordering does not know: say so rather than drop it
+        raise ValueError(f"cluster_role_rules cannot write {sorted(granted - written)}")
     return rules
 
 
