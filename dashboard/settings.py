@@ -217,3 +217,9 @@ PODIUM_DELETED_RETENTION_HOURS = envint("PODIUM_DELETED_RETENTION_HOURS", "24", 
 PODIUM_WATCH_RUN_SECONDS = envint("PODIUM_WATCH_RUN_SECONDS", "600", minimum=1)
 # The democluster the run command starts writes its kubeconfig here.
 PODIUM_DEMOCLUSTER_KUBECONFIG = envstr("PODIUM_DEMOCLUSTER_KUBECONFIG", str(VAR_DIR / "democluster.kubeconfig"))
+# Seconds each request a person waits for (an edit, a dry run, scale, restart...) may take before Podium says the
+# cluster did not answer; the watchers wait as long for a watch to be answered before they call a cluster unreachable.
+PODIUM_KUBE_REQUEST_TIMEOUT = envint("PODIUM_KUBE_REQUEST_TIMEOUT", "10", minimum=1)
+# A watch that has sent nothing for this many seconds is checked: the API server must answer GET /version within
+# PODIUM_KUBE_REQUEST_TIMEOUT, or the cluster is unreachable (a hung server keeps a silent watch open for minutes).
+PODIUM_WATCH_PROBE_SECONDS = envint("PODIUM_WATCH_PROBE_SECONDS", "15", minimum=1)
