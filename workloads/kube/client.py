@@ -115,11 +115,15 @@ def request(
     return response
 
 
-def _timed_out(exc: BaseException) -> bool:
-    while exc is not None:
+def _timed_out(exc: BaseException | None) -> bool:
+    """It accepted the connection (or never finished it) but did not answer in time; not a refused connection
+    (urllib3's NewConnectionError subclasses ConnectTimeoutError)."""
+    for _depth in range(5):
+        if exc is None or isinstance(exc, urllib3.exceptions.NewConnectionError):
+            return False
         if isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)):
             return True
-        exc = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
+        exc = getattr(exc, "reason", None) or exc.__cause__
     return False
 
 
