@@ -43,7 +43,7 @@ def socket_path(client: Client, page: str) -> str:
     return html[start : html.index('"', start)].replace("&amp;", "&")
 
 
-@pytest.mark.parametrize("page", ["/", "/c/big/"])
+@pytest.mark.parametrize("page", ["/", "/c/big/workloads/"])
 async def test_a_page_of_every_namespace_follows_the_last_one_too(
     many: object, viewer: User, layer: object, page: str
 ) -> None:
@@ -67,7 +67,7 @@ async def test_a_page_of_every_namespace_follows_the_last_one_too(
     got = await frames(communicator)
     assert got, f"no frame for a change in {last}"
     assert last in "".join(got)
-    if page == "/c/big/":
+    if page == "/c/big/workloads/":
         assert f'id="workload-{deploy.uid}"' in "".join(got)
     await communicator.disconnect()
 
