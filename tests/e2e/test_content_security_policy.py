@@ -85,7 +85,7 @@ def test_pages_load_without_violations_and_still_follow_the_cluster(
     base = f"{asgi.url}/c/{cluster.name}"
     for path in [
         "/",
-        f"/c/{cluster.name}/",
+        f"/c/{cluster.name}/workloads/",
         f"/c/{cluster.name}/ns/csp/",
         f"/c/{cluster.name}/ns/csp/deployment/web/edit/",
         f"/c/{cluster.name}/ns/csp/deployment/web/yaml/edit/",
@@ -101,7 +101,7 @@ def test_pages_load_without_violations_and_still_follow_the_cluster(
     # The header's picker (its handler is in podium.js now, not inline) goes to what it picks.
     page.goto(f"{asgi.url}/")
     page.select_option("select[name=cluster]", cluster.name)
-    page.wait_for_url(re.compile(rf"cluster={cluster.name}"))
+    page.wait_for_url(re.compile(rf"cluster={cluster.name}|/c/{cluster.name}/"))
 
     # Live, under the policy: the socket connects, and a change in the cluster reaches the open page.
     page.goto(f"{base}/ns/csp/deployment/web/")
