@@ -27,7 +27,10 @@ DEADLINE = 2
 
 
 class HungServer:
-    """Accepts connections, reads what is sent, never writes a byte."""
+    """Accepts connections, reads what is sent, never writes a byte; or, with ``answer_watches``, answers a watch
+    request with its headers and then falls silent (a server that hangs after it answered)."""
+
+    answer_watches = False
 
     def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -61,6 +64,8 @@ class HungServer:
             if not data:
                 return
             self.received += data
+            if self.answer_watches and b"watch=true" in data:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
 
     def requests(self) -> list[str]:
         """The request lines received ("PATCH /apis/..."), in order."""
@@ -176,6 +181,35 @@ def test_a_watch_the_server_does_not_answer_is_not_connected(
         assert time.monotonic() - started < DEADLINE + 8
         assert f"did not answer within {DEADLINE} s" in cluster.status_message
         assert SyncState.objects.get(cluster=hung_cluster, kind="Deployment").status == SyncState.Status.UNREACHABLE
+    finally:
+        watcher.run_seconds = 0
+        watcher.lease.release()
+        thread.join(timeout=DEADLINE * 4 + 10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_watch_that_falls_silent_on_a_hung_server_is_found_out(
+    hung: HungServer, hung_cluster: Cluster, short_deadline: None
+) -> None:
+    hung.answer_watches = True
+    SyncState.objects.create(
+        cluster=hung_cluster, kind="Deployment", resource_version="100", status=SyncState.Status.WATCHING
+    )
+    watcher = Watcher(hung_cluster.pk, "Deployment", holder="test-silent", run_seconds=30)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        # The server answered the watch, then says nothing more, and does not answer GET /version either: after
+        # PODIUM_WATCH_PROBE_SECONDS of silence the probe finds it out within the deadline.
+        started = time.monotonic()
+        cluster = wait_for(
+            lambda: Cluster.objects.filter(pk=hung_cluster.pk, status=Cluster.Status.UNREACHABLE).first(),
+            timeout=DEADLINE + 10,
+            what="the cluster to be unreachable",
+        )
+        assert time.monotonic() - started < DEADLINE + 10
+        assert any(r.startswith("GET /version") for r in hung.requests()), hung.requests()
+        assert f"did not answer within {DEADLINE} s" in cluster.status_message
     finally:
         watcher.run_seconds = 0
         watcher.lease.release()
