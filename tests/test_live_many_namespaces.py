@@ -76,3 +76,18 @@ def test_a_namespace_page_follows_its_own_namespace(many: object, viewer_client:
     path = socket_path(viewer_client, f"/c/big/ns/{NAMESPACES[-1]}/")
     groups = parse_qs(urlsplit(path).query)["sub"]
     assert groups == [live.cluster_group(many.id), live.namespace_group(many.id, NAMESPACES[-1])]
+
+
+def test_the_overview_says_which_clusters_it_does_not_follow(viewer_client: Client) -> None:
+    clusters = [f.make_cluster(f"c{i:02d}") for i in range(live_pages.MAX_SUBSCRIPTIONS // 2 + 2)]
+    html = viewer_client.get("/").content.decode()
+    groups = parse_qs(urlsplit(socket_path(viewer_client, "/")).query)["sub"]
+    unfollowed = [c for c in clusters if live.all_namespaces_group(c.id) not in groups]
+    assert len(unfollowed) == 2
+    assert "This page does not follow 2 clusters live" in html
+    for c in unfollowed:
+        assert f'href="/c/{c.name}/workloads/"' in html.split('id="overview-unfollowed"')[1].split("</p>")[0]
+
+
+def test_the_overview_of_few_clusters_follows_them_all(many: object, viewer_client: Client) -> None:
+    assert 'id="overview-unfollowed"' not in viewer_client.get("/").content.decode()

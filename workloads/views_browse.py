@@ -194,7 +194,13 @@ def overview_context() -> dict:
             s.health_counts = [(h, Workload.Health(h).label, s.workloads[h]) for h in health_order if s.workloads[h]]
     # One group for every namespace of a cluster: the overview follows all of them, however many there are.
     groups = [g for c in clusters for g in (live.cluster_group(c.id), live.all_namespaces_group(c.id))]
-    return {"clusters": clusters, "live_groups": groups[: live_pages.MAX_SUBSCRIPTIONS]}
+    followed = groups[: live_pages.MAX_SUBSCRIPTIONS]
+    return {
+        "clusters": clusters,
+        "live_groups": followed,
+        # More clusters than one socket may follow: the page says which it does not (their own pages do).
+        "unfollowed_clusters": [c for c in clusters if live.all_namespaces_group(c.id) not in followed],
+    }
 
 
 # --- lists ------------------------------------------------------------------------------------------------------------
