@@ -147,6 +147,8 @@ def test_a_scale_that_got_no_answer_is_recorded_as_failed_with_the_reason(
     assert row.outcome == ChangeRecord.Outcome.FAILED
     assert f"did not answer within {DEADLINE} s" in row.message
     assert len(hung.requests()) == 1
+    page = editor_client.get("/c/hung/ns/shop/deployment/web/").content.decode()
+    assert "The cluster did not answer (scale): the API server did not answer within" in page
 
 
 def test_the_client_says_it_did_not_answer_within_the_deadline(hung: HungServer, hung_cluster: Cluster) -> None:

@@ -311,9 +311,11 @@ def _failed(
         edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
     else:
         target.record(request, action, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
-    messages.error(
-        request, _("The cluster refused to %(action)s: %(error)s") % {"action": action, "error": exc.message}
-    )
+    if isinstance(exc, kube.Unreachable):
+        message = _("The cluster did not answer (%(action)s): %(error)s")
+    else:
+        message = _("The cluster refused to %(action)s: %(error)s")
+    messages.error(request, message % {"action": action, "error": exc.message})
     return _back_to(request, target.url("workload"))
 
 
