@@ -35,6 +35,7 @@ from importlib import import_module
 from types import SimpleNamespace
 from urllib.parse import parse_qs
 
+import redis
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -51,6 +52,7 @@ MAX_MESSAGE = 4096
 MAX_QUERY = 16384
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_BUS_DOWN = live_bus.CLOSE_BUS_DOWN  # Redis does not answer: the page retries, and says why it is not live
 
 Fragments = dict[str, str]
 
@@ -114,9 +116,20 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         # Join first, render second: a change committed in between is in the render or in a message.
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
+        try:
+            for group in groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.append(group)
+        except (redis.RedisError, OSError) as exc:
+            # No change could reach this page: say so (the close frame's reason) rather than look live.
+            log.warning("live socket: cannot follow its groups, Redis does not answer (%s)", exc)
+            try:
+                await self._leave()
+            except (redis.RedisError, OSError):
+                self.groups_joined = []
+            await self.accept()
+            await self.close(code=CLOSE_BUS_DOWN, reason=live_bus.REASON)
+            return
         since = time.monotonic()
         try:
             fragments = await shared_render(self.render_key, since, self._render)
@@ -179,7 +192,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         live_bus.monitor().discard(self)
         if getattr(self, "flusher", None):
             self.flusher.cancel()
-        await self._leave()
+        try:
+            await self._leave()
+        except (redis.RedisError, OSError):
+            log.info("live socket: could not leave its groups, Redis does not answer")
 
     def bus_changed(self, ok: bool, reason: str) -> None:
         """Redis stopped or started answering (``live_bus``): say so, or send the whole page again."""

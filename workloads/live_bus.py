@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import redis
 import redis.asyncio as aioredis
@@ -68,3 +69,36 @@ _monitors: dict[int, BusMonitor] = {}
 def monitor() -> BusMonitor:
     """The monitor of the running event loop (tests run several loops in one process)."""
     return _monitors.setdefault(id(asyncio.get_running_loop()), BusMonitor())
+
+
+CLOSE_BUS_DOWN = 4503  # the page retries, and says why it is not live (static/podium/podium.js)
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+Asgi = Callable[[dict, Receive, Send], Awaitable[None]]
+
+
+def guard(app: Asgi) -> Asgi:
+    """A socket opened while Redis does not answer fails before its consumer runs (the channel layer subscribes
+    to the consumer's own channel first): accept it and close it with CLOSE_BUS_DOWN and the reason, so that the
+    page says why it is not live instead of looking like a server that went away."""
+
+    async def guarded(
+        scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]
+    ) -> None:
+        answered = False
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal answered
+            answered = True
+            await send(message)
+
+        try:
+            await app(scope, receive, tracking_send)
+        except (redis.RedisError, OSError) as exc:
+            if answered:
+                raise
+            log.warning("live socket: Redis does not answer (%s)", exc)
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_BUS_DOWN, "reason": REASON})
+
+    return guarded

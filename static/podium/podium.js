@@ -118,6 +118,14 @@
     // The extension retries by itself only after an abnormal close (1006, 1011, 1012, 1013). A server that
     // says "going away" (1001) is restarting: retry that too. Anything else is final.
     var retrying = [1006, 1011, 1012, 1013].indexOf(code) >= 0;
+    // 4503: the server could not follow what the page shows (its message bus, Redis, does not answer; the reason
+    // is the close frame's). Not live, and why, while it keeps trying.
+    if (code === 4503 && detail.socketWrapper && document.getElementById("live-socket")) {
+      reason = String(detail.event.reason || "");
+      setState("notlive");
+      setTimeout(detail.socketWrapper.reconnect, htmx.config.wsReconnectDelay(failures));
+      return;
+    }
     if (code === 1001 && detail.socketWrapper && document.getElementById("live-socket")) {
       retrying = true;
       setTimeout(detail.socketWrapper.reconnect, htmx.config.wsReconnectDelay(failures));

@@ -79,6 +79,11 @@ def test_the_page_says_not_live_and_why_while_redis_is_down(
     expect(indicator).to_contain_text("not live: the message bus (Redis) does not answer")
     assert "Redis" in (indicator.get_attribute("title") or "")
 
+    # A page opened meanwhile does not look live either.
+    page.reload()
+    expect(indicator).to_have_attribute("data-state", "notlive", timeout=TIMEOUT)
+    expect(indicator).to_contain_text("not live: the message bus (Redis) does not answer")
+
     # Back on the same port: the page is live again, with the whole page sent again.
     own_redis.start()
     expect(indicator).to_have_attribute("data-state", "live", timeout=TIMEOUT)
