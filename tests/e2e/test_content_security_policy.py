@@ -112,8 +112,16 @@ def test_pages_load_without_violations_and_still_follow_the_cluster(
     expect(rows).to_have_count(3, timeout=TIMEOUT)
     expect(page.locator(f"#workload-{web.uid}")).to_contain_text("3/3 ready", timeout=TIMEOUT)
 
-    # htmx under the policy: a boosted preview (restart) swaps the page in, and its bar renders without styles
-    # attributes.
+    # htmx under the policy: a boosted preview (restart) swaps the page in.
     page.get_by_role("button", name="Restart…").click()
     expect(page.locator("#preview")).to_contain_text("Restart: replace every Pod", timeout=TIMEOUT)
     assert violations(page, console) == []
+
+    # And the policy holds: an injected inline script does not run, and is reported (so the listener above works).
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.__ran = true';"
+        " document.body.appendChild(s); }"
+    )
+    page.wait_for_function("JSON.parse(sessionStorage.getItem('violations') || '[]').length > 0", timeout=TIMEOUT)
+    assert page.evaluate("window.__ran") is None
+    assert any(v.startswith("script-src") for v in violations(page, []))
