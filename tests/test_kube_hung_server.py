@@ -24,6 +24,11 @@ from workloads.models import ChangeRecord, Cluster, SyncState
 from workloads.sync.watcher import Watcher
 
 DEADLINE = 2
+MANIFEST = "\n---\n".join(
+    f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p-{i}, namespace: shop}}\n"
+    "spec: {containers: [{name: a, image: 'busybox:1.36'}]}"
+    for i in range(3)
+)
 
 
 class HungServer:
@@ -118,6 +123,7 @@ def short_deadline(settings) -> None:
         ("pause", lambda c, base: c.post(f"{base}/actions/pause/", follow=True)),
         ("restart preview", lambda c, base: c.post(f"{base}/actions/restart/", follow=True)),
         ("edit form", lambda c, base: c.get(f"{base}/edit/")),
+        ("manifest preview", lambda c, base: c.post("/c/hung/apply/", {"text": MANIFEST})),
     ],
 )
 def test_a_person_waits_one_short_deadline_and_is_told_why(

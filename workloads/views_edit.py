@@ -685,12 +685,17 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
         return render(request, "workloads/edit/apply_manifest.html", context, status=422)
     # All or nothing: every document is dry-run first, when applying too (the cluster may have changed since the
     # preview), and nothing is sent for real unless the cluster would take all of them.
-    for item in items:
+    for index, item in enumerate(items):
         try:
             edit_apply.apply_manifest_item(c, item, dry_run=True)
         except kube.KubeError as exc:
             item.error = _cluster_error(exc)
             record(item, edit_apply.outcome_for(exc), item.error)
+            if isinstance(exc, kube.Unreachable):
+                # One deadline for the person, not one per document: the rest are not sent.
+                for rest in items[index + 1 :]:
+                    rest.error = _("Not checked: the cluster did not answer.")
+                break
     failed = any(i.error for i in items)
     if failed or not applying:
         if not failed:
