@@ -3,7 +3,8 @@
 Group names: ``ns.<cluster id>.<namespace>`` (a namespace's lists), ``all.<cluster id>`` (every namespace
 of a cluster: the overview and the all-namespaces lists, however many namespaces there are),
 ``wl.<cluster id>.<uid>`` (one workload page), ``pod.<cluster id>.<uid>`` (one Pod page),
-``cluster.<cluster id>`` (cluster status). One message per group per batch: a batch is the coalescing unit.
+``cluster.<cluster id>`` (cluster status, and a whole list). One message per group per batch: a batch is the
+coalescing unit; a full list is one message to the cluster's group.
 """
 
 from __future__ import annotations
@@ -85,6 +86,25 @@ def publish(cluster_id: int, changed: Changed) -> None:
         async_to_sync(_send_all)(layer, messages_for(cluster_id, changed))
     except Exception:
         log.exception("publishing mirror changes failed")
+
+
+def publish_relisted(cluster_id: int, changed: Changed) -> None:
+    """After a full list: one message to the cluster's group, which every page of the cluster follows,
+    rather than one per object listed (a relist of 10k Pods would be 10k messages nobody reads)."""
+    layer = get_channel_layer()
+    if layer is None or not changed:
+        return
+    message = {
+        "type": "mirror.changed",
+        "change": uuid.uuid4().hex,
+        "cluster": cluster_id,
+        "kinds": sorted(changed.kinds),
+        "relisted": True,
+    }
+    try:
+        async_to_sync(layer.group_send)(cluster_group(cluster_id), message)
+    except Exception:
+        log.exception("publishing a relist failed")
 
 
 def publish_cluster_status(cluster_id: int) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from kubernetes import client as k8s_client
 
@@ -11,12 +13,27 @@ from workloads.kube.client import request_json
 from workloads.kube.kinds import Kind
 
 PAGE_SIZE = 500
+T = TypeVar("T")
+_DONE = object()
 
 
 def list_pages(
-    api: k8s_client.ApiClient, kind: Kind, *, namespace: str | None = None, page_size: int = PAGE_SIZE
+    api: k8s_client.ApiClient,
+    kind: Kind,
+    *,
+    namespace: str | None = None,
+    page_size: int = PAGE_SIZE,
+    read_ahead: bool = False,
 ) -> Iterator[tuple[list[dict[str, Any]], str]]:
-    """Yield (items, list resourceVersion) page by page; items get kind/apiVersion filled in."""
+    """Yield (items, list resourceVersion) page by page; items get kind/apiVersion filled in. With
+    ``read_ahead`` the next page is fetched while the caller works on this one."""
+    pages = _pages(api, kind, namespace, page_size)
+    return _read_ahead(pages) if read_ahead else pages
+
+
+def _pages(
+    api: k8s_client.ApiClient, kind: Kind, namespace: str | None, page_size: int
+) -> Iterator[tuple[list[dict[str, Any]], str]]:
     token = ""
     while True:
         query: list[tuple[str, Any]] = [("limit", page_size)]
@@ -32,6 +49,44 @@ def list_pages(
         token = metadata.get("continue") or ""
         if not token:
             return
+
+
+def _read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """The same items, the next one fetched in a thread while the caller works on this one (the API
+    server prepares the next page while the mirror writes the last). An error is raised where the
+    caller would have met it; a caller that stops early stops the fetching too."""
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stopped = threading.Event()
+
+    def hand_over(item: object) -> bool:
+        while not stopped.is_set():
+            try:
+                ready.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for item in items:
+                if not hand_over((item, None)):
+                    return
+            hand_over((_DONE, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+            hand_over((_DONE, exc))
+
+    threading.Thread(target=fetch, daemon=True, name="read-ahead").start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stopped.set()
 
 
 def list_objects(

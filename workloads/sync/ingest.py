@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -19,6 +20,9 @@ Obj = dict[str, Any]
 # Batches of these kinds can move a rollout's counts (Pod readiness moves its workload's status too).
 SAMPLED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision", "Pod"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet"}
+# A full list is written in transactions of about this many objects (a few pages): fewer commits,
+# while memory stays bounded and other writers get their turn between them.
+WRITE_AT_ONCE = 2000
 
 
 @dataclass
@@ -72,10 +76,22 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    """What Django's SQLite backend stores for an aware datetime (naive UTC text), without its
+    per-value settings look-ups."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return str(value)
+
+
 def _converter(field: models.Field) -> Any:
     if isinstance(field, models.JSONField):
         return _json
     if isinstance(field, models.DateTimeField):
+        if connection.vendor == "sqlite":
+            return _sqlite_datetime
         return connection.ops.adapt_datetimefield_value
     return _identity
 
@@ -101,11 +117,15 @@ def _upsert(model: type[models.Model], cluster_id: int, columns: list[dict[str, 
     defaults = {f.name: f.get_default() for f in fields}
     defaults["cluster"] = cluster_id
     defaults["deleted_at"] = None
-    converters = [(f.name, _converter(f)) for f in fields]
+    names = [f.name for f in fields]
+    converted = [(i, convert) for i, convert in enumerate(_converter(f) for f in fields) if convert is not _identity]
     params = []
     for cols in columns:
         values = defaults | cols
-        params.append([convert(values[name]) for name, convert in converters])
+        row = [values[name] for name in names]
+        for i, convert in converted:
+            row[i] = convert(row[i])
+        params.append(row)
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -120,8 +140,9 @@ def _fresh(
     return {uid: ev for uid, ev in latest.items() if rows.resource_version(ev[1]) > stored.get(uid, -1)}
 
 
-def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]]) -> Changed:
-    """Apply ADDED/MODIFIED/DELETED events of one kind; BOOKMARKs must be filtered out before."""
+def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], *, sample: bool = True) -> Changed:
+    """Apply ADDED/MODIFIED/DELETED events of one kind; BOOKMARKs must be filtered out before. With
+    ``sample`` off the caller records the rollout points itself (once for a whole list)."""
     latest: dict[str, tuple[str, Obj]] = {}
     for type_, obj in events:
         uid = (obj.get("metadata") or {}).get("uid")
@@ -155,7 +176,7 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]]) 
             _link_pods(cluster_id, _owners_of(kind, [o for _, o in live], columns, cluster_id))
         pod_workloads = {c["uid"]: c["workload_uid"] for c in columns} if kind == "Pod" else {}
         _collect_changes(cluster_id, kind, list(latest.values()), changed, pod_workloads)
-    if kind in SAMPLED_KINDS:
+    if sample and kind in SAMPLED_KINDS:
         # After the commit, for the same reason as the linking below: a point counts Pods against
         # the current template's hash, and the Pod and ReplicaSet batches that move it may be in
         # flight at once; whichever commits last records the point that sees both.
@@ -167,7 +188,8 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]]) 
         moved = _link_pods(cluster_id, _owners_of(kind, [o for _, o in live], columns, cluster_id))
         if moved:
             changed.workload_uids |= moved
-            samples.record(cluster_id, moved)
+            if sample:
+                samples.record(cluster_id, moved)
     return changed
 
 
@@ -268,16 +290,22 @@ def _collect_changes(
 
 
 def replace_all(cluster_id: int, kind: str, pages: Iterable[tuple[list[Obj], str]]) -> tuple[Changed, str, int]:
-    """After a full, paged list: upsert everything listed page by page (memory stays bounded by a
-    page), then mark deleted every row of this kind the list no longer has (objects deleted while
+    """After a full, paged list: upsert everything listed, a few pages at a time (memory stays
+    bounded), then mark deleted every row of this kind the list no longer has (objects deleted while
     nobody watched). Returns (what changed, the list's resourceVersion, how many objects)."""
     changed = Changed(kinds={kind})
     listed: set[str] = set()
     list_resource_version = ""
+    pending: list[Obj] = []
     for objs, page_version in pages:
         list_resource_version = page_version
-        changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in objs]))
         listed.update((o.get("metadata") or {}).get("uid") for o in objs)
+        pending.extend(objs)
+        if len(pending) >= WRITE_AT_ONCE:
+            changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in pending], sample=False))
+            pending = []
+    if pending:
+        changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in pending], sample=False))
     model = MODEL_FOR[kind]
     stale = model.objects.filter(cluster_id=cluster_id, deleted_at__isnull=True)
     if model is Workload:
@@ -300,4 +328,7 @@ def replace_all(cluster_id: int, kind: str, pages: Iterable[tuple[list[Obj], str
                 .exclude(workload_uid="")
                 .values_list("workload_uid", flat=True)
             )
+    if kind in SAMPLED_KINDS:
+        # Once for the whole list, after its last commit (see apply_events).
+        samples.record(cluster_id, changed.workload_uids, only_rolling=kind == "Pod")
     return changed, list_resource_version, len(listed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from workloads.models import Pod, RolloutSample, TemplateRevision, Workload
@@ -16,60 +16,81 @@ _unsettled: set[tuple[int, str]] = set()
 KEEP = timedelta(days=7)
 
 
-def current_template_hash(workload: Workload) -> str:
-    """The template hash Pods of the current template carry."""
-    if workload.kind == "StatefulSet":
-        return (workload.raw.get("status") or {}).get("updateRevision") or ""
-    latest = (
-        TemplateRevision.objects.filter(
-            cluster_id=workload.cluster_id, workload_uid=workload.uid, deleted_at__isnull=True
+def current_template_hashes(cluster_id: int, workloads: list[Workload]) -> dict[str, str]:
+    """{uid: the template hash Pods of its current template carry}, one query for them all: a
+    StatefulSet names it in its status, the others by their newest revision."""
+    hashes = {
+        w.uid: (w.raw.get("status") or {}).get("updateRevision") or "" for w in workloads if w.kind == "StatefulSet"
+    }
+    others = [w.uid for w in workloads if w.kind != "StatefulSet"]
+    if others:
+        newest = (
+            TemplateRevision.objects.filter(cluster_id=cluster_id, workload_uid__in=others, deleted_at__isnull=True)
+            .order_by("workload_uid", "revision")
+            .values_list("workload_uid", "template_hash")
         )
-        .order_by("-revision")
-        .values_list("template_hash", flat=True)
-        .first()
-    )
-    return latest or ""
+        hashes.update(dict(newest))  # ordered by revision: the newest of each workload comes last and stays
+    return hashes
 
 
 def record(cluster_id: int, workload_uids: set[str], *, only_rolling: bool = False) -> None:
-    """Record a point for each workload whose counts moved. With ``only_rolling`` (a batch of Pod
-    changes) only workloads that are not settled are looked at: a healthy workload's Pods churning
-    is not a rollout, and the check would cost a query per workload per batch."""
+    """Record a point for each workload whose counts moved, with a fixed number of queries however
+    many workloads there are. With ``only_rolling`` (a batch of Pod changes) only workloads that are
+    not settled are looked at: a healthy workload's Pods churning is not a rollout."""
+    if not workload_uids:
+        return
     workloads = Workload.objects.filter(
         cluster_id=cluster_id, uid__in=workload_uids, kind__in=ROLLING_KINDS, deleted_at__isnull=True
     )
     if only_rolling:
         unsettled = [uid for uid in workload_uids if (cluster_id, uid) in _unsettled]
         workloads = workloads.filter(~Q(health=Workload.Health.HEALTHY) | Q(uid__in=unsettled))
+    workloads = list(workloads)
+    if not workloads:
+        return
+    uids = [w.uid for w in workloads]
+    hashes = current_template_hashes(cluster_id, workloads)
+    ready: dict[str, int] = {}
+    new_ready: dict[str, int] = {}
+    counted = (
+        Pod.objects.filter(cluster_id=cluster_id, workload_uid__in=uids, deleted_at__isnull=True, ready=True)
+        .order_by()
+        .values("workload_uid", "template_hash")
+        .annotate(n=Count("pk"))
+        .values_list("workload_uid", "template_hash", "n")
+    )
+    for uid, template_hash, n in counted:
+        ready[uid] = ready.get(uid, 0) + n
+        if template_hash == hashes.get(uid):
+            new_ready[uid] = n
+    newest = RolloutSample.objects.filter(cluster_id=cluster_id, workload_uid=OuterRef("workload_uid")).order_by(
+        "-at", "-pk"
+    )
+    fields = ("revision", "desired", "updated", "ready", "available", "new_ready")
+    last = {
+        row["workload_uid"]: {f: row[f] for f in fields}
+        for row in RolloutSample.objects.filter(
+            cluster_id=cluster_id, workload_uid__in=uids, pk=Subquery(newest.values("pk")[:1])
+        ).values("workload_uid", *fields)
+    }
     now = timezone.now()
+    points = []
     for workload in workloads:
-        template_hash = current_template_hash(workload)
-        counts = Pod.objects.filter(
-            cluster_id=cluster_id, workload_uid=workload.uid, deleted_at__isnull=True
-        ).aggregate(
-            ready_pods=Count("pk", filter=Q(ready=True)),
-            new_ready_pods=Count("pk", filter=Q(ready=True, template_hash=template_hash)),
-        )
         point = {
-            "revision": template_hash,
+            "revision": hashes.get(workload.uid, ""),
             "desired": workload.desired_replicas,
             "updated": workload.updated_replicas,
-            "ready": counts["ready_pods"],
+            "ready": ready.get(workload.uid, 0),
             "available": workload.available_replicas,
-            "new_ready": counts["new_ready_pods"],
+            "new_ready": new_ready.get(workload.uid, 0),
         }
-        last = (
-            RolloutSample.objects.filter(cluster_id=cluster_id, workload_uid=workload.uid)
-            .order_by("-at")
-            .values(*point)
-            .first()
-        )
-        if last != point:
-            RolloutSample.objects.create(cluster_id=cluster_id, workload_uid=workload.uid, at=now, **point)
+        if last.get(workload.uid) != point:
+            points.append(RolloutSample(cluster_id=cluster_id, workload_uid=workload.uid, at=now, **point))
         if point["new_ready"] == point["ready"] == point["desired"]:
             _unsettled.discard((cluster_id, workload.uid))
         else:
             _unsettled.add((cluster_id, workload.uid))
+    RolloutSample.objects.bulk_create(points)
 
 
 def prune(cluster_id: int) -> None:

@@ -190,9 +190,9 @@ class Watcher:
         if self.kind == "Namespace":
             Cluster.objects.filter(pk=self.cluster_id).update(server_version=kube.server_version(self.api()))
         changed, resource_version, _ = ingest.replace_all(
-            self.cluster_id, self.kind, self._renewing(kube.list_pages(self.api(), self.kube_kind))
+            self.cluster_id, self.kind, self._renewing(kube.list_pages(self.api(), self.kube_kind, read_ahead=True))
         )
-        live.publish(self.cluster_id, changed)
+        live.publish_relisted(self.cluster_id, changed)
         if self.kind == "Deployment":
             samples.prune(self.cluster_id)
         now = timezone.now()
@@ -315,7 +315,7 @@ def sync_once(cluster: Cluster, kinds: list[str] | None = None) -> dict[str, int
         for kind in kinds or SYNC_KINDS:
             try:
                 changed, resource_version, count = ingest.replace_all(
-                    cluster.pk, kind, kube.list_pages(api, kube.kind_for(kind))
+                    cluster.pk, kind, kube.list_pages(api, kube.kind_for(kind), read_ahead=True)
                 )
             except kube.KubeError as exc:
                 SyncState.objects.update_or_create(
@@ -323,7 +323,7 @@ def sync_once(cluster: Cluster, kinds: list[str] | None = None) -> dict[str, int
                 )
                 counts[kind] = -1
                 continue
-            live.publish(cluster.pk, changed)
+            live.publish_relisted(cluster.pk, changed)
             SyncState.objects.update_or_create(
                 cluster=cluster,
                 kind=kind,
