@@ -3,6 +3,7 @@
 and the democluster the run command starts."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "channels",
     "django_htmx",
     "template_partials",
@@ -53,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -63,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -140,6 +146,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): after PODIUM_LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# address, that username is refused from that address, even with the right password, for
+# PODIUM_LOGIN_COOLOFF_MINUTES. Per username and address together, so that nobody can lock another person out
+# from everywhere, and other people signing in from the same address are not affected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("PODIUM_LOGIN_FAILURE_LIMIT", "5", minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("PODIUM_LOGIN_COOLOFF_MINUTES", "15", minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workloads:overview"
 LOGOUT_REDIRECT_URL = "login"
@@ -168,8 +187,33 @@ SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "false")
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "false")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0", minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "true" if SECURE_HSTS_SECONDS else "false")
+# Preloading is a promise, for the whole domain, that is hard to take back: only when asked for. Django's deploy
+# check warns when it is off (security.W021); that is the choice made here, so that one warning is silenced.
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "false")
+SILENCED_SYSTEM_CHECKS = ["security.W021"] if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD else []
+if SECURE_HSTS_PRELOAD and (SECURE_HSTS_SECONDS < 31536000 or not SECURE_HSTS_INCLUDE_SUBDOMAINS):
+    raise ImproperlyConfigured(
+        "SECURE_HSTS_PRELOAD needs SECURE_HSTS_SECONDS of at least 31536000 (a year) and "
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS=true, as the preload list requires."
+    )
+# Content-Security-Policy (django-csp): scripts and styles only from Podium's own static files, no inline script
+# or style (pages have none: htmx is told not to inject its indicator styles, see base.html), no eval, the live
+# socket to this origin only, and no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", "false") else None
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -202,3 +246,9 @@ PODIUM_WATCH_RUN_SECONDS = envint("PODIUM_WATCH_RUN_SECONDS", "600", minimum=1)
 PODIUM_LAG_SHOWN_SECONDS = envint("PODIUM_LAG_SHOWN_SECONDS", "5", minimum=1)
 # The democluster the run command starts writes its kubeconfig here.
 PODIUM_DEMOCLUSTER_KUBECONFIG = envstr("PODIUM_DEMOCLUSTER_KUBECONFIG", str(VAR_DIR / "democluster.kubeconfig"))
+# Seconds each request a person waits for (an edit, a dry run, scale, restart...) may take before Podium says the
+# cluster did not answer; the watchers wait as long for a watch to be answered before they call a cluster unreachable.
+PODIUM_KUBE_REQUEST_TIMEOUT = envint("PODIUM_KUBE_REQUEST_TIMEOUT", "10", minimum=1)
+# A watch that has sent nothing for this many seconds is checked: the API server must answer GET /version within
+# PODIUM_KUBE_REQUEST_TIMEOUT, or the cluster is unreachable (a hung server keeps a silent watch open for minutes).
+PODIUM_WATCH_PROBE_SECONDS = envint("PODIUM_WATCH_PROBE_SECONDS", "15", minimum=1)

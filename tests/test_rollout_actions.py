@@ -87,7 +87,7 @@ def test_it_pauses_and_resumes(
 def test_it_restarts_after_a_dry_run_preview(
     editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
-    preview = editor_client.get(url(deployment, "actions/restart"))
+    preview = editor_client.post(url(deployment, "actions/restart"))
     assert preview.status_code == 200
     html = preview.content.decode()
     assert "spec.template.metadata.annotations.kubectl.kubernetes.io/restartedAt" in html
@@ -120,7 +120,7 @@ def test_it_undoes_to_the_previous_revision_like_kubectl(
     editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     _second_revision(edit_cluster, cluster_row, deployment)
-    preview = editor_client.get(url(deployment, "actions/undo"))
+    preview = editor_client.post(url(deployment, "actions/undo"))
     assert preview.status_code == 200
     html = preview.content.decode()
     assert "Undo: back to revision 1" in html
@@ -151,7 +151,7 @@ def test_undo_while_paused_is_refused_with_a_clear_message(
     editor_client: Client, deployment: str, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     _second_revision(edit_cluster, cluster_row, deployment)
-    previewed = editor_client.get(url(deployment, "actions/undo") + "?revision=1").content.decode()
+    previewed = editor_client.post(url(deployment, "actions/undo"), {"revision": "1"}).content.decode()
     edit_cluster.kubectl("rollout", "pause", f"deployment/{deployment}")
 
     response = editor_client.post(url(deployment, "actions/undo"), {"payload": payload_of(previewed)})
@@ -163,9 +163,9 @@ def test_undo_while_paused_is_refused_with_a_clear_message(
     )
     assert records(deployment, "undo")[-1].outcome == Outcome.REFUSED
 
-    again = editor_client.get(url(deployment, "actions/undo"))
+    again = editor_client.post(url(deployment, "actions/undo"))
     assert again.status_code == 409 and 'name="payload"' not in again.content.decode()
-    refused_restart = editor_client.get(url(deployment, "actions/restart"))
+    refused_restart = editor_client.post(url(deployment, "actions/restart"))
     assert (
         refused_restart.status_code == 409
         and "You cannot restart a paused Deployment" in refused_restart.content.decode()
@@ -195,7 +195,7 @@ def test_undo_of_a_statefulset_sends_its_controller_revision(
         edit_cluster.kubectl("set", "image", "sts/db-undo", "db=postgres:17")
         edit_cluster.kubectl("rollout", "status", "sts/db-undo", "--timeout=30s")
         sync_once(cluster_row)
-        html = editor_client.get(url("db-undo", "actions/undo", "statefulset")).content.decode()
+        html = editor_client.post(url("db-undo", "actions/undo", "statefulset")).content.decode()
         assert 'data-path="spec.template.spec.containers[db].image"' in html
         assert (
             editor_client.post(url("db-undo", "actions/undo", "statefulset"), {"payload": payload_of(html)}).status_code

@@ -3,7 +3,7 @@
 Protocol (see ``workloads.live_pages``):
 
 - The page connects to ``/ws/live/?sub=<group>&sub=<group>...&page=<the page's path?query>``. The groups are
-  those of ``workloads.live`` (``ns.<cluster id>.<namespace>``, ``wl.<cluster id>.<uid>``,
+  those of ``workloads.live`` (``ns.<cluster id>.<namespace>``, ``all.<cluster id>``, ``wl.<cluster id>.<uid>``,
   ``pod.<cluster id>.<uid>``, ``cluster.<cluster id>``). The socket is refused (closed before it is accepted)
   for an anonymous user, a user without ``workloads.view_cluster_data``, a group that is malformed or names a
   cluster, namespace, workload or Pod the mirror does not know, too many groups, or a page that is not a live page.
@@ -17,6 +17,8 @@ Protocol (see ``workloads.live_pages``):
   to users with the same permissions share one render.
 - Before each frame the session and the user are read again: after a logout or a deactivation the socket closes
   with 4401, after the viewer role is removed with 4403, and a changed role renders the page as it now shows.
+- While Redis (the channel layer) does not answer, the server sends ``{"live": false, "reason": ...}`` (JSON, not
+  HTML): no change reaches the page meanwhile. When it answers again, every partial is sent again.
 - The client may send ``{"refresh": true}`` to get every partial again. Anything else (binary, not JSON, not an
   object, unknown keys, more than ``MAX_MESSAGE`` characters) is logged and ignored.
 """
@@ -33,12 +35,13 @@ from importlib import import_module
 from types import SimpleNamespace
 from urllib.parse import parse_qs
 
+import redis
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user as get_user_sync
 
-from workloads import live_pages, roles
+from workloads import live_bus, live_pages, roles
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ MAX_MESSAGE = 4096
 MAX_QUERY = 16384
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_BUS_DOWN = live_bus.CLOSE_BUS_DOWN  # Redis does not answer: the page retries, and says why it is not live
 
 Fragments = dict[str, str]
 
@@ -112,9 +116,20 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         # Join first, render second: a change committed in between is in the render or in a message.
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
+        try:
+            for group in groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.append(group)
+        except (redis.RedisError, OSError) as exc:
+            # No change could reach this page: say so (the close frame's reason) rather than look live.
+            log.warning("live socket: cannot follow its groups, Redis does not answer (%s)", exc)
+            try:
+                await self._leave()
+            except (redis.RedisError, OSError):
+                self.groups_joined = []
+            await self.accept()
+            await self.close(code=CLOSE_BUS_DOWN, reason=live_bus.REASON)
+            return
         since = time.monotonic()
         try:
             fragments = await shared_render(self.render_key, since, self._render)
@@ -125,6 +140,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.accept()
         await self._send_changed(fragments)
+        if not live_bus.monitor().add(self):
+            await self._send_not_live(live_bus.REASON)
 
     @database_sync_to_async
     def _check(self, user: object) -> tuple[list[str], live_pages.LivePage, tuple]:
@@ -172,9 +189,28 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         return live_pages.render_fragments(self.page, self.scope["user"])
 
     async def disconnect(self, code: int) -> None:
+        live_bus.monitor().discard(self)
         if getattr(self, "flusher", None):
             self.flusher.cancel()
-        await self._leave()
+        try:
+            await self._leave()
+        except (redis.RedisError, OSError):
+            log.info("live socket: could not leave its groups, Redis does not answer")
+
+    def bus_changed(self, ok: bool, reason: str) -> None:
+        """Redis stopped or started answering (``live_bus``): say so, or send the whole page again."""
+        if ok:
+            self.sent = {}
+            self.changed()
+        else:
+            asyncio.ensure_future(self._send_not_live(reason))
+
+    async def _send_not_live(self, reason: str) -> None:
+        # A control frame (JSON, not HTML): the page's live indicator says "not live" and why (static/podium.js).
+        try:
+            await self.send(text_data=json.dumps({"live": False, "reason": reason}))
+        except Exception:  # the socket closed meanwhile: nobody to tell
+            log.debug("live socket: could not say it is not live", exc_info=True)
 
     async def _leave(self) -> None:
         for group in self.groups_joined:
@@ -204,7 +240,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if (
             self.page.view in live_pages.LIST_VIEWS
             and set(event.get("kinds") or ()) <= {"Event"}
-            and "namespace" in event
+            and ("namespace" in event or "namespaces" in event)
         ):
             return
         self.changed(first_seen(event.get("change")))

@@ -1,9 +1,10 @@
 """Announcing committed mirror changes to the groups that pages subscribe to.
 
-Group names: ``ns.<cluster id>.<namespace>`` (a namespace's lists), ``wl.<cluster id>.<uid>``
-(one workload page), ``pod.<cluster id>.<uid>`` (one Pod page), ``cluster.<cluster id>``
-(cluster status, and a whole list). One message per group per batch: a batch is the coalescing
-unit; a full list is one message to the cluster's group.
+Group names: ``ns.<cluster id>.<namespace>`` (a namespace's lists), ``all.<cluster id>`` (every namespace
+of a cluster: the overview and the all-namespaces lists, however many namespaces there are),
+``wl.<cluster id>.<uid>`` (one workload page), ``pod.<cluster id>.<uid>`` (one Pod page),
+``cluster.<cluster id>`` (cluster status, and a whole list). One message per group per batch: a batch is the
+coalescing unit; a full list is one message to the cluster's group.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 
 def namespace_group(cluster_id: int, namespace: str) -> str:
     return f"ns.{cluster_id}.{namespace}"[:99]
+
+
+def all_namespaces_group(cluster_id: int) -> str:
+    return f"all.{cluster_id}"
 
 
 def workload_group(cluster_id: int, uid: str) -> str:
@@ -45,6 +50,14 @@ def messages_for(cluster_id: int, changed: Changed) -> dict[str, dict]:
             "change": change,
             "cluster": cluster_id,
             "namespace": ns,
+            "kinds": sorted(changed.kinds),
+        }
+    if changed.namespaces:
+        messages[all_namespaces_group(cluster_id)] = {
+            "type": "mirror.changed",
+            "change": change,
+            "cluster": cluster_id,
+            "namespaces": sorted(changed.namespaces)[:100],
             "kinds": sorted(changed.kinds),
         }
     for uid in changed.workload_uids:

@@ -61,7 +61,7 @@ LIST_VIEWS = {"overview", "cluster_workloads", "namespace"}
 log = logging.getLogger(__name__)
 
 _GROUP = re.compile(
-    r"(?P<prefix>ns|wl|pod)\.(?P<cluster>\d{1,9})\.(?P<key>[A-Za-z0-9._-]{1,90})|cluster\.(?P<only>\d{1,9})"
+    r"(?P<prefix>ns|wl|pod)\.(?P<cluster>\d{1,9})\.(?P<key>[A-Za-z0-9._-]{1,90})|(?:cluster|all)\.(?P<only>\d{1,9})"
 )
 _FIRST_TAG = re.compile(r"\s*<([a-zA-Z][\w-]*)([^>]*)>")
 _ID = re.compile(r'\bid="([^"]+)"')

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from workloads import consumers
+from workloads import consumers, live_bus
 
 websocket_urlpatterns = [
-    path("ws/live/", consumers.LiveConsumer.as_asgi()),
+    path("ws/live/", live_bus.guard(consumers.LiveConsumer.as_asgi())),
 ]

@@ -192,9 +192,15 @@ def overview_context() -> dict:
         c.namespace_summaries = sorted(summaries.get(c.id, {}).values(), key=lambda s: s.name)
         for s in c.namespace_summaries:
             s.health_counts = [(h, Workload.Health(h).label, s.workloads[h]) for h in health_order if s.workloads[h]]
-    groups = [live.cluster_group(c.id) for c in clusters]
-    groups += [live.namespace_group(c.id, s.name) for c in clusters for s in c.namespace_summaries]
-    return {"clusters": clusters, "live_groups": groups[: live_pages.MAX_SUBSCRIPTIONS]}
+    # One group for every namespace of a cluster: the overview follows all of them, however many there are.
+    groups = [g for c in clusters for g in (live.cluster_group(c.id), live.all_namespaces_group(c.id))]
+    followed = groups[: live_pages.MAX_SUBSCRIPTIONS]
+    return {
+        "clusters": clusters,
+        "live_groups": followed,
+        # More clusters than one socket may follow: the page says which it does not (their own pages do).
+        "unfollowed_clusters": [c for c in clusters if live.all_namespaces_group(c.id) not in followed],
+    }
 
 
 # --- lists ------------------------------------------------------------------------------------------------------------
@@ -287,22 +293,16 @@ def list_context(cluster: Cluster, namespace: str, params: QueryDict, *, namespa
         "kind_choices": KIND_CHOICES,
         "selector_error": selector_error,
         "bare_pods": bare_pods,
-        "live_groups": _list_groups(cluster, namespace, rows, bare_pods),
+        "live_groups": _list_groups(cluster, namespace),
     }
     return context
 
 
-def _list_groups(cluster: Cluster, namespace: str, rows: list, bare_pods: list | None) -> list[str]:
-    """A namespace's list follows that namespace; the all-namespaces list follows every namespace it knows."""
+def _list_groups(cluster: Cluster, namespace: str) -> list[str]:
+    """A namespace's list follows that namespace; the all-namespaces list follows every namespace (one group)."""
     if namespace:
-        names = [namespace]
-    else:
-        names = sorted(
-            set(Namespace.objects.filter(cluster=cluster, deleted_at__isnull=True).values_list("name", flat=True))
-            | {r.namespace for r in rows}
-        )
-    groups = [live.cluster_group(cluster.id)] + [live.namespace_group(cluster.id, n) for n in names]
-    return groups[: live_pages.MAX_SUBSCRIPTIONS]
+        return [live.cluster_group(cluster.id), live.namespace_group(cluster.id, namespace)]
+    return [live.cluster_group(cluster.id), live.all_namespaces_group(cluster.id)]
 
 
 # --- workload ---------------------------------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ MAX_MANIFEST_BYTES = 1024 * 1024
 # Each document is a round trip or two to the API server and an audit row: 1,000 Pods took 47 s.
 MAX_MANIFEST_DOCUMENTS = 100
 AUDIT_PAGE_SIZE = 50
+# The action of an audit row for a request refused before any view ran (no valid CSRF token): nobody's attempt.
+REFUSED_REQUEST = "refused-request"
 
 
 def change_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -91,20 +93,32 @@ def change_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """For ``CSRF_FAILURE_VIEW``: a refused POST without a valid CSRF token is recorded too."""
+    """For ``CSRF_FAILURE_VIEW``: a POST without a valid CSRF token is recorded as a refused request. A signed-in
+    person's session may come with it, but the request did not come from their Podium page (a cross-site form, a
+    forged link): the row is nobody's attempt, and its message says whose session it arrived with."""
     from django.views.csrf import csrf_failure as django_csrf_failure
 
-    if getattr(request, "user", None) is not None and request.user.is_authenticated:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        # Anonymous: no session to speak of, and recording them would let anyone fill the trail.
+        return django_csrf_failure(request, reason)
+    try:
         edit_apply.record(
-            user=request.user,
+            user=None,
             cluster=None,
-            action="post",
+            action=REFUSED_REQUEST,
             kind="",
             namespace="",
             name=request.path[:253],
             outcome=Outcome.REFUSED,
-            message=f"CSRF check failed: {reason}",
+            message=_(
+                "A %(method)s to %(path)s was refused: CSRF check failed (%(reason)s). It arrived with the session "
+                "of %(user)s, but not from a Podium page, so it is not counted as theirs."
+            )
+            % {"method": request.method, "path": request.path[:253], "reason": reason, "user": user.get_username()},
         )
+    except edit_apply.AuditUnavailable:
+        pass  # nothing was done; the refusal does not depend on the trail
     return django_csrf_failure(request, reason)
 
 
@@ -424,22 +438,28 @@ def job_recreate(request: HttpRequest, cluster: str, namespace: str, kind: str, 
         return redirect(target.url("edit"))
     try:
         current = edit_apply.read(target.cluster, "Job", namespace, name)
-        if current["metadata"]["resourceVersion"] != payload["rv"]:
-            raise kube.Conflict("changed meanwhile")
+    except kube.KubeError as exc:
+        return _unreachable(request, target, exc)
+    if current["metadata"]["resourceVersion"] != payload["rv"]:
+        return _conflict(request, target, payload["desired"], {}, "")
+    # Recorded before the delete is sent, like every other change; the cluster's answer goes on the same row.
+    attempt = target.begin(request, "recreate", patch=payload["desired"])
+    try:
         result = edit_apply.recreate(target.cluster, "Job", namespace, name, payload["desired"])
     except kube.Conflict:
-        return _conflict(request, target, payload["desired"], {}, "")
+        return _conflict(request, target, payload["desired"], {}, "", attempt)
     except kube.KubeError as exc:
-        target.record(request, "recreate", edit_apply.outcome_for(exc), patch=payload["desired"], message=exc.message)
+        edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=payload["desired"], message=exc.message)
         return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
-    target.record(
-        request,
-        "recreate",
+    attempt.workload_uid = result["metadata"].get("uid", "")
+    recorded = edit_apply.finish(
+        attempt,
         Outcome.APPLIED,
         patch=payload["desired"],
         message=_("Deleted and created again (uid %(uid)s).") % {"uid": result["metadata"].get("uid")},
     )
     messages.success(request, _("The Job was recreated with the new template."))
+    warn_if_unrecorded(request, recorded)
     return redirect(target.url("workload"))
 
 
@@ -665,12 +685,17 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
         return render(request, "workloads/edit/apply_manifest.html", context, status=422)
     # All or nothing: every document is dry-run first, when applying too (the cluster may have changed since the
     # preview), and nothing is sent for real unless the cluster would take all of them.
-    for item in items:
+    for index, item in enumerate(items):
         try:
             edit_apply.apply_manifest_item(c, item, dry_run=True)
         except kube.KubeError as exc:
             item.error = _cluster_error(exc)
             record(item, edit_apply.outcome_for(exc), item.error)
+            if isinstance(exc, kube.Unreachable):
+                # One deadline for the person, not one per document: the rest are not sent.
+                for rest in items[index + 1 :]:
+                    rest.error = _("Not checked: the cluster did not answer.")
+                break
     failed = any(i.error for i in items)
     if failed or not applying:
         if not failed:

@@ -311,9 +311,11 @@ def _failed(
         edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
     else:
         target.record(request, action, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
-    messages.error(
-        request, _("The cluster refused to %(action)s: %(error)s") % {"action": action, "error": exc.message}
-    )
+    if isinstance(exc, kube.Unreachable):
+        message = _("The cluster did not answer (%(action)s): %(error)s")
+    else:
+        message = _("The cluster refused to %(action)s: %(error)s")
+    messages.error(request, message % {"action": action, "error": exc.message})
     return _back_to(request, target.url("workload"))
 
 
@@ -544,7 +546,7 @@ def _undo_change(target: Target, w: Workload, current: dict[str, Any], wanted: s
 
 
 @change_required
-@require_http_methods(["GET", "POST"])
+@require_POST
 def restart(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
     target = Target(cluster, namespace, kind, name)
     if target.kind not in ROLLING_KINDS:
@@ -553,7 +555,7 @@ def restart(request: HttpRequest, cluster: str, namespace: str, kind: str, name:
 
 
 @change_required
-@require_http_methods(["GET", "POST"])
+@require_POST
 def undo(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
     target = Target(cluster, namespace, kind, name)
     if target.kind not in ROLLING_KINDS:
@@ -562,26 +564,29 @@ def undo(request: HttpRequest, cluster: str, namespace: str, kind: str, name: st
 
 
 def _template_action(request: HttpRequest, target: Target, action: str) -> HttpResponse:
-    """GET: the dry-run preview. POST: apply what was previewed, unless paused or changed meanwhile."""
+    """A POST without a payload: the dry-run preview. With the payload the preview carries: apply what was
+    previewed, unless paused or changed meanwhile. Both are POSTs (with CSRF), so that no link from elsewhere can
+    make the cluster run a dry run or write an audit row in the name of whoever follows it."""
+    applying = "payload" in request.POST
     verb = _("undo") if action == "undo" else _("restart")
     try:
         current = edit_apply.read(target.cluster, target.kind, target.namespace, target.name)
     except kube.KubeError as exc:
         return _failed(request, target, action, exc)
     paused = target.kind == "Deployment" and bool((current.get("spec") or {}).get("paused"))
-    if request.method == "POST":
+    if applying:
         change = Change.from_payload(request.POST.get("payload", ""))
         if change is None or change.action != action:
             return HttpResponseBadRequest(_("This preview was not made by Podium or is too old; preview again."))
     elif action == "restart":
         change = _restart_change(target, current)
     else:
-        change, problem = _undo_change(target, target.row, current, request.GET.get("revision", ""))
+        change, problem = _undo_change(target, target.row, current, request.POST.get("revision", ""))
         if change is None:
             return _preview_page(
                 request,
                 target,
-                Change(action, {}, kube.STRATEGIC, {}, "", note=request.GET.get("revision", "")),
+                Change(action, {}, kube.STRATEGIC, {}, "", note=request.POST.get("revision", "")),
                 error=problem,
                 status=409,
             )
@@ -590,7 +595,7 @@ def _template_action(request: HttpRequest, target: Target, action: str) -> HttpR
         target.record(request, action, Outcome.REFUSED, patch=change.patch, message=message)
         return _preview_page(request, target, change, error=message, status=409)
     # A dry run changes nothing: its row is written with its outcome; a real change's row before it is sent.
-    attempt = target.begin(request, action, patch=change.patch) if request.method == "POST" else None
+    attempt = target.begin(request, action, patch=change.patch) if applying else None
 
     def outcome(result: str, **fields: Any) -> bool:
         if attempt is None:
@@ -599,7 +604,7 @@ def _template_action(request: HttpRequest, target: Target, action: str) -> HttpR
         return edit_apply.finish(attempt, result, patch=change.patch, **fields)
 
     try:
-        result = _send(target, change, dry_run=request.method == "GET")
+        result = _send(target, change, dry_run=not applying)
     except kube.Conflict:
         message = _("The workload changed since the preview (someone else changed its spec): preview again.")
         outcome(Outcome.CONFLICT, message=message)
@@ -608,7 +613,7 @@ def _template_action(request: HttpRequest, target: Target, action: str) -> HttpR
         outcome(edit_apply.outcome_for(exc), message=exc.message)
         return _preview_page(request, target, change, error=exc.message, status=422)
     change.diff = diff_objects(target.kind, change.base, editable(result))
-    if request.method == "GET":
+    if not applying:
         target.record(request, action, Outcome.PREVIEWED, patch=change.patch, diff=change.diff.text)
         return _preview_page(request, target, change)
     metadata = result.get("metadata") or {}

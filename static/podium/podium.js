@@ -1,6 +1,7 @@
 // Podium's small client: everything else is htmx.
 //
-// The live indicator (#live-indicator): "connecting", "live", "reconnecting" or "offline", with the time of the
+// The live indicator (#live-indicator): "connecting", "live", "reconnecting", "offline" or "not live" (the socket is
+// open but the server says no change can reach it, and why), with the time of the
 // last frame (or of the page render). It follows the htmx WebSocket extension's events on the page's live socket
 // (templates/workloads/_live.html). On every (re)connect the server sends the page's partials again, so a page
 // that says "live" is exact. Without JavaScript the indicator only says when the page was rendered.
@@ -38,7 +39,9 @@
     live: "live",
     reconnecting: "reconnecting…",
     offline: "offline",
+    notlive: "not live",
   };
+  var reason = ""; // why the page is "not live" though its socket is open (the server says, see consumers.py)
 
   function render(asOf) {
     var el = indicator();
@@ -49,7 +52,7 @@
     var shown = el.dataset.asOf ? new Date(Number(el.dataset.asOf) * 1000) : new Date();
     var label = el.querySelector(".live-state");
     var time = el.querySelector("time");
-    if (label) label.textContent = LABELS[state] || "";
+    if (label) label.textContent = (LABELS[state] || "") + (state === "notlive" && reason ? ": " + reason : "");
     if (time) {
       time.textContent = clock(shown);
       time.dateTime = shown.toISOString();
@@ -57,13 +60,22 @@
     el.title =
       state === "live"
         ? "Following the cluster. Data as of the last update."
-        : "Not following the cluster right now: the data is as of the time shown.";
+        : (state === "notlive" && reason ? reason + " " : "") +
+          "Not following the cluster right now: the data is as of the time shown.";
   }
 
   function setState(next, asOf) {
     state = next;
     render(asOf);
   }
+
+  // The header's pickers go to what they pick (no inline handlers: the Content-Security-Policy refuses them).
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target && target.matches && target.matches("select[data-submit-on-change]") && target.form) {
+      target.form.submit();
+    }
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     // The server rendered the time in its own zone; show it in the reader's.
@@ -79,6 +91,23 @@
     clearTimeout(offlineTimer);
     // Not "live" yet: the first frame (the whole page again) makes it so.
   });
+  // A control frame (JSON, not HTML) from the server: {"live": false, "reason": "..."} while no change can reach
+  // the page (its message bus is down). The next HTML frame, the whole page again, makes it live.
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var message = event.detail && event.detail.message;
+    if (typeof message !== "string" || message.charAt(0) !== "{") return;
+    var control;
+    try {
+      control = JSON.parse(message);
+    } catch (e) {
+      return;
+    }
+    event.preventDefault();
+    if (control && control.live === false) {
+      reason = String(control.reason || "");
+      setState("notlive");
+    }
+  });
   document.addEventListener("htmx:wsAfterMessage", function () {
     setState("live", new Date());
   });
@@ -89,6 +118,14 @@
     // The extension retries by itself only after an abnormal close (1006, 1011, 1012, 1013). A server that
     // says "going away" (1001) is restarting: retry that too. Anything else is final.
     var retrying = [1006, 1011, 1012, 1013].indexOf(code) >= 0;
+    // 4503: the server could not follow what the page shows (its message bus, Redis, does not answer; the reason
+    // is the close frame's). Not live, and why, while it keeps trying.
+    if (code === 4503 && detail.socketWrapper && document.getElementById("live-socket")) {
+      reason = String(detail.event.reason || "");
+      setState("notlive");
+      setTimeout(detail.socketWrapper.reconnect, htmx.config.wsReconnectDelay(failures));
+      return;
+    }
     if (code === 1001 && detail.socketWrapper && document.getElementById("live-socket")) {
       retrying = true;
       setTimeout(detail.socketWrapper.reconnect, htmx.config.wsReconnectDelay(failures));

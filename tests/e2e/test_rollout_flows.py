@@ -175,7 +175,7 @@ def test_a_bad_image_stalls_with_its_cause_and_undo_recovers(
     expect(page.locator("#revision-2")).to_contain_text("nginx:1.99-typo")
     expect(page.locator("#revision-2")).to_contain_text("eddie-editor (apply in Podium)")
     expect(page.locator("#diff-fields")).to_contain_text("image of container web")
-    page.locator("#revision-1").get_by_role("link", name="Undo to 1…").click()
+    page.locator("#revision-1").get_by_role("button", name="Undo to 1…").click()
     expect(page.locator("#preview h2")).to_contain_text("Undo: back to revision 1")
     expect(page.locator("#diff-table tbody tr")).to_have_count(1)
     expect(page.locator("#diff-table")).to_contain_text("spec.template.spec.containers[web].image")
@@ -220,7 +220,7 @@ def test_pause_resume_restart_and_scale(
 
     # Restart: a preview, then every Pod replaced and one revision more.
     before = {p["metadata"]["uid"] for p in target.get_json("pods", "-n", "shop")["items"]}
-    actions.get_by_role("link", name="Restart…").click()
+    actions.get_by_role("button", name="Restart…").click()
     expect(page.locator("#diff-table")).to_contain_text("kubectl.kubernetes.io/restartedAt")
     page.get_by_role("button", name="Restart").click()
     page.wait_for_url(f"{asgi.url}/c/dc/ns/shop/deployment/web/")

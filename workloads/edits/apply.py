@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
@@ -47,7 +48,8 @@ def check_enabled(cluster: Cluster) -> None:
 @contextmanager
 def cluster_api(cluster: Cluster) -> Iterator[Any]:
     check_enabled(cluster)
-    api = kube.api_client_for(kube.config_for_cluster(cluster))
+    # A person waits for every request made here: one short deadline each, never the sync layer's long ones.
+    api = kube.api_client_for(kube.config_for_cluster(cluster), deadline=settings.PODIUM_KUBE_REQUEST_TIMEOUT)
     try:
         yield api
     finally:

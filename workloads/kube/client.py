@@ -32,18 +32,32 @@ def config_for_cluster(cluster: Any) -> ClusterConfig:
     return ClusterConfig(cluster.connection, cluster.kubeconfig_path, cluster.context)
 
 
-def api_client_for(config: ClusterConfig) -> k8s_client.ApiClient:
+def api_client_for(config: ClusterConfig, *, deadline: float | None = None) -> k8s_client.ApiClient:
     """An ApiClient exactly as the official client builds one: kubeconfig server, CA, client
-    certificates, tokens and exec plugins; ``KUBECONFIG`` with several files; or in-cluster."""
+    certificates, tokens and exec plugins; ``KUBECONFIG`` with several files; or in-cluster.
+
+    ``deadline``: for requests a person waits for (edits, dry runs, scale...): each request then gets that many
+    seconds in all. urllib3 retries nothing, for anyone: a retried write may apply twice, a hung API server would
+    make everyone wait once per retry (4 x 30 s), and Podium's own callers know what to do again (the watchers
+    back off and retry; a person sees the error)."""
+    configuration = type.__call__(k8s_client.Configuration)  # not the process-wide default (as the client does)
+    configuration.retries = False
     try:
         if config.connection == "in-cluster":
-            configuration = k8s_client.Configuration()
             k8s_config.load_incluster_config(client_configuration=configuration)
-            return k8s_client.ApiClient(configuration)
-        path = config.kubeconfig_path or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-        return k8s_config.new_client_from_config(config_file=path, context=config.context or None, persist_config=False)
+        else:
+            path = config.kubeconfig_path or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+            k8s_config.load_kube_config(
+                config_file=path,
+                context=config.context or None,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+        api = k8s_client.ApiClient(configuration)
     except (ConfigException, OSError, TypeError, ValueError) as exc:
         raise KubeError(f"cannot load the cluster's configuration: {exc}") from exc
+    api.podium_deadline = deadline
+    return api
 
 
 def request(
@@ -72,13 +86,20 @@ def request(
         body=body,
         auth_settings=["BearerToken"],
     )
+    deadline = getattr(api, "podium_deadline", None)
+    if timeout is None:
+        # A number is a total deadline for the whole request (urllib3.Timeout(total=...)).
+        timeout = deadline or (CONNECT_TIMEOUT, READ_TIMEOUT)
     try:
-        response = api.rest_client.request(
-            method_, url, headers=headers, body=body, _request_timeout=timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
-        ).response
+        response = api.rest_client.request(method_, url, headers=headers, body=body, _request_timeout=timeout).response
     except k8s_client.ApiException as exc:  # the client's own wrapper of TLS errors
         raise Unreachable(f"cannot reach the API server: {exc.reason}") from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
+        if _timed_out(exc):
+            raise Unreachable(
+                f"the API server did not answer within {_seconds(timeout)} s (it accepts connections but does not "
+                "respond)"
+            ) from exc
         raise Unreachable(f"cannot reach the API server: {exc}") from exc
     if response.status >= 300:
         data = response.data
@@ -92,6 +113,32 @@ def request(
     if not stream:
         response.data  # noqa: B018 - read it all now, inside the error handling above
     return response
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """It accepted the connection (or never finished it) but did not answer in time; not a refused connection
+    (urllib3's NewConnectionError subclasses ConnectTimeoutError)."""
+    for _depth in range(5):
+        if exc is None or isinstance(exc, urllib3.exceptions.NewConnectionError):
+            return False
+        if isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)):
+            return True
+        exc = getattr(exc, "reason", None) or exc.__cause__
+    return False
+
+
+def _seconds(timeout: float | tuple[float, float]) -> str:
+    value = timeout[1] if isinstance(timeout, tuple) else timeout
+    return f"{value:g}"
+
+
+def set_read_timeout(response: urllib3.BaseHTTPResponse, seconds: float) -> None:
+    """Wait this long for each read of a response already answered (a watch: its headers came within the short
+    deadline; its events may be minutes apart)."""
+    connection = getattr(response, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(seconds)
 
 
 def request_json(api: k8s_client.ApiClient, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

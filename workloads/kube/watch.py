@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from kubernetes import client as k8s_client
 
-from workloads.kube.client import CONNECT_TIMEOUT, iter_lines, request
+from workloads.kube.client import CONNECT_TIMEOUT, READ_TIMEOUT, iter_lines, request, set_read_timeout
 from workloads.kube.errors import Expired, KubeError, from_status
 from workloads.kube.kinds import Kind
 
@@ -20,10 +20,13 @@ def watch_objects(
     resource_version: str,
     timeout_seconds: int = 300,
     namespace: str | None = None,
+    answer_within: float = READ_TIMEOUT,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield (type, object) from one watch, BOOKMARKs included, until the server ends it.
+    """Open one watch and return its events: (type, object), BOOKMARKs included, until the server ends it.
 
-    An ERROR event raises: Expired for 410 (the caller lists again), otherwise the matching error.
+    The request is sent now and returns once the server has answered (its headers, within ``answer_within``
+    seconds, else Unreachable): a watch that has not answered is not followed. An ERROR event raises: Expired for
+    410 (the caller lists again), otherwise the matching error.
     """
     query: list[tuple[str, Any]] = [
         ("watch", "true"),
@@ -37,8 +40,13 @@ def watch_objects(
         kind.collection_path(namespace),
         query=query,
         stream=True,
-        timeout=(CONNECT_TIMEOUT, timeout_seconds + 30),
+        timeout=(CONNECT_TIMEOUT, answer_within),
     )
+    set_read_timeout(response, timeout_seconds + 30)
+    return _events(response, kind)
+
+
+def _events(response: Any, kind: Kind) -> Iterator[tuple[str, dict[str, Any]]]:
     for line in iter_lines(response):
         try:
             event = orjson.loads(line)

@@ -48,6 +48,7 @@ LAG_HOLD = 10.0  # seconds pages keep saying it after the watcher caught up
 # A cluster that comes back is followed again within this many seconds.
 MAX_BACKOFF = 8.0
 _END = object()
+_OPEN = object()  # the server answered the watch request
 
 
 class LeaseLost(Exception):
@@ -222,23 +223,28 @@ class Watcher:
         events: queue.Queue = queue.Queue(maxsize=20_000)
         timeout = int(max(5, min(WATCH_TIMEOUT, deadline - time.monotonic())))
 
+        api = self.api()
+
         def read() -> None:
             try:
-                for item in kube.watch_objects(
-                    self.api(), self.kube_kind, resource_version=resource_version, timeout_seconds=timeout
-                ):
+                stream = kube.watch_objects(
+                    api,
+                    self.kube_kind,
+                    resource_version=resource_version,
+                    timeout_seconds=timeout,
+                    answer_within=settings.PODIUM_KUBE_REQUEST_TIMEOUT,
+                )
+                events.put((time.monotonic(), _OPEN))
+                for item in stream:
                     events.put((time.monotonic(), item))
                 events.put((time.monotonic(), _END))
             except Exception as exc:  # handed to the loop, which knows what each error means
                 events.put((time.monotonic(), exc))
 
         threading.Thread(target=read, daemon=True, name=f"watch-{self.cluster_id}-{self.kind}").start()
-        self.save_state(status=SyncState.Status.WATCHING, last_error="", lease_holder=self.holder)
-        # A lag shown by the watcher before this one (whose lease lapsed while it was stuck) is ours to clear.
-        self._lag_shown = int(self.state().lag_seconds)
-        self._lag_held_until = time.monotonic() + LAG_HOLD
+        self._lag_shown, self._lag_held_until = 0, 0.0
         self._saved_version, self._saved_at = resource_version, time.monotonic()
-        refresh_cluster_status(self.cluster_id)
+        heard_at = time.monotonic()
         try:
             while True:
                 if not self.renew():
@@ -247,6 +253,19 @@ class Watcher:
                     received, first = events.get(timeout=1.0)
                 except queue.Empty:
                     self.note_lag(0)  # nothing waits: caught up
+                    if time.monotonic() - heard_at >= settings.PODIUM_WATCH_PROBE_SECONDS:
+                        self.probe()
+                        heard_at = time.monotonic()
+                    continue
+                heard_at = time.monotonic()
+                if first is _OPEN:
+                    # Only a watch the server has answered is followed: until then the cluster is not "connected".
+                    self.save_state(status=SyncState.Status.WATCHING, last_error="", lease_holder=self.holder)
+                    # A lag shown by the watcher before this one (its lease lapsed while it was stuck) is ours to
+                    # clear; read after our name is on the row, so that its late writes no longer land.
+                    self._lag_shown = int(self.state().lag_seconds)
+                    self._lag_held_until = time.monotonic() + LAG_HOLD
+                    refresh_cluster_status(self.cluster_id)
                     continue
                 batch = [first]
                 batch_deadline = time.monotonic() + BATCH_MAX_WAIT
@@ -279,6 +298,20 @@ class Watcher:
             return self.lease.renew()
         except redis.RedisError:
             return False
+
+    def probe(self) -> None:
+        """A silent watch may be a quiet namespace or a hung API server: ask for its version, on a new connection,
+        within the short deadline. Unreachable when it does not answer; any answer means it is alive."""
+        cluster = Cluster.objects.get(pk=self.cluster_id)
+        api = kube.api_client_for(kube.config_for_cluster(cluster), deadline=settings.PODIUM_KUBE_REQUEST_TIMEOUT)
+        try:
+            kube.server_version(api)
+        except kube.Unreachable:
+            raise
+        except kube.KubeError:
+            pass
+        finally:
+            api.close()
 
     def apply(self, batch: list[tuple[str, dict]], resource_version: str) -> str:
         changes = [(t, o) for t, o in batch if t in ("ADDED", "MODIFIED", "DELETED")]
