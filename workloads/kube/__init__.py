@@ -7,6 +7,7 @@ from workloads.kube.client import ClusterConfig, api_client_for, config_for_clus
 from workloads.kube.errors import Conflict, Expired, Forbidden, Invalid, KubeError, NotFound, Unauthorized, Unreachable
 from workloads.kube.fetch import get_object, list_objects, list_pages
 from workloads.kube.kinds import APPLIABLE_KINDS, KINDS, SCALABLE_KINDS, Kind, access_rules, kind_for
+from workloads.kube.logs import LogFollower, LogQuery, follow_log, read_log
 from workloads.kube.patch import MERGE, STRATEGIC, create_object, delete_object, patch_object
 from workloads.kube.quantity import parse_quantity
 from workloads.kube.watch import watch_objects
@@ -23,6 +24,8 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "Kind",
+    "LogFollower",
+    "LogQuery",
     "KubeError",
     "NotFound",
     "Unauthorized",
@@ -32,12 +35,14 @@ __all__ = [
     "config_for_cluster",
     "create_object",
     "delete_object",
+    "follow_log",
     "get_object",
     "kind_for",
     "list_objects",
     "list_pages",
     "parse_quantity",
     "patch_object",
+    "read_log",
     "server_version",
     "watch_objects",
 ]
