@@ -29,15 +29,18 @@ IDLE_TIMEOUT = 600  # a stream silent this long is reopened (the server may have
 Key = tuple[int, str, str, str]  # cluster id, namespace, Pod, container
 
 
-@dataclass
+@dataclass(eq=False)  # compared (and hashed) by identity: each viewer's is its own
 class Subscription:
     key: Key
+    after: float = 0.0  # the viewer has every line up to this time already
     pending: deque[Line] = field(default_factory=lambda: deque(maxlen=SUBSCRIBER_BUFFER))
     notices: list[str] = field(default_factory=list)
     dropped: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def push(self, line: Line) -> None:
+        if line.at and line.at <= self.after:
+            return
         if len(self.pending) == self.pending.maxlen:
             self.dropped += 1
         self.pending.append(line)
@@ -144,10 +147,9 @@ class Hub:
             self.upstreams[key] = upstream
             self.opened += 1
             upstream.thread.start()
-        sub = Subscription(key)
+        sub = Subscription(key, after)
         for line in upstream.ring:
-            if line.at > after:
-                sub.push(line)
+            sub.push(line)
         upstream.subscribers.add(sub)
         return sub
 
