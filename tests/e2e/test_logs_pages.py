@@ -79,7 +79,10 @@ spec:
   template:
     metadata: {labels: {app: web}, annotations: {democluster.podium.dev/log-rate: "2"}}
     spec:
-      containers: [{name: web, image: "nginx:1.25"}]
+      containers:
+      - name: web
+        image: "nginx:1.25"
+        readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}
 """
 
 
@@ -291,8 +294,8 @@ def test_a_viewer_without_the_logs_permission_is_refused_page_and_socket(
     expect(page.get_by_role("link", name="Logs", exact=True)).to_have_count(0)
     code = page.evaluate(
         """(url) => new Promise((resolve) => {
-            const ws = new WebSocket(url);
-            ws.onclose = (event) => resolve(event.code);
+            const socket = new WebSocket(url);
+            socket.onclose = (event) => resolve(event.code);
         })""",
         f"ws://127.0.0.1:{asgi.port}/ws/logs/?cluster={cluster.name}&namespace=logs&pod=chatty&container=app",
     )

@@ -1,9 +1,9 @@
 """The logs socket of a log page: ``/ws/logs/?cluster=…&namespace=…&pod=…&container=…&after=<RFC 3339>`` for one
 container, or ``…&kind=…&name=…&revision=…&container=…`` for a workload's Pods.
 
-The socket is refused (closed before it is accepted) for an anonymous user (4401), a user without
-``workloads.view_cluster_data`` and ``workloads.view_logs`` (4403), or a query naming what the mirror does not know
-(4404). Once accepted it sends JSON frames, at most one per ``FRAME_INTERVAL``:
+The socket is refused for an anonymous user (closed before it is accepted), and closed at once with 4403 for a
+user without ``workloads.view_cluster_data`` and ``workloads.view_logs`` or 4404 for a query naming what the
+mirror does not know. Once accepted it sends JSON frames, at most one per ``FRAME_INTERVAL``:
 ``{"lines": [{"t": stamp, "p": pod, "c": container, "s": [[classes, text], …], "k": colour}], "notices": [...],
 "dropped": n}``. The page puts every text in as text. Every ``RECHECK`` seconds the session and permissions are
 read again (a signed-out or demoted person's socket closes with 4401/4403) and, for a workload, its Pods: a
@@ -53,6 +53,8 @@ class LogConsumer(AsyncJsonWebsocketConsumer):
             return
         if not await database_sync_to_async(self._allowed)(user):
             log.warning("logs socket refused for %s: no permission to read logs", user.get_username())
+            # Accepted, then closed with the reason: the page can say why it stopped following.
+            await self.accept()
             await self.close(code=CLOSE_FORBIDDEN)
             return
         params = {k: v[0] for k, v in parse_qs(self.scope.get("query_string", b"").decode("utf-8", "replace")).items()}
@@ -60,6 +62,7 @@ class LogConsumer(AsyncJsonWebsocketConsumer):
             self.config, targets = await database_sync_to_async(self._targets)(params)
         except Unknown as exc:
             log.warning("logs socket refused for %s: %s", user.get_username(), exc)
+            await self.accept()
             await self.close(code=CLOSE_UNKNOWN)
             return
         self.params = params
