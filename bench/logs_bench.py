@@ -1,0 +1,225 @@
+"""Following a workload's logs: 50 Pods each writing 20 lines a second, in one workload log view.
+
+Not part of the tests. Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/13) and Debian's chromium; run it
+with
+
+    .venv/bin/python bench/logs_bench.py [--pods 50] [--rate 20] [--seconds 20]
+
+It starts the full stack as the e2e tests do (democluster --fast, a Celery worker, uvicorn) in its own SQLite
+database under a temporary PODIUM_VAR_DIR, applies one Deployment of ``--pods`` Pods whose containers each print
+``--rate`` access-log lines a second (democluster's ``log-rate`` annotation), opens its workload log view in
+headless Chromium and presses Follow. For ``--seconds`` it counts, in the page, the frames and lines the logs socket
+delivers (and the lines the server says it dropped), and samples the ASGI server's CPU time and resident memory
+from /proc. Then, on the same Pods, ``kubectl logs -f -l app=chatty --max-log-requests=N --tail=0`` for as long:
+its lines, and its own CPU and memory. Every process shares this machine's cores (two), browser included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+os.environ.setdefault("PODIUM_DEV", "true")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+os.environ.setdefault("PODIUM_VAR_DIR", tempfile.mkdtemp(prefix="podium-logs-bench-"))
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tests.support.stack import AsgiServer, CeleryWorker, Democluster, wait_for  # noqa: E402
+from tests.sync_support import clean_redis  # noqa: E402
+from workloads.models import Cluster, Pod  # noqa: E402
+
+KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
+NAMESPACE = "bench"
+COUNT_FRAMES = """
+window.__frames = 0; window.__lines = 0; window.__dropped = 0;
+const Native = window.WebSocket;
+window.WebSocket = function (url, protocols) {
+  const socket = new Native(url, protocols);
+  if (String(url).includes("/ws/logs/")) socket.addEventListener("message", (event) => {
+    const frame = JSON.parse(event.data);
+    window.__frames += 1; window.__lines += (frame.lines || []).length; window.__dropped += frame.dropped || 0;
+  });
+  return socket;
+};
+window.WebSocket.prototype = Native.prototype;
+"""
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-timer-throttling"]
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def manifest(pods: int, rate: int) -> str:
+    return f"""apiVersion: v1
+kind: Namespace
+metadata: {{name: {NAMESPACE}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: chatty, namespace: {NAMESPACE}}}
+spec:
+  replicas: {pods}
+  selector: {{matchLabels: {{app: chatty}}}}
+  template:
+    metadata: {{labels: {{app: chatty}}, annotations: {{democluster.podium.dev/log-rate: "{rate}"}}}}
+    spec:
+      containers: [{{name: app, image: "registry.example/app:1"}}]
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Sampler(threading.Thread):
+    """Peak resident memory of a process, sampled every 0.2 s."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, 0.0, False
+
+    def run(self) -> None:
+        while not self.stop:
+            try:
+                self.peak = max(self.peak, rss_mib(self.pid))
+            except OSError:
+                return
+            time.sleep(0.2)
+
+
+def follow_in_browser(asgi: AsgiServer, session: str, seconds: float) -> dict:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        context.add_cookies([{"name": "sessionid", "value": session, "url": asgi.url}])
+        page = context.new_page()
+        page.add_init_script(COUNT_FRAMES)
+        page.goto(f"{asgi.url}/c/bench/ns/{NAMESPACE}/deployment/chatty/logs/?tail=1")
+        idle_rss = rss_mib(asgi.proc.pid)
+        page.click("button.log-follow")
+        page.wait_for_selector(".log-live[data-state=following]", timeout=30_000)
+        page.wait_for_function("window.__lines > 0", timeout=30_000)
+        sampler = Sampler(asgi.proc.pid)
+        sampler.start()
+        start = page.evaluate("[window.__frames, window.__lines, window.__dropped]")
+        cpu0, t0 = cpu_seconds(asgi.proc.pid), time.monotonic()
+        time.sleep(seconds)
+        end = page.evaluate("[window.__frames, window.__lines, window.__dropped]")
+        cpu1, t1 = cpu_seconds(asgi.proc.pid), time.monotonic()
+        kept = page.locator("#log-lines .log-line").count()
+        sampler.stop = True
+        browser.close()
+    elapsed = t1 - t0
+    return {
+        "frames/s": (end[0] - start[0]) / elapsed,
+        "lines/s": (end[1] - start[1]) / elapsed,
+        "dropped": end[2] - start[2],
+        "cpu %": 100 * (cpu1 - cpu0) / elapsed,
+        "rss idle MiB": idle_rss,
+        "rss peak MiB": sampler.peak,
+        "dom lines": kept,
+    }
+
+
+def follow_with_kubectl(dc: Democluster, pods: int, seconds: float) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+    env["KUBECONFIG"] = str(dc.kubeconfig)
+    args = [KUBECTL, "logs", "-f", "-n", NAMESPACE, "-l", "app=chatty", f"--max-log-requests={pods}", "--tail=0"]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    counted = [0]
+    started = threading.Event()
+
+    def count() -> None:
+        for _ in process.stdout:  # type: ignore[union-attr]
+            counted[0] += 1
+            started.set()
+
+    threading.Thread(target=count, daemon=True).start()
+    started.wait(30)
+    sampler = Sampler(process.pid)
+    sampler.start()
+    n0, cpu0, t0 = counted[0], cpu_seconds(process.pid), time.monotonic()
+    time.sleep(seconds)
+    n1, cpu1, t1 = counted[0], cpu_seconds(process.pid), time.monotonic()
+    sampler.stop = True
+    process.terminate()
+    process.wait(10)
+    elapsed = t1 - t0
+    return {"lines/s": (n1 - n0) / elapsed, "cpu %": 100 * (cpu1 - cpu0) / elapsed, "rss peak MiB": sampler.peak}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pods", type=int, default=50)
+    parser.add_argument("--rate", type=int, default=20, help="lines a second per Pod")
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    Cluster.objects.all().delete()
+    User.objects.filter(username="bench-viewer").delete()
+    clean_redis()
+    tmp = Path(os.environ["PODIUM_VAR_DIR"])
+    dc = Democluster(tmp, "--fresh", "--no-scenario").start()
+    worker = asgi = None
+    try:
+        cluster = Cluster.objects.create(
+            name="bench", connection=Cluster.Connection.DEMOCLUSTER, kubeconfig_path=str(dc.kubeconfig)
+        )
+        dc.kubectl("apply", "-f", "-", input=manifest(args.pods, args.rate))
+        worker = CeleryWorker(tmp).start()
+        asgi = AsgiServer(tmp).start()
+        wait_for(
+            lambda: Pod.objects.filter(cluster=cluster, phase="Running", deleted_at__isnull=True).count() == args.pods,
+            timeout=120,
+            what="the Pods running in the mirror",
+        )
+        user = User.objects.create_user("bench-viewer", password="correct horse battery staple")
+        user.groups.add(Group.objects.get(name="viewer"))
+        client = Client()
+        client.force_login(user)
+        session = client.cookies["sessionid"].value
+        offered = args.pods * args.rate
+        print(f"... {args.pods} Pods x {args.rate} lines/s = {offered} lines/s, {args.seconds:g} s each", flush=True)
+        page = follow_in_browser(asgi, session, args.seconds)
+        kubectl = follow_with_kubectl(dc, args.pods, args.seconds)
+        print(f"\n{'':28}{'Podium page':>14}{'kubectl -f -l':>16}")
+        print(f"{'lines/s received':28}{page['lines/s']:>14.0f}{kubectl['lines/s']:>16.0f}   (offered {offered})")
+        print(f"{'frames/s to the page':28}{page['frames/s']:>14.1f}{'-':>16}")
+        print(f"{'lines dropped (said so)':28}{page['dropped']:>14}{'-':>16}")
+        print(f"{'lines kept in the DOM':28}{page['dom lines']:>14}{'-':>16}")
+        print(f"{'CPU (% of one core)':28}{page['cpu %']:>13.0f}%{kubectl['cpu %']:>15.0f}%   (ASGI server / kubectl)")
+        print(f"{'RSS peak MiB':28}{page['rss peak MiB']:>14.0f}{kubectl['rss peak MiB']:>16.0f}")
+        print(f"{'RSS MiB before following':28}{page['rss idle MiB']:>14.0f}")
+    finally:
+        for process in (asgi, worker, dc):
+            if process is not None:
+                process.stop()
+
+
+if __name__ == "__main__":
+    main()
