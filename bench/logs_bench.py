@@ -17,6 +17,8 @@ its lines, and its own CPU and memory. Every process shares this machine's cores
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,9 +44,11 @@ from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from websockets.asyncio.client import connect as ws_connect  # noqa: E402
 
 from tests.support.stack import AsgiServer, CeleryWorker, Democluster, wait_for  # noqa: E402
 from tests.sync_support import clean_redis  # noqa: E402
+from workloads.logs.text import parse_stamp  # noqa: E402
 from workloads.models import Cluster, Pod  # noqa: E402
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
@@ -63,6 +68,7 @@ window.WebSocket.prototype = Native.prototype;
 """
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-timer-throttling"]
 TICK = os.sysconf("SC_CLK_TCK")
+SOURCE = {"pid": 0}  # democluster's process: its CPU is the cost of producing the lines, for every column
 
 
 def manifest(pods: int, rate: int) -> str:
@@ -126,9 +132,12 @@ def follow_in_browser(asgi: AsgiServer, session: str, seconds: float) -> dict:
         sampler = Sampler(asgi.proc.pid)
         sampler.start()
         start = page.evaluate("[window.__frames, window.__lines, window.__dropped]")
-        cpu0, t0 = cpu_seconds(asgi.proc.pid), time.monotonic()
+        cpu0, t0, dc0 = cpu_seconds(asgi.proc.pid), time.monotonic(), cpu_seconds(SOURCE["pid"])
         time.sleep(seconds)
+        dc1 = cpu_seconds(SOURCE["pid"])
         end = page.evaluate("[window.__frames, window.__lines, window.__dropped]")
+        last = page.locator("#log-lines .log-line time").last.text_content() or ""
+        lag = time.time() - parse_stamp(last) if last else float("nan")
         cpu1, t1 = cpu_seconds(asgi.proc.pid), time.monotonic()
         kept = page.locator("#log-lines .log-line").count()
         sampler.stop = True
@@ -142,7 +151,50 @@ def follow_in_browser(asgi: AsgiServer, session: str, seconds: float) -> dict:
         "rss idle MiB": idle_rss,
         "rss peak MiB": sampler.peak,
         "dom lines": kept,
+        "lag s": lag,
+        "source cpu %": 100 * (dc1 - dc0) / elapsed,
     }
+
+
+def follow_with_a_bare_socket(asgi: AsgiServer, session: str, seconds: float) -> dict:
+    """The same socket the page opens, read by a plain client: what the server delivers, without a browser."""
+    url = asgi.url.replace("http", "ws", 1) + (
+        f"/ws/logs/?cluster=bench&namespace={NAMESPACE}&kind=deployment&name=chatty&revision=&container="
+        f"&after={datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"  # new lines only, as a page that has read
+    )
+    headers = {"Cookie": f"sessionid={session}", "Origin": asgi.url}
+
+    async def read() -> dict:
+        frames = lines = dropped = 0
+        last = ""
+        async with ws_connect(url, additional_headers=headers, max_size=None) as socket:
+            await socket.recv()  # the first frame: following has started
+            cpu0, t0, dc0 = cpu_seconds(asgi.proc.pid), time.monotonic(), cpu_seconds(SOURCE["pid"])
+            while (left := t0 + seconds - time.monotonic()) > 0:
+                try:
+                    frame = json.loads(await asyncio.wait_for(socket.recv(), left))
+                except TimeoutError:
+                    break
+                frames, lines, dropped = frames + 1, lines + len(frame["lines"]), dropped + frame["dropped"]
+                if frame["lines"]:
+                    last = frame["lines"][-1]["t"]
+            cpu1, t1, dc1 = cpu_seconds(asgi.proc.pid), time.monotonic(), cpu_seconds(SOURCE["pid"])
+        elapsed = t1 - t0
+        return {
+            "source cpu %": 100 * (dc1 - dc0) / elapsed,
+            "frames/s": frames / elapsed,
+            "lines/s": lines / elapsed,
+            "dropped": dropped,
+            "cpu %": 100 * (cpu1 - cpu0) / elapsed,
+            "lag s": time.time() - parse_stamp(last) if last else float("nan"),
+        }
+
+    sampler = Sampler(asgi.proc.pid)
+    sampler.start()
+    result = asyncio.run(read())
+    sampler.stop = True
+    result["rss peak MiB"] = sampler.peak
+    return result
 
 
 def follow_with_kubectl(dc: Democluster, pods: int, seconds: float) -> dict:
@@ -162,14 +214,19 @@ def follow_with_kubectl(dc: Democluster, pods: int, seconds: float) -> dict:
     started.wait(30)
     sampler = Sampler(process.pid)
     sampler.start()
-    n0, cpu0, t0 = counted[0], cpu_seconds(process.pid), time.monotonic()
+    n0, cpu0, t0, dc0 = counted[0], cpu_seconds(process.pid), time.monotonic(), cpu_seconds(SOURCE["pid"])
     time.sleep(seconds)
-    n1, cpu1, t1 = counted[0], cpu_seconds(process.pid), time.monotonic()
+    n1, cpu1, t1, dc1 = counted[0], cpu_seconds(process.pid), time.monotonic(), cpu_seconds(SOURCE["pid"])
     sampler.stop = True
     process.terminate()
     process.wait(10)
     elapsed = t1 - t0
-    return {"lines/s": (n1 - n0) / elapsed, "cpu %": 100 * (cpu1 - cpu0) / elapsed, "rss peak MiB": sampler.peak}
+    return {
+        "lines/s": (n1 - n0) / elapsed,
+        "cpu %": 100 * (cpu1 - cpu0) / elapsed,
+        "rss peak MiB": sampler.peak,
+        "source cpu %": 100 * (dc1 - dc0) / elapsed,
+    }
 
 
 def main() -> None:
@@ -191,6 +248,7 @@ def main() -> None:
             name="bench", connection=Cluster.Connection.DEMOCLUSTER, kubeconfig_path=str(dc.kubeconfig)
         )
         dc.kubectl("apply", "-f", "-", input=manifest(args.pods, args.rate))
+        SOURCE["pid"] = dc.proc.pid
         worker = CeleryWorker(tmp).start()
         asgi = AsgiServer(tmp).start()
         wait_for(
@@ -206,15 +264,23 @@ def main() -> None:
         offered = args.pods * args.rate
         print(f"... {args.pods} Pods x {args.rate} lines/s = {offered} lines/s, {args.seconds:g} s each", flush=True)
         page = follow_in_browser(asgi, session, args.seconds)
+        bare = follow_with_a_bare_socket(asgi, session, args.seconds)
         kubectl = follow_with_kubectl(dc, args.pods, args.seconds)
-        print(f"\n{'':28}{'Podium page':>14}{'kubectl -f -l':>16}")
-        print(f"{'lines/s received':28}{page['lines/s']:>14.0f}{kubectl['lines/s']:>16.0f}   (offered {offered})")
-        print(f"{'frames/s to the page':28}{page['frames/s']:>14.1f}{'-':>16}")
-        print(f"{'lines dropped (said so)':28}{page['dropped']:>14}{'-':>16}")
-        print(f"{'lines kept in the DOM':28}{page['dom lines']:>14}{'-':>16}")
-        print(f"{'CPU (% of one core)':28}{page['cpu %']:>13.0f}%{kubectl['cpu %']:>15.0f}%   (ASGI server / kubectl)")
-        print(f"{'RSS peak MiB':28}{page['rss peak MiB']:>14.0f}{kubectl['rss peak MiB']:>16.0f}")
-        print(f"{'RSS MiB before following':28}{page['rss idle MiB']:>14.0f}")
+        print(f"\n{'':26}{'Podium page':>13}{'bare socket':>13}{'kubectl -f -l':>15}")
+        row = f"{page['lines/s']:>13.0f}{bare['lines/s']:>13.0f}{kubectl['lines/s']:>15.0f}"
+        print(f"{'lines/s received':26}{row}   (offered {offered})")
+        print(f"{'frames/s':26}{page['frames/s']:>13.1f}{bare['frames/s']:>13.1f}{'-':>15}")
+        print(f"{'lines dropped (said so)':26}{page['dropped']:>13}{bare['dropped']:>13}{'-':>15}")
+        row = f"{page['lag s']:>12.1f}s{bare['lag s']:>12.1f}s"
+        print(f"{'behind the cluster at end':26}{row}")
+        print(f"{'lines kept in the DOM':26}{page['dom lines']:>13}{'-':>13}{'-':>15}")
+        row = f"{page['cpu %']:>12.0f}%{bare['cpu %']:>12.0f}%{kubectl['cpu %']:>14.0f}%"
+        print(f"{'CPU (% of one core)':26}{row}   (the ASGI server; kubectl itself)")
+        row = f"{page['rss peak MiB']:>13.0f}{bare['rss peak MiB']:>13.0f}{kubectl['rss peak MiB']:>15.0f}"
+        print(f"{'RSS peak MiB':26}{row}")
+        row = f"{page['source cpu %']:>12.0f}%{bare['source cpu %']:>12.0f}%{kubectl['source cpu %']:>14.0f}%"
+        print(f"{'democluster CPU':26}{row}   (producing the lines)")
+        print(f"{'RSS MiB before following':26}{page['rss idle MiB']:>13.0f}")
     finally:
         for process in (asgi, worker, dc):
             if process is not None:

@@ -35,7 +35,7 @@ LOG_RATE_ANNOTATION = "democluster.podium.dev/log-rate"
 WEB_IMAGES = ("nginx", "httpd", "caddy", "traefik", "envoy", "haproxy")
 WEB_RATE = 0.5  # access-log lines a second
 HEALTH_PERIOD = 10.0
-FOLLOW_POLL = 0.1  # seconds between two looks at the Pod while following
+FOLLOW_POLL = 0.2  # seconds between two looks at the Pod while following
 PATHS = ("/", "/index.html", "/healthz", "/api/items", "/api/items/42", "/static/app.js", "/favicon.ico", "/cart")
 AGENTS = ("kube-probe/1.32", "Mozilla/5.0 (X11; Linux x86_64)", "curl/8.5.0", "Go-http-client/1.1")
 STATUSES = (200, 200, 200, 200, 200, 304, 200, 404, 200, 500)
@@ -172,9 +172,8 @@ def _loop(instance: Instance) -> tuple[float, list[str]] | None:
     return (max(sum(sleeps), 0.1) if sleeps else 1.0), printing
 
 
-def _periodic(instance: Instance, k: int, at: float) -> str:
+def _periodic(instance: Instance, k: int, at: float, loop: tuple[float, list[str]] | None) -> str:
     d = _digest(*instance.seed, k)
-    loop = _loop(instance)
     if loop is not None:
         return "\n".join(t for t in (_echo_text(c, at) for c in loop[1]) if t is not None)
     if instance.rate:
@@ -210,8 +209,7 @@ def _crash(instance: Instance) -> list[str]:
     ]
 
 
-def _period(instance: Instance) -> float | None:
-    loop = _loop(instance)
+def _period(instance: Instance, loop: tuple[float, list[str]] | None) -> float | None:
     if loop is not None:
         return loop[0]
     if instance.init:
@@ -232,7 +230,8 @@ def lines_between(instance: Instance, start: float, end: float, tail: int | None
     startup = _startup(instance)
     for i, text in enumerate(startup):
         out.append((boot + i * 0.0007, text))
-    period = _period(instance)
+    loop = _loop(instance)
+    period = _period(instance, loop)
     if period:
         first = boot + len(startup) * 0.0007 + period
         stop = min(end, last) if last is not None else end
@@ -242,7 +241,7 @@ def lines_between(instance: Instance, start: float, end: float, tail: int | None
             low = max(low, high - tail)
         for k in range(low, max(low, high)):
             at = first + k * period
-            for j, text in enumerate(_periodic(instance, k, at).split("\n")):
+            for j, text in enumerate(_periodic(instance, k, at, loop).split("\n")):
                 out.append((at + j * 0.0001, text))
     if last is not None and instance.exit_code not in (None, 0):
         at = max(last, boot + len(startup) * 0.0007)
