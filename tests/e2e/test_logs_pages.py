@@ -290,6 +290,7 @@ def test_a_viewer_without_the_logs_permission_is_refused_page_and_socket(
     Group.objects.get(name="viewer").permissions.remove(Permission.objects.get(codename="view_logs"))
     response = page.goto(url)
     assert response is not None and response.status == 403
+    expect(page.locator(".log-forbidden")).to_contain_text("Reading logs is a permission of its own")
     page.goto(f"{asgi.url}/c/{cluster.name}/ns/logs/pods/chatty/")
     expect(page.get_by_role("link", name="Logs", exact=True)).to_have_count(0)
     code = page.evaluate(

@@ -34,11 +34,16 @@ def _live_pod(cluster: Cluster, namespace: str, name: str) -> Pod:
     return pod
 
 
+def _forbidden(request: HttpRequest, back_url: str) -> HttpResponse:
+    return render(request, "workloads/logs/forbidden.html", {"back_url": back_url}, status=403)
+
+
 @permission_required(roles.VIEW, raise_exception=True)
-@permission_required(roles.LOGS, raise_exception=True)
 def pod_logs(request: HttpRequest, cluster: str, namespace: str, name: str) -> HttpResponse:
     c = get_object_or_404(Cluster, name=cluster)
     pod = _live_pod(c, namespace, name)
+    if not request.user.has_perm(roles.LOGS):
+        return _forbidden(request, reverse("workloads:pod", args=[c.name, namespace, pod.name]))
     containers = reading.container_choices(pod.raw or {})
     form = PodLogForm(request.GET, containers=containers)
     lines: list[Line] = []
@@ -85,7 +90,6 @@ def pod_logs(request: HttpRequest, cluster: str, namespace: str, name: str) -> H
 
 
 @permission_required(roles.VIEW, raise_exception=True)
-@permission_required(roles.LOGS, raise_exception=True)
 def workload_logs(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
     c = get_object_or_404(Cluster, name=cluster)
     kind_name = presenters.KIND_SLUGS.get(kind)
@@ -97,6 +101,8 @@ def workload_logs(request: HttpRequest, cluster: str, namespace: str, kind: str,
     if w is None:
         raise Http404(_("Not found in the mirror"))
     w.cluster = c
+    if not request.user.has_perm(roles.LOGS):
+        return _forbidden(request, workload_url(w))
     revisions = _revisions_for(w)
     everything = reading.workload_pods(w, revisions, "")
     form = WorkloadLogForm(request.GET, revisions=everything.revisions, containers=everything.containers)
