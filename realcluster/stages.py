@@ -160,7 +160,7 @@ addresses:
   address: {{ .metadata.name | Quote }}
 allocatable: {cpu: '32', memory: 256Gi, pods: '250', ephemeral-storage: 1Ti}
 capacity: {cpu: '32', memory: 256Gi, pods: '250', ephemeral-storage: 1Ti}
-daemonEndpoints: {kubeletEndpoint: {Port: 10250}}
+daemonEndpoints: {kubeletEndpoint: {Port: KUBELET_PORT}}
 nodeInfo:
   architecture: amd64
   operatingSystem: linux
@@ -389,7 +389,8 @@ def pod_stages() -> list[dict[str, Any]]:
     ]
 
 
-def stages_yaml(kube_version: str) -> str:
-    """The stages, with Nodes reporting the control plane's version as their kubelet's."""
+def stages_yaml(kube_version: str, kubelet_port: int = 10250) -> str:
+    """The stages, with Nodes reporting the control plane's version as their kubelet's, and kwok's server
+    (which serves container logs) as their kubelet's endpoint."""
     text = yaml.safe_dump_all([*node_stages(), *pod_stages()], sort_keys=False)
-    return text.replace("KUBELET_VERSION", kube_version)
+    return text.replace("KUBELET_VERSION", kube_version).replace("KUBELET_PORT", str(kubelet_port))
