@@ -1,5 +1,6 @@
 """The log pages without a browser: the Pod limit of a workload view, a cluster that refuses ``pods/log``,
-download as text, and the permission. Against democluster, with the mirror synced from it."""
+download as text, and the permission. Against democluster and the real control plane (kube-apiserver, with
+kwok serving the containers' logs from files the test writes), with the mirror synced from each."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import yaml
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from tests.support.clusters import cluster_row
+from realcluster.cluster import RealCluster
+from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row
 from tests.support.stack import Democluster, wait_for
 from workloads.models import Cluster, Pod
 from workloads.sync.watcher import sync_once
@@ -41,24 +43,65 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def democluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Democluster]:
-    dc = Democluster(tmp_path_factory.mktemp("logs-pages"), "--fresh", "--no-scenario", "--token", "nolog-token:pods")
-    dc.start()
-    dc.kubectl("apply", "-f", "-", input=MANY)
+NO_LOGS_ROLE = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: podium-limited, namespace: many}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get, list, watch]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: podium-limited, namespace: many}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: podium-limited}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: podium-limited}]
+"""
+
+
+@pytest.fixture(scope="module", params=FLAVORS)
+def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetCluster]:
+    """democluster (a token "nolog-token" that may read Pods but not their logs), then the real control plane
+    (user podium-limited, bound to the same in namespace many); each with the Deployment and Pod above."""
+    dc = None
+    if request.param == "democluster":
+        folder = tmp_path_factory.mktemp("logs-pages")
+        dc = Democluster(folder, "--fresh", "--no-scenario", "--token", "nolog-token:pods")
+        target = dc.start()
+    else:
+        real: RealCluster = request.getfixturevalue("real_kubernetes")
+        target = Kubernetes(real)
+        target.kubectl("delete", "namespace", "many", "--ignore-not-found", "--wait=true", timeout=120)
+    target.kubectl("apply", "-f", "-", input=MANY)
 
     def all_running() -> bool:
-        pods = dc.get_json("pods", "-n", "many")["items"]
+        pods = target.get_json("pods", "-n", "many")["items"]
         return len(pods) == 56 and all(p.get("status", {}).get("phase") == "Running" for p in pods)
 
-    wait_for(all_running, timeout=60, what="56 Pods running")
-    yield dc
-    dc.stop()
+    wait_for(all_running, timeout=120, what="56 Pods running")
+    if isinstance(target, Kubernetes):
+        # kwok runs nothing: what each container "printed" is a file it serves.
+        target.kubectl("apply", "-f", "-", input=NO_LOGS_ROLE)
+        target.cluster.container_log("many", "hello", "app", ["one", "two"])
+        for pod in target.get_json("pods", "-n", "many", "-l", "app=many")["items"]:
+            name = pod["metadata"]["name"]
+            target.cluster.container_log("many", name, "app", [f"starting {name}", "listening on :8080"])
+    yield target
+    if dc is not None:
+        dc.stop()
+
+
+def no_logs_kubeconfig(target: TargetCluster, path: object) -> object:
+    """A kubeconfig for the same cluster as someone who may read Pods but not their logs."""
+    if isinstance(target, Kubernetes):
+        return target.cluster.token_kubeconfig("podium-limited-token", path)
+    config = yaml.safe_load(target.kubeconfig.read_text())
+    config["users"][0]["user"]["token"] = "nolog-token"
+    path.write_text(yaml.safe_dump(config))  # type: ignore[attr-defined]
+    return path
 
 
 @pytest.fixture
-def cluster(democluster: Democluster) -> Cluster:
-    cluster = cluster_row(democluster)
+def cluster(target: TargetCluster) -> Cluster:
+    cluster = cluster_row(target)
     sync_once(cluster, ["Namespace", "Deployment", "ReplicaSet", "Pod"])
     return cluster
 
@@ -86,17 +129,17 @@ def test_it_downloads_a_log_as_text(cluster: Cluster, viewer_client: Client) -> 
 
 
 def test_it_says_when_the_cluster_refuses_podium_the_pods_log(
-    democluster: Democluster, viewer_client: Client, tmp_path: object
+    target: TargetCluster, viewer_client: Client, tmp_path: object
 ) -> None:
-    config = yaml.safe_load(democluster.kubeconfig.read_text())
-    config["users"][0]["user"]["token"] = "nolog-token"
-    kubeconfig = tmp_path / "nolog.kubeconfig"  # type: ignore[operator]
-    kubeconfig.write_text(yaml.safe_dump(config))
-    cluster = Cluster.objects.create(
-        name="nolog", connection=Cluster.Connection.DEMOCLUSTER, kubeconfig_path=str(kubeconfig)
-    )
-    sync_once(cluster, ["Pod"])
-    assert Pod.objects.filter(cluster=cluster, name="hello").exists()
+    kubeconfig = no_logs_kubeconfig(target, tmp_path / "nolog.kubeconfig")  # type: ignore[operator]
+    connection = Cluster.Connection.DEMOCLUSTER if target.flavor == "democluster" else Cluster.Connection.KUBECONFIG
+    cluster = Cluster.objects.create(name="nolog", connection=connection, kubeconfig_path=str(kubeconfig))
+    # Its mirror holds the Pod (as Podium's own sync identity would have listed it); only the read is refused.
+    source = cluster_row(target, "synced")
+    sync_once(source, ["Pod"])
+    hello = Pod.objects.get(cluster=source, namespace="many", name="hello")
+    hello.pk, hello.cluster = None, cluster
+    hello.save()
     response = viewer_client.get("/c/nolog/ns/many/pods/hello/logs/")
     assert response.status_code == 200
     assert (
