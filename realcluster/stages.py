@@ -209,7 +209,10 @@ def pod_stages() -> list[dict[str, Any]]:
     crash_exit = '{{ $code := regexFind "[0-9]+" (index .metadata.annotations "' + CRASH + '") }}'
     last_terminated = (
         "\n    terminated:\n      exitCode: {{ $code }}\n      reason: Error\n"
-        "      startedAt: {{ $now | Quote }}\n      finishedAt: {{ $now | Quote }}"
+        "      startedAt: {{ $now | Quote }}\n      finishedAt: {{ $now | Quote }}\n"
+        # As a kubelet reports it (and what `kubectl logs -p` needs): the exited container's id.
+        '      containerID: {{ printf "containerd://%s" (printf "%s-%v-%v" $.metadata.uid $i'
+        " (index $.status.containerStatuses $i).restartCount | sha256sum) | Quote }}"
     )
     restarts = "{{ add (index $.status.containerStatuses $i).restartCount 1 }}"
     previous_last = "{{ (index $.status.containerStatuses $i).lastState | toJson }}"
