@@ -1,10 +1,14 @@
 """Reading and following logs in the browser: the full stack (a cluster, a Celery worker, Redis, the ASGI server).
 
-The lines come from the cluster's ``pods/{name}/log``; every wait is for a condition with a timeout.
+The lines come from the cluster's ``pods/{name}/log``: democluster simulates what each container prints; on the
+real control plane kube-apiserver asks kwok's kubelet-like server, which serves files the test writes (kwok runs
+no process), appended to while a test follows. Every wait is for a condition with a timeout.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +16,9 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import Page, expect
 
+from realcluster.cluster import RealCluster
 from tests.e2e.conftest import log_in, screenshot
-from tests.support.clusters import TargetCluster
+from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster
 from tests.support.stack import AsgiServer, Democluster, wait_for
 from tests.sync_support import cluster, start_worker  # noqa: F401 - fixtures
 from workloads.models import Cluster, Pod, Workload
@@ -86,11 +91,44 @@ spec:
 """
 
 
-@pytest.fixture(params=["democluster"])
+@pytest.fixture(params=FLAVORS)
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TargetCluster]:
-    dc = Democluster(tmp_path, "--fresh", "--no-scenario").start()
-    yield dc
-    dc.stop()
+    if request.param == "democluster":
+        dc = Democluster(tmp_path, "--fresh", "--no-scenario").start()
+        yield dc
+        dc.stop()
+        return
+    real: RealCluster = request.getfixturevalue("real_kubernetes")
+    target = Kubernetes(real)
+    target.kubectl("delete", "namespace", "logs", "--ignore-not-found", "--wait=true", timeout=120)
+    yield target
+
+
+def says(target: TargetCluster, pod: str, container: str, lines: list[str], previous: list[str] | None = None) -> None:
+    """On the real control plane, what the container printed (democluster simulates it from the command)."""
+    if isinstance(target, Kubernetes):
+        target.cluster.container_log("logs", pod, container, lines, previous=previous)
+
+
+class Appender(threading.Thread):
+    """Appends lines to the files kwok serves, as running containers would write them (real control plane)."""
+
+    def __init__(self, target: TargetCluster, pods: list[tuple[str, str]], rate: float) -> None:
+        super().__init__(daemon=True)
+        self.target, self.pods, self.rate, self.stop = target, pods, rate, False
+
+    def run(self) -> None:
+        if not isinstance(self.target, Kubernetes):
+            return
+        folder = self.target.cluster.directory / "container-logs"
+        n = 0
+        while not self.stop:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+            for pod, container in self.pods:
+                with open(folder / f"logs_{pod}_{container}.log", "a") as out:
+                    out.write(f'{stamp}.{n:09d}Z stdout F 10.244.0.{n % 250} - - "GET /item/{n} HTTP/1.1" 200\n')
+            n += 1
+            time.sleep(1 / self.rate)
 
 
 @pytest.fixture
@@ -120,7 +158,10 @@ def restarted(cluster: Cluster, name: str) -> bool:
 
 
 def hello_pod(cluster: Cluster) -> str | None:
-    pod = Pod.objects.filter(cluster=cluster, namespace="logs", owner_name="hello", phase="Running").first()
+    """The hello Job's Pod, once started (kwok completes a Job's Pod after about 2 s whatever its command)."""
+    pod = Pod.objects.filter(
+        cluster=cluster, namespace="logs", owner_name="hello", phase__in=["Running", "Succeeded"]
+    ).first()
     return pod.name if pod else None
 
 
@@ -133,6 +174,14 @@ def test_it_reads_follows_and_refuses_bad_input_on_the_pod_page(
         wait_for(lambda name=name: running(cluster, name), timeout=60, what=f"{name} running in the mirror")
     hello = wait_for(lambda: hello_pod(cluster), timeout=60, what="the hello Job's Pod")
     wait_for(lambda: restarted(cluster, "crasher"), timeout=60, what="crasher to restart")
+    says(target, hello, "hello", ["Hello, Kubernetes!"])
+    says(target, "two-containers", "prepare", ["preparing the page"])
+    says(target, "two-containers", "nginx", ["/docker-entrypoint.sh: Configuration complete; ready for start up"])
+    says(target, "chatty", "app", [f'10.244.0.{i} - - "GET /start/{i} HTTP/1.1" 200' for i in range(60)])
+    says(target, "crasher", "app", ["starting"], previous=["level=error msg=boom", "panic: boom", "exit status 3"])
+    says(target, "hostile", "app", ["<script>window.__pwned = 1</script><img src=x onerror=window.__pwned=2>"])
+    appender = Appender(target, [("chatty", "app")], rate=5)
+    appender.start()
     page.on("pageerror", lambda error: pytest.fail(f"script error on the page: {error}"))
     log_in(page, asgi.url, reader.username)
     base = f"{asgi.url}/c/{cluster.name}/ns/logs/pods"
@@ -171,7 +220,7 @@ def test_it_reads_follows_and_refuses_bad_input_on_the_pod_page(
     assert page.evaluate("window.__notReloaded") is True
     page.click("button.log-pause")
     expect(page.locator("button.log-pause")).to_have_text("Resume auto-scroll")
-    screenshot(page, "logs-3-following")
+    screenshot(page, f"logs-3-following-{target.flavor}")
     page.click("button.log-follow")
     expect(page.locator(".log-live")).to_have_attribute("data-state", "stopped", timeout=TIMEOUT)
 
@@ -216,8 +265,12 @@ def test_it_reads_follows_and_refuses_bad_input_on_the_pod_page(
     )  # fmt: skip
     wait_for(lambda: Pod.objects.filter(cluster=cluster, name="stuck").exists(), timeout=30, what="stuck mirrored")
     page.goto(f"{base}/stuck/logs/")
-    expect(page.locator(".log-problem")).to_contain_text('container "app" in pod "stuck" is waiting to start')
-    screenshot(page, "logs-5-waiting")
+    if target.flavor == "democluster":
+        expect(page.locator(".log-problem")).to_contain_text('container "app" in pod "stuck" is waiting to start')
+    else:  # kwok is no kubelet: it answers from its Logs objects and knows none for this Pod
+        expect(page.locator(".log-problem")).to_contain_text('no logs found for container "app" in pod "logs/stuck"')
+    screenshot(page, f"logs-5-waiting-{target.flavor}")
+    appender.stop = True
 
 
 def test_the_workload_view_merges_both_revisions_of_a_rollout_and_filters_by_revision(
@@ -246,6 +299,10 @@ def test_the_workload_view_merges_both_revisions_of_a_rollout_and_filters_by_rev
         return (old, new) if new and len(old) == 3 else None
 
     old, new = wait_for(both_revisions, timeout=60, what="Pods of two revisions")
+    for name in old | new:
+        says(target, name, "web", [f"{name} started", f"{name} listening on :80"])
+    appender = Appender(target, [(name, "web") for name in new], rate=2)
+    appender.start()
     log_in(page, asgi.url, reader.username)
     page.goto(f"{asgi.url}/c/{cluster.name}/ns/logs/deployment/web/")
     page.get_by_role("link", name="Logs", exact=True).click()
@@ -254,7 +311,7 @@ def test_the_workload_view_merges_both_revisions_of_a_rollout_and_filters_by_rev
     shown = {s.split("/")[0] for s in sources.all_text_contents()}
     assert shown == old | new
     expect(page.locator(".log-pods .chip")).to_have_count(4)
-    screenshot(page, "logs-6-workload-both-revisions")
+    screenshot(page, f"logs-6-workload-both-revisions-{target.flavor}")
 
     page.select_option("select[name=revision]", "current")
     page.click("button:has-text('Read')")
@@ -273,6 +330,7 @@ def test_the_workload_view_merges_both_revisions_of_a_rollout_and_filters_by_rev
     page.select_option("select[name=revision]", outdated.get_attribute("value"))
     page.click("button:has-text('Read')")
     assert {s.split("/")[0] for s in sources.all_text_contents()} == old
+    appender.stop = True
 
 
 def test_a_viewer_without_the_logs_permission_is_refused_page_and_socket(
@@ -281,6 +339,7 @@ def test_a_viewer_without_the_logs_permission_is_refused_page_and_socket(
     start_worker()
     target.kubectl("apply", "-f", "-", input=PODS)
     wait_for(lambda: running(cluster, "chatty"), timeout=60, what="chatty running in the mirror")
+    says(target, "chatty", "app", ["hello from chatty"])
     log_in(page, asgi.url, reader.username)
     url = f"{asgi.url}/c/{cluster.name}/ns/logs/pods/chatty/logs/?container=app"
     page.goto(url)
