@@ -393,11 +393,9 @@ def parse_options(request: web.Request, pod: Obj, parse_bool: object, parse_int:
         if len(names) == 1:
             container = names[0]
         else:
-            message = f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
-            inits = [c["name"] for c in spec.get("initContainers") or []]
-            if inits:
-                message += f" or one of the init containers: [{' '.join(inits)}]"
-            raise bad_request(message)
+            # As kube-apiserver 1.36 says it: init containers first, in one list.
+            every = [c["name"] for c in spec.get("initContainers") or []] + names
+            raise bad_request(f"a container name must be specified for pod {name}, choose one of: [{' '.join(every)}]")
     return LogOptions(container, follow, previous, timestamps, tail, since, limit)
 
 
