@@ -57,7 +57,8 @@ def access_rules() -> set[tuple[str, str, str]]:
 
     Read: the watchers list and watch every mirrored kind, edits get the object first. Write: only
     what a page can send (create/patch from Apply manifest and edits, patch of the scale
-    subresource, delete of a Pod or a Job). deploy/kubernetes/10-rbac.yaml is checked against it.
+    subresource, delete of a Pod or a Job), and a Pod's log (the log pages read it, never the sync).
+    deploy/kubernetes/10-rbac.yaml is checked against it.
     """
     rules = set()
     for k in KINDS.values():
@@ -68,6 +69,7 @@ def access_rules() -> set[tuple[str, str, str]]:
             rules.add((k.group, f"{k.plural}/scale", "patch"))
         if k.deletable:
             rules.add((k.group, k.plural, "delete"))
+    rules.add(("", "pods/log", "get"))
     return rules
 
 

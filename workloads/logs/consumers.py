@@ -146,7 +146,7 @@ class LogConsumer(AsyncJsonWebsocketConsumer):
         for sub in self.subs.values():
             got, said, lost = sub.take(MAX_LINES_PER_FRAME)
             lines += got
-            notices += said
+            notices += [n for n in said if n]
             dropped += lost
         if not (lines or notices or dropped):
             return

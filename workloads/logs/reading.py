@@ -133,6 +133,9 @@ def workload_pods(w: Workload, revisions: list[presenters.Revision], revision: s
             "name": g.revision.name,
         }
         choices.append(RevisionChoice("current" if g.current else g.revision.uid, label, g.pods))
+        for p in g.pods:
+            number = f" #{g.revision.revision}" if g.revision.revision else ""
+            p.revision_label = (_("current") if g.current else _("outdated")) + number
     chosen = pods
     if revision:
         match = next((c for c in choices if c.key == revision), None)

@@ -33,6 +33,7 @@ Key = tuple[int, str, str, str]  # cluster id, namespace, Pod, container
 class Subscription:
     key: Key
     after: float = 0.0  # the viewer has every line up to this time already
+    upstream: Upstream | None = None
     pending: deque[Line] = field(default_factory=lambda: deque(maxlen=SUBSCRIBER_BUFFER))
     notices: list[str] = field(default_factory=list)
     dropped: int = 0
@@ -68,6 +69,7 @@ class Upstream:
         self.closed = threading.Event()
         self.follower: kube.LogFollower | None = None
         self.lines_read = 0
+        self.last_notice = ""
         self.thread = threading.Thread(target=self._run, name=f"log-{key[2]}-{key[3]}", daemon=True)
 
     # --- on the stream's thread -------------------------------------------------------------------------------------
@@ -93,6 +95,8 @@ class Upstream:
                         continue  # already had it (a reopened stream starts at the last whole second)
                     last_at = line.at or last_at
                     self._hand(self._deliver, line)
+                    if self.last_notice:
+                        self._hand(self._notice, "")
                 if not self.closed.is_set():
                     self._hand(self._notice, f"{pod}/{container}: the log stream ended (the container stopped?)")
             except kube.Forbidden as exc:
@@ -107,6 +111,7 @@ class Upstream:
             except Exception:  # noqa: BLE001 - a stream's thread must never die silently
                 log.exception("log stream %s failed", self.key)
             self.closed.wait(RETRY)
+        self.closed.set()  # a later viewer opens a new one
 
     def _hand(self, callback: object, arg: object) -> None:
         try:
@@ -123,6 +128,9 @@ class Upstream:
             sub.push(line)
 
     def _notice(self, text: str) -> None:
+        if text == self.last_notice:
+            return  # a stream that keeps ending (a stopped container) says so once
+        self.last_notice = text
         for sub in self.subscribers:
             sub.notice(text)
 
@@ -147,20 +155,21 @@ class Hub:
             self.upstreams[key] = upstream
             self.opened += 1
             upstream.thread.start()
-        sub = Subscription(key, after)
+        sub = Subscription(key, after, upstream)
         for line in upstream.ring:
             sub.push(line)
         upstream.subscribers.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        upstream = self.upstreams.get(sub.key)
+        upstream = sub.upstream
         if upstream is None:
             return
         upstream.subscribers.discard(sub)
         if not upstream.subscribers:
             upstream.close()
-            del self.upstreams[sub.key]
+            if self.upstreams.get(sub.key) is upstream:
+                del self.upstreams[sub.key]
 
 
 _hubs: dict[int, Hub] = {}

@@ -19,8 +19,14 @@ from workloads.views_browse import _revisions_for, workload_url
 READ_LIMIT_BYTES = 8 * 1024 * 1024  # one read never brings more than this into memory
 
 
-def _download(lines: list[Line], filename: str, timestamps: bool) -> HttpResponse:
-    body = "".join((f"{ln.stamp} " if timestamps and ln.stamp else "") + ln.text + "\n" for ln in lines)
+def _download(lines: list[Line], filename: str, timestamps: bool, *, source: bool = False) -> HttpResponse:
+    body = "".join(
+        (f"{ln.stamp} " if timestamps and ln.stamp else "")
+        + (f"[{ln.pod}/{ln.container}] " if source else "")  # as kubectl logs --prefix
+        + ln.text
+        + "\n"
+        for ln in lines
+    )
     response = HttpResponse(body, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -119,7 +125,7 @@ def workload_logs(request: HttpRequest, cluster: str, namespace: str, kind: str,
         )
         lines, problems = result.lines, result.problems
         if request.GET.get("download"):
-            return _download(lines, f"{w.kind.lower()}-{w.name}.log", form.cleaned_data["timestamps"])
+            return _download(lines, f"{w.kind.lower()}-{w.name}.log", form.cleaned_data["timestamps"], source=True)
     for p in chosen.pods if chosen else []:
         p.colour = pod_colour(p.name)
     for line in lines:
