@@ -23,7 +23,7 @@ VERSION = {
     "platform": "linux/amd64",
 }
 
-SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"]}
+SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"], "log": ["get"]}
 
 
 def group_versions() -> dict[str, list[Resource]]:

@@ -49,7 +49,7 @@ class Resource:
 RESOURCES: list[Resource] = [
     Resource("", "v1", "namespaces", "Namespace", False, ("ns",), (), "namespace", ("status",), has_generation=False),
     Resource("", "v1", "nodes", "Node", False, ("no",), (), "node", ("status",), has_generation=False),
-    Resource("", "v1", "pods", "Pod", True, ("po",), ("all",), "pod", ("status",), has_generation=False),
+    Resource("", "v1", "pods", "Pod", True, ("po",), ("all",), "pod", ("log", "status"), has_generation=False),
     Resource("", "v1", "events", "Event", True, ("ev",), (), "event", (), has_generation=False),
     Resource("", "v1", "services", "Service", True, ("svc",), ("all",), "service", ("status",), has_generation=False),
     Resource("", "v1", "configmaps", "ConfigMap", True, ("cm",), (), "configmap", (), has_generation=False),

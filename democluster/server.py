@@ -17,7 +17,7 @@ import orjson
 import yaml
 from aiohttp import web
 
-from democluster import admission, discovery, errors, tables
+from democluster import admission, discovery, errors, logs, tables
 from democluster import patch as patches
 from democluster import schema as schemas
 from democluster.errors import ApiError, bad_request
@@ -144,11 +144,14 @@ def authenticate(state: ServerState, request: web.Request) -> TokenGrant | None:
 
 
 def authorize(grant: TokenGrant | None, route: Route, verb: str) -> None:
-    if grant is None or grant.resources is None or route.res.plural in grant.resources:
-        return
     resource = route.res.plural + (f"/{route.subresource}" if route.subresource else "")
+    # As in RBAC, reading a Pod's log is its own resource: "pods" alone does not grant "pods/log".
+    needed = resource if route.subresource == "log" else route.res.plural
+    if grant is None or grant.resources is None or needed in grant.resources:
+        return
     scope = f'in the namespace "{route.namespace}"' if route.namespace else "at the cluster scope"
-    target = f'{resource} "{route.name}"' if route.name else resource
+    named = route.res.plural if route.subresource == "log" else resource
+    target = f'{named} "{route.name}"' if route.name else resource
     message = (
         f'{target} is forbidden: User "{grant.user}" cannot {verb} resource "{resource}" '
         f'in API group "{route.res.group}" {scope}'
@@ -351,6 +354,8 @@ class ApiServer:
         if route.name is None:
             verb = {"GET": "watch" if is_watch else "list", "DELETE": "deletecollection"}.get(method, verb)
         authorize(grant, route, verb)
+        if route.subresource == "log" and method != "GET":
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if route.name is None:
             if method == "GET":
                 return await (self.watch(request, route) if is_watch else self.list(request, route))
@@ -359,6 +364,8 @@ class ApiServer:
             if method == "DELETE":
                 return await self.delete_collection(request, route)
         else:
+            if method == "GET" and route.subresource == "log":
+                return await logs.serve(request, self.store, route.namespace or "", route.name, parse_bool, parse_int)
             if method == "GET":
                 return self.get(request, route)
             if method == "PUT":

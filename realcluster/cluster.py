@@ -225,6 +225,7 @@ class RealCluster:
     watch_cache: bool = True
     etcd_url: str = ""
     bindir: Path | None = None
+    kubelet_port: int = 0  # kwok's kubelet-like server (container logs), on every Node's daemonEndpoints
     _apiserver_args: list[str] = field(default_factory=list)
 
     # -- starting ---------------------------------------------------------------------------
@@ -318,6 +319,10 @@ class RealCluster:
             f"--audit-policy-file={_audit_policy(self.directory)}",
             "--audit-log-maxsize=200",
             f"--watch-cache={'true' if self.watch_cache else 'false'}",
+            # pods/log is served by the "kubelet": kwok's server on every Node's InternalIP (127.0.0.1).
+            "--kubelet-preferred-address-types=InternalIP",
+            f"--kubelet-client-certificate={pki / 'admin.crt'}",
+            f"--kubelet-client-key={pki / 'admin.key'}",
             "--v=0",
         ]
         self.start_apiserver()
@@ -342,8 +347,11 @@ class RealCluster:
             ],
         )
         self._spawn("kube-scheduler", [str(bindir / "kube-scheduler"), *common, "--secure-port=0"])
+        self.kubectl("apply", "-f", str(Path(__file__).resolve().parent / "kwok" / "logs-crd.yaml"))
+        self.kubectl("wait", "--for=condition=Established", "crd/logs.kwok.x-k8s.io", "--timeout=30s")
+        self.kubelet_port = free_port()
         kwok_config = self.directory / "kwok.yaml"
-        kwok_config.write_text(stages_yaml(self.server_version()))
+        kwok_config.write_text(stages_yaml(self.server_version(), self.kubelet_port))
         self._spawn(
             "kwok",
             [
@@ -355,6 +363,10 @@ class RealCluster:
                 "--node-lease-duration-seconds=40",
                 "--cidr=10.244.0.0/16",
                 "--node-ip=127.0.0.1",
+                f"--server-address=127.0.0.1:{self.kubelet_port}",
+                f"--tls-cert-file={pki / 'server.crt'}",
+                f"--tls-private-key-file={pki / 'server.key'}",
+                "--enable-crds=Logs",
             ],
         )
         self.node_names = [f"kwok-node-{i}" for i in range(1, nodes + 1)]
@@ -443,6 +455,39 @@ class RealCluster:
             check=check,
             timeout=timeout,
         )
+
+    def container_log(
+        self, namespace: str, pod: str, container: str, lines: list[str], *, previous: list[str] | None = None
+    ) -> None:
+        """What kwok serves as this container's log (and its previous instance's): a file in the CRI log
+        format per container, named by a ``Logs`` object of kwok's for the Pod. Lines get the time of writing."""
+        folder = self.directory / "container-logs"
+        folder.mkdir(exist_ok=True)
+
+        def write(name: str, texts: list[str]) -> str:
+            path = folder / name
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+            path.write_text("".join(f"{stamp}.{i:09d}Z stdout F {text}\n" for i, text in enumerate(texts)))
+            return str(path)
+
+        entry: dict[str, Any] = {
+            "containers": [container],
+            "logsFile": write(f"{namespace}_{pod}_{container}.log", lines),
+            "follow": True,
+        }
+        if previous is not None:
+            entry["previousLogsFile"] = write(f"{namespace}_{pod}_{container}.previous.log", previous)
+        existing = self.kubectl("get", "logs.kwok.x-k8s.io", pod, "-n", namespace, "-o", "json", check=False)
+        logs = [entry]
+        if existing.returncode == 0:
+            logs += [e for e in json.loads(existing.stdout)["spec"]["logs"] if container not in e["containers"]]
+        body = {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "Logs",
+            "metadata": {"name": pod, "namespace": namespace},
+            "spec": {"logs": logs},
+        }
+        self.kubectl("apply", "-f", "-", input=json.dumps(body))
 
     def token_kubeconfig(self, token: str, path: Path | None = None) -> Path:
         """A kubeconfig for one user of the token file (see TOKENS)."""

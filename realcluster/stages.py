@@ -160,7 +160,7 @@ addresses:
   address: {{ .metadata.name | Quote }}
 allocatable: {cpu: '32', memory: 256Gi, pods: '250', ephemeral-storage: 1Ti}
 capacity: {cpu: '32', memory: 256Gi, pods: '250', ephemeral-storage: 1Ti}
-daemonEndpoints: {kubeletEndpoint: {Port: 10250}}
+daemonEndpoints: {kubeletEndpoint: {Port: KUBELET_PORT}}
 nodeInfo:
   architecture: amd64
   operatingSystem: linux
@@ -209,7 +209,10 @@ def pod_stages() -> list[dict[str, Any]]:
     crash_exit = '{{ $code := regexFind "[0-9]+" (index .metadata.annotations "' + CRASH + '") }}'
     last_terminated = (
         "\n    terminated:\n      exitCode: {{ $code }}\n      reason: Error\n"
-        "      startedAt: {{ $now | Quote }}\n      finishedAt: {{ $now | Quote }}"
+        "      startedAt: {{ $now | Quote }}\n      finishedAt: {{ $now | Quote }}\n"
+        # As a kubelet reports it (and what `kubectl logs -p` needs): the exited container's id.
+        '      containerID: {{ printf "containerd://%s" (printf "%s-%v-%v" $.metadata.uid $i'
+        " (index $.status.containerStatuses $i).restartCount | sha256sum) | Quote }}"
     )
     restarts = "{{ add (index $.status.containerStatuses $i).restartCount 1 }}"
     previous_last = "{{ (index $.status.containerStatuses $i).lastState | toJson }}"
@@ -389,7 +392,8 @@ def pod_stages() -> list[dict[str, Any]]:
     ]
 
 
-def stages_yaml(kube_version: str) -> str:
-    """The stages, with Nodes reporting the control plane's version as their kubelet's."""
+def stages_yaml(kube_version: str, kubelet_port: int = 10250) -> str:
+    """The stages, with Nodes reporting the control plane's version as their kubelet's, and kwok's server
+    (which serves container logs) as their kubelet's endpoint."""
     text = yaml.safe_dump_all([*node_stages(), *pod_stages()], sort_keys=False)
-    return text.replace("KUBELET_VERSION", kube_version)
+    return text.replace("KUBELET_VERSION", kube_version).replace("KUBELET_PORT", str(kubelet_port))

@@ -87,7 +87,12 @@ def test_podium_as_its_service_account_needs_nothing_the_cluster_role_does_not_g
         pod = json.loads(
             real_kubernetes.kubectl("get", "pods", "-n", "rbac-check", "-l", "app=db", "-o", "json").stdout
         )
-        editor_client.post(f"{base}/pods/{pod['items'][0]['metadata']['name']}/delete/", {"confirm": "yes"})
+        # Read a Pod's log (kwok serves what the file says), then delete that Pod.
+        db_pod = pod["items"][0]["metadata"]["name"]
+        real_kubernetes.container_log("rbac-check", db_pod, pod["items"][0]["spec"]["containers"][0]["name"], ["up"])
+        read = editor_client.get(f"{base}/pods/{db_pod}/logs/")
+        assert read.status_code == 200 and b'<span class="">up</span>' in read.content
+        editor_client.post(f"{base}/pods/{db_pod}/delete/", {"confirm": "yes"})
 
         outcomes = list(ChangeRecord.objects.values_list("action", "name", "outcome").order_by("created_at"))
         assert [o for o in outcomes if o[2] != ChangeRecord.Outcome.APPLIED] == []
@@ -109,6 +114,7 @@ def test_podium_as_its_service_account_needs_nothing_the_cluster_role_does_not_g
         }
         assert sent <= kube.access_rules(), sent - kube.access_rules()
         assert ("apps", "replicasets/scale", "patch") in sent
+        assert ("", "pods/log", "get") in sent
     finally:
         real_kubernetes.kubectl("delete", "namespace", "rbac-check", "--wait=false")
         for name in ("10-rbac.yaml", "00-namespace.yaml"):

@@ -48,6 +48,7 @@ class Cluster(models.Model):
             ("view_cluster_data", "Can view workloads, Pods and events"),
             ("change_workloads", "Can change workloads (edit, scale, rollout actions)"),
             ("manage_clusters", "Can manage clusters and users"),
+            ("view_logs", "Can read container logs"),
         ]
 
     def __str__(self) -> str:

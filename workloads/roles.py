@@ -1,6 +1,8 @@
 """Podium's three roles, as Django groups with permissions.
 
-viewer reads everything; editor also changes workloads; admin also manages clusters and users.
+viewer reads everything; editor also changes workloads; admin also manages clusters and users. Reading
+container logs is a permission of its own (logs may hold what object metadata does not): every role has it by
+default, and an admin can take it from a group or grant it to a person.
 """
 
 from __future__ import annotations
@@ -8,12 +10,14 @@ from __future__ import annotations
 VIEW = "workloads.view_cluster_data"
 CHANGE = "workloads.change_workloads"
 MANAGE = "workloads.manage_clusters"
+LOGS = "workloads.view_logs"
 
 ROLES: dict[str, list[str]] = {
-    "viewer": ["view_cluster_data"],
-    "editor": ["view_cluster_data", "change_workloads"],
+    "viewer": ["view_cluster_data", "view_logs"],
+    "editor": ["view_cluster_data", "view_logs", "change_workloads"],
     "admin": [
         "view_cluster_data",
+        "view_logs",
         "change_workloads",
         "manage_clusters",
         "add_cluster",

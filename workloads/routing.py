@@ -1,7 +1,10 @@
 from django.urls import path
 
 from workloads import consumers, live_bus
+from workloads.logs import consumers as logs_consumers
 
 websocket_urlpatterns = [
     path("ws/live/", live_bus.guard(consumers.LiveConsumer.as_asgi())),
+    # Logs stream from the cluster through this process, not through Redis: no bus to guard.
+    path("ws/logs/", logs_consumers.LogConsumer.as_asgi()),
 ]

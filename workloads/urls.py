@@ -21,3 +21,7 @@ urlpatterns += edit_urlpatterns
 from workloads.urls_rollout import urlpatterns as rollout_urlpatterns  # noqa: E402
 
 urlpatterns += rollout_urlpatterns
+
+from workloads.logs.urls import urlpatterns as logs_urlpatterns  # noqa: E402
+
+urlpatterns += logs_urlpatterns

@@ -481,6 +481,34 @@ def heartbeat(server: Server, ns: str) -> Any:
     return {"leases": leases, "heartbeat": beat}
 
 
+@case("pod-log-errors")
+def pod_log_errors(server: Server, ns: str) -> Any:
+    """What kube-apiserver itself answers about pods/log (not what the kubelet, or kwok standing in for it, says)."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "two"},
+        "spec": {
+            "initContainers": [{"name": "prepare", "image": "busybox:1.36", "command": ["sh", "-c", "echo hi"]}],
+            "containers": [{"name": "web", "image": "nginx:1.27"}, {"name": "side", "image": "busybox:1.36"}],
+        },
+    }
+    server.call("POST", core(ns, "pods"), pod)
+    until_settled(server, core(ns, "pods", "two"), lambda o: o.get("spec", {}).get("nodeName"), "two scheduled")
+    log = core(ns, "pods", "two") + "/log"
+    answers = {}
+    for label, params in {
+        "no container": {},
+        "unknown container": {"container": "nope"},
+        "negative tail": {"container": "web", "tailLines": "-1"},
+        "zero limit": {"container": "web", "limitBytes": "0"},
+        "zero since": {"container": "web", "sinceSeconds": "0"},
+    }.items():
+        answers[label] = status_body(*server.call("GET", log, params=params))
+    answers["unknown pod"] = status_body(*server.call("GET", core(ns, "pods", "nobody") + "/log"))
+    return answers
+
+
 @case("kubectl-create")
 def kubectl_create(server: Server, ns: str) -> Any:
     created = server.kubectl("create", "deployment", "web", "--image=nginx:1.27", "-n", ns)

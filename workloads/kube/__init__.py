@@ -15,6 +15,7 @@ from workloads.kube.kinds import (
     cluster_role_rules,
     kind_for,
 )
+from workloads.kube.logs import LogFollower, LogQuery, follow_log, read_log
 from workloads.kube.patch import MERGE, STRATEGIC, create_object, delete_object, patch_object
 from workloads.kube.quantity import parse_quantity
 from workloads.kube.watch import watch_objects
@@ -31,6 +32,8 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "Kind",
+    "LogFollower",
+    "LogQuery",
     "KubeError",
     "NotFound",
     "Unauthorized",
@@ -41,12 +44,14 @@ __all__ = [
     "config_for_cluster",
     "create_object",
     "delete_object",
+    "follow_log",
     "get_object",
     "kind_for",
     "list_objects",
     "list_pages",
     "parse_quantity",
     "patch_object",
+    "read_log",
     "server_version",
     "watch_objects",
 ]

@@ -70,9 +70,10 @@ def request(
     content_type: str = "application/json",
     stream: bool = False,
     timeout: float | tuple[float, float] | None = None,
+    accept: str = "application/json",
 ) -> urllib3.BaseHTTPResponse:
     """Send one request and return the raw response; any non-2xx answer raises Podium's error."""
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": accept}
     if body is not None:
         headers["Content-Type"] = content_type
         # The client's REST layer serializes JSON bodies itself (json.dumps); bytes would fail there.

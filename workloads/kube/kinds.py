@@ -57,8 +57,9 @@ def access_rules() -> set[tuple[str, str, str]]:
 
     Read: the watchers list and watch every mirrored kind, edits get the object first. Write: only
     what a page can send (create/patch from Apply manifest and edits, patch of the scale
-    subresource, delete of a Pod or a Job). The chart's ClusterRole is written from it
-    (``cluster_role_rules``), and the tests check the rendered role against it.
+    subresource, delete of a Pod or a Job), and a Pod's log (the log pages read it, never the sync).
+    The chart's ClusterRole is written from it (``cluster_role_rules``), and the tests check the
+    rendered role against it.
     """
     rules = set()
     for k in KINDS.values():
@@ -69,6 +70,7 @@ def access_rules() -> set[tuple[str, str, str]]:
             rules.add((k.group, f"{k.plural}/scale", "patch"))
         if k.deletable:
             rules.add((k.group, k.plural, "delete"))
+    rules.add(("", "pods/log", "get"))
     return rules
 
 
@@ -79,10 +81,11 @@ _VERB_ORDER = (*READ_VERBS, "create", "patch", "delete")
 def cluster_role_rules() -> list[dict[str, list[str]]]:
     """``access_rules`` as a ClusterRole's rules, as a person would write them: reading first (one rule
     per API group), then changing (one rule per group and set of verbs), resources in the order of
-    KINDS and their scale subresources after them. scripts/render_deploy.py writes the chart's
+    KINDS and their scale subresources (and pods/log) after them. scripts/render_deploy.py writes the chart's
     deploy/helm/podium/files/rbac-rules.yaml from it."""
     granted = access_rules()
     resources = [(k.group, k.plural) for k in KINDS.values()] + [(k.group, f"{k.plural}/scale") for k in KINDS.values()]
+    resources.append(("", "pods/log"))
     groups = list(dict.fromkeys(group for group, _ in resources))
     rules = []
     for reading in (True, False):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workloads', '0005_changerecord_unknown_outcome'),
+        ('workloads', '0006_view_logs_permission'),
     ]
 
     operations = [
