@@ -311,7 +311,12 @@ def _failed(
         edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
     else:
         target.record(request, action, edit_apply.outcome_for(exc), patch=patch, message=exc.message)
-    if isinstance(exc, kube.Unreachable):
+    if isinstance(exc, kube.NoAnswer):
+        message = _(
+            "The cluster did not answer (%(action)s): %(error)s. It may have applied it: look at the workload "
+            "before trying again."
+        )
+    elif isinstance(exc, kube.Unreachable):
         message = _("The cluster did not answer (%(action)s): %(error)s")
     else:
         message = _("The cluster refused to %(action)s: %(error)s")

@@ -326,6 +326,8 @@ def finish(
 
 
 def outcome_for(exc: kube.KubeError) -> str:
+    if isinstance(exc, kube.NoAnswer):
+        return ChangeRecord.Outcome.UNKNOWN  # it went out: the cluster may have applied it
     if isinstance(exc, kube.Conflict):
         return ChangeRecord.Outcome.CONFLICT
     if isinstance(exc, kube.Invalid) or exc.code == 400:

@@ -4,7 +4,17 @@ It hands back plain dicts parsed with orjson and raises Podium's own errors.
 """
 
 from workloads.kube.client import ClusterConfig, api_client_for, config_for_cluster, server_version
-from workloads.kube.errors import Conflict, Expired, Forbidden, Invalid, KubeError, NotFound, Unauthorized, Unreachable
+from workloads.kube.errors import (
+    Conflict,
+    Expired,
+    Forbidden,
+    Invalid,
+    KubeError,
+    NoAnswer,
+    NotFound,
+    Unauthorized,
+    Unreachable,
+)
 from workloads.kube.fetch import get_object, list_objects, list_pages
 from workloads.kube.kinds import (
     APPLIABLE_KINDS,
@@ -35,6 +45,7 @@ __all__ = [
     "LogFollower",
     "LogQuery",
     "KubeError",
+    "NoAnswer",
     "NotFound",
     "Unauthorized",
     "Unreachable",

@@ -13,7 +13,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
-from workloads.kube.errors import KubeError, Unreachable, from_status
+from workloads.kube.errors import KubeError, NoAnswer, Unreachable, from_status
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
@@ -97,7 +97,7 @@ def request(
         raise Unreachable(f"cannot reach the API server: {exc.reason}") from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         if _timed_out(exc):
-            raise Unreachable(
+            raise (NoAnswer if _sent(exc) else Unreachable)(
                 f"the API server did not answer within {_seconds(timeout)} s (it accepts connections but does not "
                 "respond)"
             ) from exc
@@ -123,6 +123,17 @@ def _timed_out(exc: BaseException | None) -> bool:
         if exc is None or isinstance(exc, urllib3.exceptions.NewConnectionError):
             return False
         if isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)):
+            return True
+        exc = getattr(exc, "reason", None) or exc.__cause__
+    return False
+
+
+def _sent(exc: BaseException | None) -> bool:
+    """The timeout came while waiting for the answer (the request had gone out), not while connecting."""
+    for _depth in range(5):
+        if exc is None or isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
+            return False
+        if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
             return True
         exc = getattr(exc, "reason", None) or exc.__cause__
     return False

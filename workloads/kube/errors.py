@@ -19,6 +19,10 @@ class Unreachable(KubeError):
     """No answer: connection refused, TLS failure, timeout, or a 5xx."""
 
 
+class NoAnswer(Unreachable):
+    """The request was sent and no answer came in time: whether a change it carried was applied is unknown."""
+
+
 class Unauthorized(KubeError):
     """401: the credentials were refused."""
 
