@@ -20,29 +20,17 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-TMP = Path(tempfile.mkdtemp(prefix="podium-ingest-bench-"))
-os.environ.update(PODIUM_VAR_DIR=str(TMP), PODIUM_ENV_FILES="off", PODIUM_DEV="true")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.worker_support import cpu_seconds, finish, prepare, synced  # noqa: E402 - before Django's settings
 
-import services  # noqa: E402
-
-os.environ["REDIS_URL"] = services.start_private_redis(TMP / "redis").replace("/0", "/1")
-
-import django  # noqa: E402
-
-django.setup()
+TMP = prepare("podium-ingest-bench-")
 
 from django.core.management import call_command  # noqa: E402
 
-from bench.sync_bench import cpu_seconds, synced  # noqa: E402
 from tests.support.stack import CeleryWorker, Democluster, wait_for  # noqa: E402
 from workloads import kube  # noqa: E402
 from workloads.models import Cluster, SyncState  # noqa: E402
@@ -126,7 +114,7 @@ def main() -> None:
     finally:
         worker.stop()
         dc.stop()
-        services.stop_private_redis(TMP / "redis")
+        finish(TMP)
 
 
 if __name__ == "__main__":

@@ -21,39 +21,20 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-TMP = Path(tempfile.mkdtemp(prefix="podium-sync-bench-"))
-os.environ.update(PODIUM_VAR_DIR=str(TMP), PODIUM_ENV_FILES="off", PODIUM_DEV="true")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.worker_support import cpu_seconds, finish, prepare, synced  # noqa: E402 - before Django's settings
 
-import services  # noqa: E402
-
-os.environ["REDIS_URL"] = services.start_private_redis(TMP / "redis").replace("/0", "/1")
-
-import django  # noqa: E402
-
-django.setup()
+TMP = prepare("podium-sync-bench-")
 
 from django.core.management import call_command  # noqa: E402
 
 from tests.support.stack import CeleryWorker, Democluster, wait_for  # noqa: E402
 from workloads import kube  # noqa: E402
-from workloads.models import Cluster, Pod, SyncState  # noqa: E402
-from workloads.sync.watcher import SYNC_KINDS  # noqa: E402
+from workloads.models import Cluster  # noqa: E402
 from workloads.tasks import ensure_watchers  # noqa: E402
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def bare_list(api: object) -> float:
@@ -62,11 +43,6 @@ def bare_list(api: object) -> float:
     elapsed = time.perf_counter() - start
     assert count, "democluster served no Pods"
     return elapsed
-
-
-def synced(cluster: Cluster, pods: int) -> bool:
-    states = SyncState.objects.filter(cluster=cluster, last_synced_at__isnull=False).count()
-    return states == len(SYNC_KINDS) and Pod.objects.filter(cluster=cluster, deleted_at__isnull=True).count() >= pods
 
 
 def main() -> None:
@@ -104,7 +80,7 @@ def main() -> None:
     finally:
         worker.stop()
         dc.stop()
-        services.stop_private_redis(TMP / "redis")
+        finish(TMP)
 
 
 if __name__ == "__main__":

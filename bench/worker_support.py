@@ -1,0 +1,48 @@
+"""What the benchmarks of the real worker share: a directory and a Redis of their own, made before Django
+reads its settings, and the worker's CPU time."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import django
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+import services  # noqa: E402 - scripts/ is on the path from here
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def prepare(prefix: str) -> Path:
+    """A temporary PODIUM_VAR_DIR (a fresh SQLite database, unless DATABASE_URL names PostgreSQL) and a private
+    redis-server for this run, then Django set up on them. Stop the Redis with ``finish``."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ.update(PODIUM_VAR_DIR=str(tmp), PODIUM_ENV_FILES="off", PODIUM_DEV="true")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    os.environ["REDIS_URL"] = services.start_private_redis(tmp / "redis").replace("/0", "/1")
+    django.setup()
+    return tmp
+
+
+def finish(tmp: Path) -> None:
+    services.stop_private_redis(tmp / "redis")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def synced(cluster: object, pods: int) -> bool:
+    """Every watched kind listed once, and every Pod in the mirror."""
+    from workloads.models import Pod, SyncState  # only once Django is set up
+    from workloads.sync.watcher import SYNC_KINDS
+
+    states = SyncState.objects.filter(cluster=cluster, last_synced_at__isnull=False).count()
+    return states == len(SYNC_KINDS) and Pod.objects.filter(cluster=cluster, deleted_at__isnull=True).count() >= pods
