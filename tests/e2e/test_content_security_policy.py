@@ -122,6 +122,6 @@ def test_pages_load_without_violations_and_still_follow_the_cluster(
         "() => { const s = document.createElement('script'); s.textContent = 'window.__ran = true';"
         " document.body.appendChild(s); }"
     )
-    page.wait_for_function("JSON.parse(sessionStorage.getItem('violations') || '[]').length > 0", timeout=TIMEOUT)
+    page.wait_for_function("() => JSON.parse(sessionStorage.getItem('violations') || '[]').length > 0", timeout=TIMEOUT)
     assert page.evaluate("window.__ran") is None
     assert any(v.startswith("script-src") for v in violations(page, []))

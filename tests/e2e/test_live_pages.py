@@ -149,7 +149,7 @@ def test_it_says_when_it_is_not_live_and_catches_up(
 
     # The server goes away: the page says so, and keeps what it had.
     asgi.stop()
-    page.wait_for_function("window.__liveStates.includes('reconnecting')", timeout=TIMEOUT)
+    page.wait_for_function("() => window.__liveStates.includes('reconnecting')", timeout=TIMEOUT)
     expect(indicator).not_to_have_attribute("data-state", "live")
     expect(indicator).to_contain_text(re.compile(r"(reconnecting…|offline) data as of"))
     screenshot(page, "live-5-reconnecting")

@@ -214,7 +214,7 @@ def test_it_reads_follows_and_refuses_bad_input_on_the_pod_page(
     page.evaluate("window.__notReloaded = true")
     page.click("button.log-follow")
     expect(page.locator(".log-live")).to_have_attribute("data-state", "following", timeout=TIMEOUT)
-    page.wait_for_function("document.querySelectorAll('#log-lines .log-line').length >= 10", timeout=TIMEOUT)
+    page.wait_for_function("() => document.querySelectorAll('#log-lines .log-line').length >= 10", timeout=TIMEOUT)
     stamps = page.locator("#log-lines .log-line time").all_text_contents()
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)  # in order, none twice
     assert page.evaluate("window.__notReloaded") is True
@@ -231,7 +231,7 @@ def test_it_reads_follows_and_refuses_bad_input_on_the_pod_page(
     assert marked > 5
     expect(page.locator("p.log-matches")).to_have_text(f"{marked} lines match “GET”.")
     page.fill("input[name=q]", "healthz")  # as you type: the page's own highlighting takes over
-    page.wait_for_function("document.querySelector('p.log-matches').textContent.includes('healthz')")
+    page.wait_for_function("() => document.querySelector('p.log-matches').textContent.includes('healthz')")
 
     # A crashing container: its previous instance shows its last lines.
     page.goto(f"{base}/crasher/logs/?container=app&previous=on")
