@@ -47,19 +47,27 @@ class BareConsumer(threading.Thread):
         self.events = 0
         self.newest = int(resource_version)
         self.cpu = 0.0
+        self.cpu_start: float | None = None
         self.counting = False
+        self.stopped = False
 
     def run(self) -> None:
-        while True:
-            for type_, obj in kube.watch_objects(
-                self.api, kube.kind_for("Pod"), resource_version=str(self.newest), timeout_seconds=60
-            ):
-                if type_ == "BOOKMARK":
-                    continue
-                self.newest = max(self.newest, rows.resource_version(obj))
-                if self.counting:
-                    self.events += 1
-                    self.cpu = time.thread_time()
+        while not self.stopped:
+            try:
+                for type_, obj in kube.watch_objects(
+                    self.api, kube.kind_for("Pod"), resource_version=str(self.newest), timeout_seconds=60
+                ):
+                    if type_ == "BOOKMARK":
+                        continue
+                    self.newest = max(self.newest, rows.resource_version(obj))
+                    if self.counting:
+                        if self.cpu_start is None:
+                            self.cpu_start = time.thread_time()
+                        self.events += 1
+                        self.cpu = time.thread_time()
+            except kube.Unreachable:
+                if not self.stopped:
+                    raise
 
 
 def main() -> None:
@@ -85,7 +93,6 @@ def main() -> None:
         wait_for(lambda: synced(cluster, args.pods), timeout=600, interval=0.2, what="the initial sync")
         time.sleep(3)  # not a wait for a condition: the first seconds after the list are not steady state
         bare.counting = True
-        cpu_bare_start = bare.cpu or time.thread_time()
         events_start = bare.events
         cpu_start = cpu_seconds(worker.proc.pid)
         start = time.perf_counter()
@@ -98,7 +105,8 @@ def main() -> None:
         wall = time.perf_counter() - start
         cpu = cpu_seconds(worker.proc.pid) - cpu_start
         events = bare.events - events_start
-        cpu_bare = bare.cpu - cpu_bare_start
+        bare.stopped = True
+        cpu_bare = bare.cpu - (bare.cpu_start or bare.cpu)
         per_event, per_event_bare = cpu / events * 1e6, cpu_bare / events * 1e6
         print(f"{args.pods:,} Pods, churn {args.rate:,.0f}/s; {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}")
         print(f"bare consumer saw {events / wall:,.0f} Pod events/s")
