@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from workloads import kube, live
@@ -66,11 +66,20 @@ def _status_for(exc: kube.KubeError) -> str:
 
 
 def refresh_cluster_status(cluster_id: int) -> None:
-    """The cluster's status is the worst of its watchers', with the server's message."""
-    states = list(SyncState.objects.filter(cluster_id=cluster_id))
-    cluster = Cluster.objects.filter(pk=cluster_id).first()
-    if cluster is None:
-        return
+    """The cluster's status is the worst of its watchers', with the server's message. Watchers refresh it at
+    once: the Cluster row is locked while its watchers' states are read and it is written, so that one that
+    read before another watcher's change cannot write its older answer after that watcher's newer one."""
+    with transaction.atomic():
+        cluster = Cluster.objects.select_for_update().filter(pk=cluster_id).first()
+        if cluster is None:
+            return
+        states = list(SyncState.objects.filter(cluster_id=cluster_id))
+        changed = _write_status(cluster, states)
+    if changed:
+        live.publish_cluster_status(cluster_id)
+
+
+def _write_status(cluster: Cluster, states: list[SyncState]) -> bool:
     status, message = Cluster.Status.CONNECTED, ""
     by_status: dict[str, list[SyncState]] = {}
     for s in states:
@@ -91,11 +100,12 @@ def refresh_cluster_status(cluster_id: int) -> None:
     last_sync = max((s.last_synced_at for s in states if s.last_synced_at), default=None)
     lag = max((s.lag_seconds for s in states if s.status == SyncState.Status.WATCHING), default=0)
     now = (status, message[:2000], last_sync, lag)
-    if (cluster.status, cluster.status_message[:2000], cluster.last_sync_at, cluster.mirror_lag_seconds) != now:
-        Cluster.objects.filter(pk=cluster_id).update(
-            status=status, status_message=message[:2000], last_sync_at=last_sync, mirror_lag_seconds=lag
-        )
-        live.publish_cluster_status(cluster_id)
+    if (cluster.status, cluster.status_message[:2000], cluster.last_sync_at, cluster.mirror_lag_seconds) == now:
+        return False
+    Cluster.objects.filter(pk=cluster.pk).update(
+        status=status, status_message=message[:2000], last_sync_at=last_sync, mirror_lag_seconds=lag
+    )
+    return True
 
 
 class Watcher:
