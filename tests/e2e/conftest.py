@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.support.stack import AsgiServer
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -60,3 +62,11 @@ def log_in(page: Page, base_url: str, username: str, password: str = "correct ho
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
+
+
+@pytest.fixture
+def asgi(tmp_path: Path) -> Iterator[AsgiServer]:
+    """The ASGI server (uvicorn) of this test, on the test run's database and Redis."""
+    server = AsgiServer(tmp_path).start()
+    yield server
+    server.stop()

@@ -5,8 +5,6 @@ ASGI server) and Chromium; every wait is for a condition with a timeout."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -44,13 +42,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   sessionStorage.setItem("violations", JSON.stringify(seen));
 });
 """
-
-
-@pytest.fixture
-def asgi(tmp_path: Path) -> Iterator[AsgiServer]:
-    server = AsgiServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Every wait is for a condition with a timeout: Playwright's expect, or wait_for o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,13 +49,6 @@ new MutationObserver(() => {
   if (state && window.__liveStates.at(-1) !== state) window.__liveStates.push(state);
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state"]});
 """
-
-
-@pytest.fixture
-def asgi(tmp_path: Path) -> Iterator[AsgiServer]:
-    server = AsgiServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -132,13 +132,6 @@ class Appender(threading.Thread):
 
 
 @pytest.fixture
-def asgi(tmp_path: Path) -> Iterator[AsgiServer]:
-    server = AsgiServer(tmp_path).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def reader(db: None) -> User:
     """A viewer (who may read logs, as every viewer may by default), with a real password hash."""
     user = User.objects.create_user("rita-reader", "rita@example.com", "correct horse battery staple")

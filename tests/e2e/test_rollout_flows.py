@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -80,13 +78,6 @@ document.addEventListener("DOMContentLoaded", () => {
   new MutationObserver(note).observe(document.body, all);
 });
 """
-
-
-@pytest.fixture
-def asgi(tmp_path: Path) -> Iterator[AsgiServer]:
-    server = AsgiServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 def mirrored(cluster: Cluster, kind: str, name: str, ready: int) -> Workload | None:
