@@ -224,8 +224,11 @@ def _period(instance: Instance, loop: tuple[float, list[str]] | None) -> float |
 def lines_between(instance: Instance, start: float, end: float, tail: int | None = None) -> list[tuple[float, str]]:
     """The instance's lines with start <= time < end, in order (at most the last ``tail`` of them)."""
     offset = (_digest(*instance.seed, "offset") % 500) / 1000.0
-    boot = instance.started + offset
     last = instance.finished
+    if last is not None:
+        # It printed before it ended: a short run (startedAt and finishedAt count whole seconds) starts at once.
+        offset = min(offset, max(last - instance.started, 0.0) / 2)
+    boot = instance.started + offset
     out: list[tuple[float, str]] = []
     startup = _startup(instance)
     for i, text in enumerate(startup):

@@ -192,3 +192,25 @@ def test_a_token_without_pods_log_is_forbidden(democluster: Democluster, namespa
         f'"pods/log" in API group "" '
         f'in the namespace "{namespace}"'
     )
+
+
+def test_a_run_shorter_than_a_second_still_printed_before_it_ended() -> None:
+    # startedAt and finishedAt count whole seconds, so a fast init container often starts and ends in the same one.
+    from democluster.logs import Instance, lines_between
+
+    for second in range(50):
+        started = 1_800_000_000.0 + second
+        init = Instance(
+            pod=f"p{second}",
+            namespace="default",
+            container={"name": "prepare", "command": ["sh", "-c", "echo preparing the volume; sleep 1"]},
+            init=True,
+            restart=0,
+            started=started,
+            finished=started,
+            exit_code=0,
+            container_id="containerd://1",
+            rate=0.0,
+            pod_ip="",
+        )
+        assert [text for _, text in lines_between(init, 0, started + 0.001)] == ["preparing the volume"]
