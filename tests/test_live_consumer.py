@@ -214,11 +214,33 @@ async def test_a_change_sends_the_changed_fragments_as_oob_swaps(demo: dict, vie
     )
     got = await frames(communicator)
     assert len(got) == 1
-    assert f'id="pods-{deploy.uid}"' in got[0]
-    assert f"pods-{deploy.uid}" in oob_ids(got[0])
+    # A Pod came and one went: the shape of its revision's group changed, so the group is sent, not the section.
+    group = f"revision-{demo['new_rs'].uid}"
+    assert group in oob_ids(got[0]), oob_ids(got[0])
+    assert f"pods-{deploy.uid}" not in oob_ids(got[0])
     assert f'id="pod-{new_pod.uid}"' in got[0]
     assert f'id="pod-{gone.uid}"' not in got[0]  # the deleted Pod's row goes with the re-rendered group
     assert f"workload-{deploy.uid}" not in oob_ids(got[0])  # unchanged fragments are not sent again
+    await communicator.disconnect()
+
+
+async def test_a_pod_whose_state_changed_is_sent_as_its_row_alone(demo: dict, viewer: User, layer: object) -> None:
+    cookie = await sync_to_async(cookie_for)(viewer)
+    communicator, connected, _ = await connect(workload_socket(demo), ORIGIN, cookie)
+    assert connected
+    await frames(communicator)
+    deploy, pod = demo["deploy"], demo["pods"][-1]
+    await sync_to_async(Pod.objects.filter(pk=pod.pk).update)(restarts=7)
+    await layer.group_send(
+        live.workload_group(demo["cluster"].id, deploy.uid),
+        {"type": "mirror.changed", "cluster": demo["cluster"].id, "workload": deploy.uid},
+    )
+    got = await frames(communicator)
+    assert len(got) == 1
+    assert oob_ids(got[0]) == [f"pod-{pod.uid}"]
+    assert got[0].startswith(f'<tr hx-swap-oob="true" id="pod-{pod.uid}"')
+    assert '<td class="num">7</td>' in got[0]
+    assert not any(f'id="pod-{p.uid}"' in got[0] for p in demo["pods"] if p.pk != pod.pk)
     await communicator.disconnect()
 
 

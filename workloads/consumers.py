@@ -10,7 +10,8 @@ Protocol (see ``workloads.live_pages``):
 - Right after it is accepted, the server sends every live partial of the page: a (re)connected page is exact
   again, whatever it missed while it was disconnected.
 - On ``mirror.changed`` or ``cluster.status`` in any subscribed group, the server re-renders the page's partials
-  and sends, in one text frame, those whose HTML changed, each root element carrying ``hx-swap-oob="true"``.
+  and sends, in one text frame, those whose HTML changed, each root element carrying ``hx-swap-oob="true"``; of a
+  partial whose shape held, only its inner elements (by ``id``) that changed (``workloads.live_diff``).
   Frames are coalesced: the first change of a quiet page waits ``GATHER`` seconds for the rest of its batch; a
   busy page gets at most one frame per ``FRAME_INTERVAL``, on a grid shared by every page of the process; a frame
   is always rendered after the latest change it covers. Pages showing the same thing
@@ -41,7 +42,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user as get_user_sync
 
-from workloads import live_bus, live_pages, roles
+from workloads import live_bus, live_diff, live_pages, roles
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +279,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self._send_changed(fragments)
 
     async def _send_changed(self, fragments: Fragments) -> None:
-        changed = [html for element_id, html in fragments.items() if self.sent.get(element_id) != html]
+        changed: list[str] = []
+        for element_id, html in fragments.items():
+            old = self.sent.get(element_id)
+            if old == html:
+                continue
+            # Only the elements that changed (a Pod's row, not its 1,000-row table), when the shape around them holds.
+            pieces = live_diff.changed_elements(old, html) if old is not None else None
+            if pieces is None:
+                changed.append(html)
+            else:
+                changed.extend(live_pages.out_of_band(piece)[1] for piece in pieces)
         if not changed:
             return
         self.sent.update(fragments)
