@@ -244,6 +244,9 @@ PODIUM_DELETED_RETENTION_HOURS = envint("PODIUM_DELETED_RETENTION_HOURS", "24", 
 PODIUM_WATCH_RUN_SECONDS = envint("PODIUM_WATCH_RUN_SECONDS", "600", minimum=1)
 # Pages say "the mirror is N s behind" once a watcher writes events this many seconds after they arrived.
 PODIUM_LAG_SHOWN_SECONDS = envint("PODIUM_LAG_SHOWN_SECONDS", "5", minimum=1)
+# Live frames carry only the rows and elements of a partial that changed (workloads/live_diff.py); false sends each
+# changed partial whole, as before (slower on large pages; for comparison, and should a page ever look stale).
+PODIUM_LIVE_ELEMENT_SWAPS = envbool("PODIUM_LIVE_ELEMENT_SWAPS", "true")
 # The democluster the run command starts writes its kubeconfig here.
 PODIUM_DEMOCLUSTER_KUBECONFIG = envstr("PODIUM_DEMOCLUSTER_KUBECONFIG", str(VAR_DIR / "democluster.kubeconfig"))
 # Seconds each request a person waits for (an edit, a dry run, scale, restart...) may take before Podium says the

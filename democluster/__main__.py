@@ -48,6 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scale-bench", action="store_true", help="also namespace 'bench': 200 workloads and 3,000 Pods"
     )
     parser.add_argument("--churn", type=float, default=0.0, help="random changes per second")
+    parser.add_argument(
+        "--churn-mix", choices=("any", "ready"), default="any", help="'ready': churn only flips Pods' readiness"
+    )
     parser.add_argument("--bookmark-interval", type=float, default=None, help="seconds between watch bookmarks")
     return parser.parse_args(argv)
 
@@ -190,7 +193,7 @@ async def run(args: argparse.Namespace) -> None:
     if args.churn:
         churn = _optional("democluster.scale", "churn")
         if churn is not None:
-            tasks.append(asyncio.create_task(churn(store, rate=args.churn)))
+            tasks.append(asyncio.create_task(churn(store, rate=args.churn, mix=args.churn_mix)))
 
     ssl_context = None
     ca_pem = None

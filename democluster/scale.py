@@ -248,9 +248,10 @@ def generate(store: Store, *, workloads: int, pods: int, bench: bool = False) ->
             _build_workload(store, namespace, name, replicas, nodes, counter)
 
 
-async def churn(store: Store, *, rate: float, namespaces: tuple[str, ...] | None = None) -> None:
+async def churn(store: Store, *, rate: float, namespaces: tuple[str, ...] | None = None, mix: str = "any") -> None:
     """Change ``rate`` objects a second until cancelled: mostly Pod annotations, some readiness flips
-    (which move ReplicaSet and Deployment status), now and then a scale by one."""
+    (which move ReplicaSet and Deployment status), now and then a scale by one; with ``mix="ready"``, only
+    readiness flips (each one changes what a Pod's row shows, and no Pod comes or goes)."""
     wanted = set(namespaces or (*SCALE_NAMESPACES, BENCH_NAMESPACE))
     loop = asyncio.get_running_loop()
     pods: list[tuple[str, str]] = []
@@ -269,11 +270,10 @@ async def churn(store: Store, *, rate: float, namespaces: tuple[str, ...] | None
         while owed >= 1:
             owed -= 1
             n += 1
-            _one_change(store, pods, n)
+            _one_change(store, pods, n, roll=0.1 if mix == "ready" else random.random())
 
 
-def _one_change(store: Store, pods: list[tuple[str, str]], n: int) -> None:
-    roll = random.random()
+def _one_change(store: Store, pods: list[tuple[str, str]], n: int, *, roll: float) -> None:
     if roll < 0.01:
         namespace, name = random.choice(pods)
         pod = store.try_get(PODS, namespace, name)

@@ -285,7 +285,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if old == html:
                 continue
             # Only the elements that changed (a Pod's row, not its 1,000-row table), when the shape around them holds.
-            pieces = live_diff.changed_elements(old, html) if old is not None else None
+            pieces = None
+            if old is not None and settings.PODIUM_LIVE_ELEMENT_SWAPS:
+                pieces = live_diff.changed_elements(old, html)
             if pieces is None:
                 changed.append(html)
             else:
