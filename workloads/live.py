@@ -9,10 +9,14 @@ coalescing unit; a full list is one message to the cluster's group.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 import uuid
+from collections.abc import Coroutine
+from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from workloads.sync.ingest import Changed
@@ -83,7 +87,7 @@ def publish(cluster_id: int, changed: Changed) -> None:
     if layer is None or not changed:
         return
     try:
-        async_to_sync(_send_all)(layer, messages_for(cluster_id, changed))
+        _run(_send_all(layer, messages_for(cluster_id, changed)))
     except Exception:
         log.exception("publishing mirror changes failed")
 
@@ -102,7 +106,7 @@ def publish_relisted(cluster_id: int, changed: Changed) -> None:
         "relisted": True,
     }
     try:
-        async_to_sync(layer.group_send)(cluster_group(cluster_id), message)
+        _run(_send_all(layer, {cluster_group(cluster_id): message}))
     except Exception:
         log.exception("publishing a relist failed")
 
@@ -111,14 +115,60 @@ def publish_cluster_status(cluster_id: int) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {"type": "cluster.status", "change": uuid.uuid4().hex, "cluster": cluster_id}
     try:
-        async_to_sync(layer.group_send)(
-            cluster_group(cluster_id), {"type": "cluster.status", "change": uuid.uuid4().hex, "cluster": cluster_id}
-        )
+        _run(_send_all(layer, {cluster_group(cluster_id): message}))
     except Exception:
         log.exception("publishing cluster status failed")
 
 
-async def _send_all(layer: object, messages: dict[str, dict]) -> None:
-    for group, message in messages.items():
-        await layer.group_send(group, message)
+SEND_TIMEOUT = 5.0  # seconds a publisher waits for Redis before it logs the batch as not announced
+
+# One event loop per process, in a thread of its own, for every publish: the channel layer keeps one connection per
+# loop, so a loop made for each batch (what async_to_sync does outside one) would connect to Redis every time.
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+_loop_lock = threading.Lock()
+
+
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():  # a Celery worker forks its children after importing this
+            _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
+            threading.Thread(target=_loop.run_forever, name="live-publisher", daemon=True).start()
+        loop = _loop
+    asyncio.run_coroutine_threadsafe(coroutine, loop).result(SEND_TIMEOUT)
+
+
+async def _send_all(layer: Any, messages: dict[str, dict]) -> None:
+    """Every message in one round trip to Redis when the layer is the pub/sub one (a pipeline of PUBLISH per
+    shard, as its ``group_send`` would send them one by one); otherwise one ``group_send`` each."""
+    shards = _pubsub_shards(layer, messages)
+    if shards is None:
+        for group, message in messages.items():
+            await layer.group_send(group, message)
+        return
+    for shard, publishes in shards.values():
+        async with shard._lock:
+            shard._ensure_redis()
+            pipe = shard._redis.pipeline(transaction=False)
+            for channel, data in publishes:
+                pipe.publish(channel, data)
+            await pipe.execute()
+
+
+def _pubsub_shards(layer: Any, messages: dict[str, dict]) -> dict[int, tuple[Any, list]] | None:
+    # channels_redis 4.3's pub/sub layer (pinned in requirements.txt): its group channel names and shards.
+    try:
+        loop_layer = layer._get_layer()
+        shards: dict[int, tuple[Any, list]] = {}
+        for group, message in messages.items():
+            channel = loop_layer._get_group_channel_name(group)
+            shard = loop_layer._get_shard(channel)
+            shards.setdefault(id(shard), (shard, []))[1].append((channel, layer.serialize(message)))
+        for shard, _ in shards.values():
+            shard._lock, shard._ensure_redis  # noqa: B018 - the parts _send_all uses
+    except AttributeError:
+        return None
+    return shards
