@@ -6,19 +6,27 @@
   var meta = document.querySelector('meta[name="podium-server-time"]');
   var serverAtLoad = meta ? Date.parse(meta.content) : NaN;
   var skew = isNaN(serverAtLoad) ? 0 : serverAtLoad - Date.now();
+  var units = {s: "s", m: "m", h: "h", d: "d", y: "y"};
+  try {
+    var given = JSON.parse((document.querySelector('meta[name="podium-age-units"]') || {}).content || "{}");
+    for (var key in units) if (typeof given[key] === "string") units[key] = given[key];
+  } catch (e) {
+    // the page's own units stay
+  }
 
   function age(seconds) {
+    var s = units.s, m = units.m, h = units.h, d = units.d, y = units.y;
     if (seconds < 0) seconds = 0;
     var minutes = Math.floor(seconds / 60), hours = Math.floor(seconds / 3600), days = Math.floor(seconds / 86400);
-    if (seconds < 120) return seconds + "s";
-    if (minutes < 10) return seconds % 60 ? minutes + "m" + (seconds % 60) + "s" : minutes + "m";
-    if (hours < 3) return minutes + "m";
-    if (hours < 8) return minutes % 60 ? hours + "h" + (minutes % 60) + "m" : hours + "h";
-    if (hours < 48) return hours + "h";
-    if (hours < 24 * 8) return hours % 24 ? days + "d" + (hours % 24) + "h" : days + "d";
-    if (days < 365 * 2) return days + "d";
+    if (seconds < 120) return seconds + s;
+    if (minutes < 10) return seconds % 60 ? minutes + m + (seconds % 60) + s : minutes + m;
+    if (hours < 3) return minutes + m;
+    if (hours < 8) return minutes % 60 ? hours + h + (minutes % 60) + m : hours + h;
+    if (hours < 48) return hours + h;
+    if (hours < 24 * 8) return hours % 24 ? days + d + (hours % 24) + h : days + d;
+    if (days < 365 * 2) return days + d;
     var years = Math.floor(days / 365);
-    return days % 365 ? years + "y" + (days % 365) + "d" : years + "y";
+    return days % 365 ? years + y + (days % 365) + d : years + y;
   }
 
   function tick() {

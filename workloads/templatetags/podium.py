@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from django import template
@@ -36,6 +37,12 @@ def age_element(value: datetime | str | None) -> SafeString:
         value.isoformat(timespec="milliseconds"),
         presenters.age(value, timezone.now()),
     )
+
+
+@register.simple_tag
+def age_units() -> str:
+    """The units ``age`` writes, as JSON, for the page's own counting of ages (static/podium/ages.js)."""
+    return json.dumps({unit: unit for unit in "smhdy"})
 
 
 @register.filter
