@@ -85,7 +85,8 @@ server.listen(0, '127.0.0.1', () => {
       const other = await provider.Client.find(config.substituteIdToken.clientId);
       const [, payload] = ctx.body.id_token.split('.');
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-      const token = new provider.IdToken({ sub: claims.sub }, { ctx, client: other });
+      const token = new provider.IdToken({}, { ctx, client: other });
+      token.set('sub', claims.sub);
       token.set('nonce', claims.nonce);
       ctx.body = { ...ctx.body, id_token: await token.issue({ use: 'idtoken' }) };
     });

@@ -15,10 +15,9 @@ from urllib.parse import urlsplit
 
 import requests
 from django.contrib import auth, messages
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -57,10 +56,10 @@ class OIDCSessionMiddleware:
             request,
             _("Your sign-in with %(provider)s has expired. Sign in again.") % {"provider": config.provider_name},
         )
-        login = f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}"
+        response = redirect_to_login(request.get_full_path())
         if getattr(request, "htmx", False):
-            return HttpResponseClientRedirect(login)
-        return redirect(login)
+            return HttpResponseClientRedirect(response.url)
+        return response
 
 
 def refresh_session(request: HttpRequest, config: OIDCSettings) -> bool:
