@@ -159,7 +159,6 @@ def end_session_url(request: HttpRequest, config: OIDCSettings) -> str | None:
 
 
 @require_POST
-@login_not_required
 def logout(request: HttpRequest) -> HttpResponse:
     """Ends the Podium session; a session signed in with OpenID Connect is then ended at the provider too."""
     config = oidc_settings()
