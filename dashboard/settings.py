@@ -67,10 +67,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # Refreshes a session signed in with OpenID Connect when its ID token expires, or ends it.
-    "workloads.oidc.middleware.OIDCSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Refreshes a session signed in with OpenID Connect when its ID token expires, or ends it.
+    "workloads.oidc.middleware.OIDCSessionMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]

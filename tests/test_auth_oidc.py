@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 
 import pytest
@@ -123,3 +124,26 @@ def test_it_reads_the_role_map() -> None:
     result = _settings_import({"PODIUM_OIDC_ROLE_MAP": "k8s-devs=editor, ops=admin,ops=viewer,everyone=viewer"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "{'k8s-devs': ('editor',), 'ops': ('admin', 'viewer'), 'everyone': ('viewer',)}"
+
+
+def test_it_sends_an_htmx_request_of_an_expired_session_to_the_login_page(
+    viewer_client: Client, settings: object
+) -> None:
+    settings.PODIUM_OIDC_ISSUER = "https://sso.example.com"
+    settings.PODIUM_OIDC_CLIENT_ID = "podium"
+    settings.PODIUM_OIDC_CLIENT_SECRET = "x"
+    session = viewer_client.session
+    session["oidc_expires_at"] = int(time.time()) - 5  # the ID token expired and no refresh token was issued
+    session.save()
+    response = viewer_client.get("/c/demo/workloads/?page=2", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/login/?next=/c/demo/workloads/%3Fpage%3D2"
+    assert "_auth_user_id" not in viewer_client.session
+    assert viewer_client.get("/").status_code == 302
+
+
+def test_it_leaves_a_password_session_alone(viewer_client: Client, settings: object) -> None:
+    settings.PODIUM_OIDC_ISSUER = "https://sso.example.com"
+    settings.PODIUM_OIDC_CLIENT_ID = "podium"
+    settings.PODIUM_OIDC_CLIENT_SECRET = "x"
+    assert viewer_client.get("/").status_code == 200

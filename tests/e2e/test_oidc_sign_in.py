@@ -218,6 +218,21 @@ def test_it_ends_the_session_with_the_id_token_when_there_is_no_refresh_token(
     assert _session_of(alice) == {}
 
 
+def test_it_will_not_hand_a_password_account_to_the_provider(
+    page: Page, live_server: object, settings: object, oidc_provider: Callable[..., OidcProvider]
+) -> None:
+    provider_for(oidc_provider, settings, live_server)
+    User.objects.create_user("alice", "alice@old.example.com", "correct horse battery staple")
+    start_sign_in(page, live_server.url, "alice")
+    expect(page).to_have_url(f"{live_server.url}/login/")
+    expect(page.locator(".messages")).to_contain_text(
+        "A Podium account named 'alice' already exists and is not linked to Test IdP"
+    )
+    alice = User.objects.get(username="alice")
+    assert alice.email == "alice@old.example.com" and alice.has_usable_password()
+    assert not OIDCIdentity.objects.exists()
+
+
 def test_it_still_throttles_passwords_without_blocking_sign_in_with_the_provider(
     page: Page, live_server: object, settings: object, oidc_provider: Callable[..., OidcProvider], viewer: User
 ) -> None:

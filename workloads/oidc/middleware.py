@@ -57,7 +57,7 @@ class OIDCSessionMiddleware:
             _("Your sign-in with %(provider)s has expired. Sign in again.") % {"provider": config.provider_name},
         )
         response = redirect_to_login(request.get_full_path())
-        if getattr(request, "htmx", False):
+        if request.htmx:
             return HttpResponseClientRedirect(response.url)
         return response
 
