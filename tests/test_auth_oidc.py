@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from tests.support.oidc import OidcProvider, podium_settings
@@ -147,3 +148,14 @@ def test_it_leaves_a_password_session_alone(viewer_client: Client, settings: obj
     settings.PODIUM_OIDC_CLIENT_ID = "podium"
     settings.PODIUM_OIDC_CLIENT_SECRET = "x"
     assert viewer_client.get("/").status_code == 200
+
+
+def test_it_ends_the_sessions_of_a_person_an_admin_deactivated(client: Client, editor: User, settings: object) -> None:
+    settings.PODIUM_OIDC_ISSUER = "https://sso.example.com"
+    settings.PODIUM_OIDC_CLIENT_ID = "podium"
+    settings.PODIUM_OIDC_CLIENT_SECRET = "x"
+    client.force_login(editor, backend="workloads.oidc.backend.OIDCBackend")
+    assert client.get("/").status_code == 200
+    User.objects.filter(pk=editor.pk).update(is_active=False)
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/login/?next=/"

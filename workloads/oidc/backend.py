@@ -8,6 +8,7 @@ from typing import Any
 
 import jwt
 import requests
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -71,6 +72,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
     OIDC_RP_CLIENT_SECRET = property(lambda self: self.config.client_secret)
     OIDC_RP_SIGN_ALGO = property(lambda self: self.config.sign_algo)
     OIDC_RP_IDP_SIGN_KEY = None
+
+    def get_user(self, user_id: int) -> User | None:
+        # Django's own rule (mozilla-django-oidc's skips it): a deactivated person's sessions end at once.
+        return ModelBackend.get_user(self, user_id)
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:  # type: ignore[override]
         # Only the callback view passes a nonce; a password login (even one posted to a URL carrying ?code=&state=)
