@@ -208,11 +208,12 @@ def test_it_refreshes_the_session_when_the_id_token_expires(
 def test_it_ends_the_session_with_the_id_token_when_there_is_no_refresh_token(
     page: Page, live_server: object, settings: object, oidc_provider: Callable[..., OidcProvider]
 ) -> None:
-    provider_for(oidc_provider, settings, live_server, idTokenTtl=3, refresh_tokens=False)
+    # Long enough for the sign-in to land on the overview on a busy machine, short enough to wait for.
+    provider_for(oidc_provider, settings, live_server, idTokenTtl=8, refresh_tokens=False)
     sign_in(page, live_server.url, "alice")
     alice = User.objects.get(username="alice")
     expiry = wait_for(lambda: _session_of(alice).get("oidc_expires_at"), what="the session's ID token expiry")
-    wait_for(lambda: time.time() > expiry + 1, timeout=10, what="the ID token to expire")
+    wait_for(lambda: time.time() > expiry + 1, timeout=15, what="the ID token to expire")
     page.goto(f"{live_server.url}/")
     expect(page).to_have_url(f"{live_server.url}/login/?next=/")
     assert _session_of(alice) == {}

@@ -2,7 +2,7 @@
 //
 //   node provider.mjs CONFIG.json
 //
-// CONFIG names the clients, the accounts (their claims) and the ways this provider may misbehave for one test:
+// CONFIG names the clients, the accounts (their claims), the RSA signing key (a private JWK), and the ways this provider may misbehave for one test:
 //   clockOffsetSeconds  the provider's clock runs this far from the machine's (negative: behind), so that the
 //                       tokens it signs are already expired when they arrive;
 //   substituteIdToken   {"clientId": "other-app"}: the token endpoint answers Podium with an ID token that this
@@ -23,8 +23,13 @@ if (config.clockOffsetSeconds) {
   Date.now = () => realNow() + config.clockOffsetSeconds * 1000;
 }
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-key', use: 'sig', alg: 'RS256' };
+// The signing key comes with the config (made once per test run: RSA key generation is slow on a busy machine).
+const jwk = config.signingKey || {
+  ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+  kid: 'test-key',
+};
+jwk.use = 'sig';
+jwk.alg = 'RS256';
 
 function readBody(req) {
   return new Promise((resolve, reject) => {

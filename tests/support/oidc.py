@@ -3,6 +3,7 @@ package-lock.json, installed by `npm ci` in scripts/bootstrap.sh) run by the mac
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -12,11 +13,21 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_DIR = ROOT / "tests" / "oidc_provider"
 CLIENT_ID = "podium"
 CLIENT_SECRET = "podium-test-client-secret-0123456789"
+
+
+@functools.cache
+def signing_key() -> dict[str, Any]:
+    """The providers' RSA key (a private JWK), made once per test run."""
+    key = json.loads(RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
+    key.pop("key_ops", None)  # PyJWT says "sign" only; the provider also verifies with it (logout's id_token_hint)
+    return {**key, "kid": "podium-test-key"}
 
 
 class OidcProvider:
@@ -42,6 +53,7 @@ class OidcProvider:
                 },
             ],
             "accounts": accounts,
+            "signingKey": signing_key(),
             **options,
         }
         self.path = tmp_path / "oidc-provider.json"
@@ -69,7 +81,7 @@ class OidcProvider:
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()), daemon=True)
         reader.start()
-        reader.join(30)
+        reader.join(60)
         if not line or not line[0].startswith("listening "):
             self.stop()
             pytest.fail(f"The test OpenID provider did not start: {self.log.read_text()[-2000:]}")
