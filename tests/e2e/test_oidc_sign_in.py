@@ -219,6 +219,21 @@ def test_it_ends_the_session_with_the_id_token_when_there_is_no_refresh_token(
     assert _session_of(alice) == {}
 
 
+def test_it_says_so_when_the_person_cancels_at_the_provider(
+    page: Page, live_server: object, settings: object, oidc_provider: Callable[..., OidcProvider]
+) -> None:
+    provider_for(oidc_provider, settings, live_server)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_role("link", name="Sign in with Test IdP").click()
+    page.get_by_role("link", name="[ Cancel ]").click()
+    expect(page).to_have_url(f"{live_server.url}/login/")
+    # The provider's own words (error_description of its access_denied).
+    expect(page.locator(".messages")).to_have_text(
+        "Signing in with Test IdP failed: Test IdP answered: End-User aborted interaction"
+    )
+    assert not User.objects.exists()
+
+
 def test_it_will_not_hand_a_password_account_to_the_provider(
     page: Page, live_server: object, settings: object, oidc_provider: Callable[..., OidcProvider]
 ) -> None:
