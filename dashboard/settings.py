@@ -10,6 +10,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from dashboard.env import envbool, envint, envlist, envstr, envurl, load_env_file, private_file
+from workloads.oidc.config import parse_role_map
+from workloads.roles import ROLES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # The environment wins; then a .env beside manage.py; then var/dev.env, which only the run and
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Refreshes a session signed in with OpenID Connect when its ID token expires, or ends it.
+    "workloads.oidc.middleware.OIDCSessionMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -83,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "workloads.context_processors.navigation",
+                "workloads.oidc.context_processors.oidc",
             ],
         },
     },
@@ -162,6 +167,39 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workloads:overview"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in with OpenID Connect (mozilla-django-oidc, workloads/oidc/), beside the password form; off unless
+# PODIUM_OIDC_ISSUER is set. The endpoints come from the issuer's discovery document. The backend and middleware are
+# always installed and do nothing while it is off.
+PODIUM_OIDC_ISSUER = (
+    envurl("PODIUM_OIDC_ISSUER", "", schemes=("https", "http")) if envstr("PODIUM_OIDC_ISSUER", "") else ""
+)
+PODIUM_OIDC_CLIENT_ID = envstr("PODIUM_OIDC_CLIENT_ID", "")
+PODIUM_OIDC_CLIENT_SECRET = envstr("PODIUM_OIDC_CLIENT_SECRET", "")
+if PODIUM_OIDC_ISSUER and not (PODIUM_OIDC_CLIENT_ID and PODIUM_OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured(
+        "PODIUM_OIDC_ISSUER is set: PODIUM_OIDC_CLIENT_ID and PODIUM_OIDC_CLIENT_SECRET must be too."
+    )
+PODIUM_OIDC_SCOPES = envstr("PODIUM_OIDC_SCOPES", "openid email profile")
+if PODIUM_OIDC_ISSUER and "openid" not in PODIUM_OIDC_SCOPES.split():
+    raise ImproperlyConfigured(f"PODIUM_OIDC_SCOPES must include openid, not {PODIUM_OIDC_SCOPES!r}")
+PODIUM_OIDC_PROVIDER_NAME = envstr("PODIUM_OIDC_PROVIDER_NAME", "OpenID Connect")
+PODIUM_OIDC_USERNAME_CLAIM = envstr("PODIUM_OIDC_USERNAME_CLAIM", "preferred_username")
+PODIUM_OIDC_GROUPS_CLAIM = envstr("PODIUM_OIDC_GROUPS_CLAIM", "groups")
+# The claim's groups become Django groups named with this prefix, so that a provider group called "admin" is never
+# Podium's admin role; only PODIUM_OIDC_ROLE_MAP gives roles.
+PODIUM_OIDC_GROUP_PREFIX = envstr("PODIUM_OIDC_GROUP_PREFIX", "oidc:")
+try:
+    PODIUM_OIDC_ROLE_MAP = parse_role_map(envstr("PODIUM_OIDC_ROLE_MAP", ""), list(ROLES))
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+PODIUM_OIDC_SIGN_ALGO = envstr("PODIUM_OIDC_SIGN_ALGO", "RS256")
+PODIUM_OIDC_TIMEOUT = envint("PODIUM_OIDC_TIMEOUT", "10", minimum=1)
+AUTHENTICATION_BACKENDS.append("workloads.oidc.backend.OIDCBackend")
+# mozilla-django-oidc's own settings that Podium's subclasses do not replace.
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")

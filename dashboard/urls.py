@@ -4,10 +4,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from workloads import views_health
+from workloads.oidc import views as oidc_views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", oidc_views.logout, name="logout"),
+    path("oidc/authenticate/", oidc_views.start, name="oidc_authentication_init"),
+    path("oidc/callback/", oidc_views.callback, name="oidc_authentication_callback"),
     path("healthz", views_health.healthz, name="healthz"),
     path("readyz", views_health.readyz, name="readyz"),
     path("admin/login/", login_not_required(auth_views.LoginView.as_view())),

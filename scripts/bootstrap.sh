@@ -34,6 +34,31 @@ if [ "$mode" = dev ] && ! command -v chromium >/dev/null 2>&1; then
     exit 1
   fi
 fi
+# The sign-in tests run a real OpenID provider (tests/oidc_provider/: oidc-provider on Node.js), installed from its
+# package-lock.json into tests/oidc_provider/node_modules (gitignored) when the lock file changed.
+if [ "$mode" = dev ]; then
+  if ! command -v node >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Debian's nodejs and npm for the sign-in tests' OpenID provider"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  if ! command -v node >/dev/null 2>&1 || ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+      process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+    echo "The sign-in tests need Node.js 20.19 or later (with npm) for their OpenID provider; found:" \
+      "$(node --version 2>/dev/null || echo none). Install it and run make test again." >&2
+    exit 1
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "The sign-in tests need npm (beside Node.js $(node --version)) to install their OpenID provider." >&2
+    exit 1
+  fi
+  npm_stamp="tests/oidc_provider/node_modules/.installed-$(sha1sum tests/oidc_provider/package-lock.json | cut -c1-16)"
+  if [ ! -f "$npm_stamp" ]; then
+    echo "==> installing the test OpenID provider (npm ci in tests/oidc_provider)"
+    npm ci --prefix tests/oidc_provider --no-audit --no-fund --loglevel=error >/dev/null
+    touch "$npm_stamp"
+  fi
+fi
 if ! command -v kubectl >/dev/null 2>&1 && [ "$mode" = dev ]; then
   echo "note: kubectl is not installed; the kubectl tests will fail. Install kubectl 1.32." >&2
 fi

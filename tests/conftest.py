@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from realcluster.cluster import RealCluster
+from tests.support.oidc import OidcProvider
 
 
 def _user(name: str, role: str | None) -> User:
@@ -73,3 +76,20 @@ def real_kubernetes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCl
     cluster = RealCluster.start(tmp_path_factory.mktemp("realcluster"))
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def oidc_provider(tmp_path: Path) -> Iterator[Callable[..., OidcProvider]]:
+    """Starts a real OpenID provider (tests/support/oidc.py) for a Podium at a URL, with accounts and options."""
+    started: list[OidcProvider] = []
+
+    def start(podium_url: str, accounts: dict[str, dict[str, Any]], **options: Any) -> OidcProvider:
+        folder = tmp_path / f"oidc-provider-{len(started)}"
+        folder.mkdir()
+        provider = OidcProvider(folder, podium_url, accounts, **options)
+        started.append(provider)
+        return provider.start()
+
+    yield start
+    for provider in started:
+        provider.stop()

@@ -110,11 +110,19 @@ def test_secrets_come_from_the_existing_secret_it_is_told_and_never_from_values(
             for container in d["spec"]["template"]["spec"]["containers"]:
                 refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
                 assert refs == {
-                    k: {"name": "vault-podium", "key": k} for k in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+                    **{k: {"name": "vault-podium", "key": k} for k in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")},
+                    # Only when the Secret has it: sign-in with OpenID Connect is optional.
+                    "PODIUM_OIDC_CLIENT_SECRET": {
+                        "name": "vault-podium",
+                        "key": "PODIUM_OIDC_CLIENT_SECRET",
+                        "optional": True,
+                    },
                 }
     assert not [d for d in documents if d["kind"] == "Secret"]
     with pytest.raises(StartFailed, match="settings.DATABASE_URL is a secret: it belongs in the Secret"):
         render(helm_home, "settings.DATABASE_URL=postgres://podium:hunter2@db/podium")
+    with pytest.raises(StartFailed, match="settings.PODIUM_OIDC_CLIENT_SECRET is a secret: it belongs in the Secret"):
+        render(helm_home, "settings.PODIUM_OIDC_CLIENT_SECRET=hunter2")
     with pytest.raises(StartFailed, match="settings.ALLOWED_HOSTS is set by the chart; use the value allowedHosts"):
         render(helm_home, "settings.ALLOWED_HOSTS=example.org")
 

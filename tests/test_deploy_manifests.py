@@ -145,7 +145,12 @@ def test_it_takes_secrets_from_the_documented_secret_and_settings_from_the_confi
             assert container["envFrom"] == [{"configMapRef": {"name": "podium-config"}}]
             from_secret = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
             assert from_secret == {
-                key: {"name": "podium-secrets", "key": key} for key in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+                **{key: {"name": "podium-secrets", "key": key} for key in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")},
+                "PODIUM_OIDC_CLIENT_SECRET": {
+                    "name": "podium-secrets",
+                    "key": "PODIUM_OIDC_CLIENT_SECRET",
+                    "optional": True,
+                },
             }, f"{name}/{container['name']}"
     assert "kubectl -n podium create secret generic podium-secrets" in readme
     for key in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL"):

@@ -292,3 +292,20 @@ class RolloutSample(models.Model):
     @property
     def old_ready(self) -> int:
         return max(0, self.ready - self.new_ready)
+
+
+class OIDCIdentity(models.Model):
+    """A person who signs in with OpenID Connect: the provider's (issuer, subject) pair, which never changes, and
+    the groups its claim gave at the last sign-in or token refresh (the Django groups are synced from them)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identity")
+    issuer = models.CharField(max_length=500)
+    subject = models.CharField(max_length=255)
+    groups = models.JSONField(default=list)
+    last_sign_in = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="oidcidentity_issuer_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.subject} at {self.issuer}"

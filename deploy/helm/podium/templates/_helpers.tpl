@@ -71,7 +71,8 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- end -}}
 {{- end -}}
 
-{{/* The three settings that are secret, from the existing Secret; and the ConfigMap's. */}}
+{{/* The settings that are secret, from the existing Secret (the OpenID Connect client secret only when it has
+one); and the ConfigMap's. */}}
 {{- define "podium.env" -}}
 envFrom:
   - configMapRef:
@@ -84,6 +85,12 @@ env:
         name: {{ $.Values.existingSecret }}
         key: {{ . }}
 {{- end }}
+  - name: PODIUM_OIDC_CLIENT_SECRET
+    valueFrom:
+      secretKeyRef:
+        name: {{ $.Values.existingSecret }}
+        key: PODIUM_OIDC_CLIENT_SECRET
+        optional: true
 {{- end -}}
 
 {{/* A container's security context and its one writable place. */}}
