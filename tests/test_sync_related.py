@@ -154,9 +154,10 @@ def test_it_mirrors_the_kinds_around_a_workload_without_their_values(
         json.dumps({"stringData": {"more": SECRET_VALUE}}),
     )
     wait_for(
-        lambda: RelatedObject.objects.filter(
-            cluster=cluster, kind="ConfigMap", name="extra", keys=["one", "two"]
-        ).exists(),
+        lambda: (
+            [c.keys for c in RelatedObject.objects.filter(cluster=cluster, kind="ConfigMap", name="extra")]
+            == [["one", "two"]]
+        ),
         timeout=30,
         what="the new ConfigMap",
     )
