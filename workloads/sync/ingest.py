@@ -12,6 +12,7 @@ import orjson
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from workloads import related
 from workloads.models import Event, Namespace, Node, Pod, RelatedObject, TemplateRevision, Workload
 from workloads.sync import rows, samples
 
@@ -275,6 +276,9 @@ def _collect_changes(
                 changed.pod_uids.add(involved.get("uid", ""))
             elif involved.get("uid"):
                 changed.workload_uids.add(involved["uid"])
+    if kind in RELATED_KINDS:
+        # The pages of the workloads that show these objects (a ConfigMap created clears "not found" live).
+        changed.workload_uids |= related.touched_workloads(cluster_id, kind, [o for _, o in events])
     if kind in ("Pod", "Event"):
         pod_uids = changed.pod_uids - {""}
         unknown = pod_uids - set(pod_workloads)
