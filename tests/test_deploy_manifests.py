@@ -1,5 +1,5 @@
 """deploy/: the Kubernetes manifests validate (1.32 strict schema, and a server dry run against democluster),
-grant the least that Podium needs and nothing on Secrets, and run the image as a non-root user."""
+grant the least that Podium needs (on Secrets: list and watch only), and run the image as a non-root user."""
 
 from __future__ import annotations
 
