@@ -45,6 +45,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scale-workloads", type=int, default=0)
     parser.add_argument("--scale-pods", type=int, default=0)
     parser.add_argument(
+        "--scale-around",
+        action="store_true",
+        help="give each scale workload a Service, ConfigMap, Secret, PodDisruptionBudget and HorizontalPodAutoscaler",
+    )
+    parser.add_argument(
         "--scale-bench", action="store_true", help="also namespace 'bench': 200 workloads and 3,000 Pods"
     )
     parser.add_argument("--churn", type=float, default=0.0, help="random changes per second")
@@ -189,7 +194,13 @@ async def run(args: argparse.Namespace) -> None:
     if args.scale_workloads or args.scale_pods or args.scale_bench:
         generate = _optional("democluster.scale", "generate")
         if generate is not None:
-            generate(store, workloads=args.scale_workloads, pods=args.scale_pods, bench=args.scale_bench)
+            generate(
+                store,
+                workloads=args.scale_workloads,
+                pods=args.scale_pods,
+                bench=args.scale_bench,
+                around=args.scale_around,
+            )
     if args.churn:
         churn = _optional("democluster.scale", "churn")
         if churn is not None:

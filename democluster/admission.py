@@ -6,6 +6,8 @@ validation messages follow ``pkg/apis/*/validation``, so a 422 reads like a real
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import json
 import re
@@ -38,6 +40,11 @@ ENV_MSG = (
     "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must "
     "not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation "
     "is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
+)
+CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+CONFIG_KEY_MSG = (
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
+    "'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
 )
 QUANTITY_MSG = "must match the regex ^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
 
@@ -287,11 +294,61 @@ def default(res: Resource, obj: Obj, old: Obj | None) -> None:
             _default_template(job_spec.get("template"))
     elif kind == "Service":
         _default_service(obj, old)
+    elif kind == "Secret":
+        _default_secret(obj)
+    elif kind == "PersistentVolumeClaim" and isinstance(spec, dict):
+        spec.setdefault("volumeMode", "Filesystem")
+        if old is None:
+            obj["status"] = {"phase": "Pending"}
+    elif kind == "HorizontalPodAutoscaler" and isinstance(spec, dict):
+        spec.setdefault("minReplicas", 1)
+        if not spec.get("metrics"):
+            spec["metrics"] = [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}},
+                }
+            ]
+        if old is None:
+            obj["status"] = {"currentMetrics": None, "desiredReplicas": 0}
+    elif kind == "EndpointSlice":
+        for port in obj.get("ports") or ():
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
     elif kind == "Namespace":
         name = obj["metadata"].get("name", "")
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         obj.setdefault("status", {}).setdefault("phase", "Active")
+
+
+def _default_secret(obj: Obj) -> None:
+    """As the Secret's JSON decoding and defaults: ``data`` values are base64 (a bad one is a 400, as Go's
+    []byte decoding fails), ``stringData`` is merged into ``data`` (winning) and never stored, ``type`` is Opaque."""
+    data = obj.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise errors.bad_request('Secret in version "v1" cannot be handled as a Secret: data must be an object')
+    for value in (data or {}).values():
+        try:
+            base64.b64decode(value if isinstance(value, str) else "", validate=True)
+        except (binascii.Error, ValueError):
+            raise errors.bad_request(
+                'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 0'
+            ) from None
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        merged = dict(data or {})
+        merged.update({k: base64.b64encode(str(v).encode()).decode() for k, v in string_data.items()})
+        obj["data"] = merged
+    obj.setdefault("type", "Opaque")
+
+
+def _validate_config_keys(data: Any, field: str) -> list[Cause]:
+    return [
+        invalid_value(f"{field}[{key}]", key, CONFIG_KEY_MSG)
+        for key in (data or {})
+        if isinstance(data, dict) and not CONFIG_KEY.match(key)
+    ]
 
 
 def _default_job(obj: Obj, spec: Obj, old: Obj | None) -> None:
@@ -616,6 +673,48 @@ def validate(res: Resource, obj: Obj, old: Obj | None) -> list[Cause]:
         causes += validate_pod_spec(
             (job_spec.get("template") or {}).get("spec"), "spec.jobTemplate.spec.template.spec", ("OnFailure", "Never")
         )
+    elif kind == "Secret":
+        causes += _validate_config_keys(obj.get("data"), "data")
+    elif kind == "ConfigMap":
+        causes += _validate_config_keys(obj.get("data"), "data")
+        causes += _validate_config_keys(obj.get("binaryData"), "binaryData")
+    elif kind == "PodDisruptionBudget" and isinstance(spec, dict):
+        if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
+            shown = (
+                f'{{"MinAvailable":{json.dumps(spec["minAvailable"])},"Selector":null,'
+                f'"MaxUnavailable":{json.dumps(spec["maxUnavailable"])},"UnhealthyPodEvictionPolicy":null}}'
+            )
+            causes.append(
+                {
+                    "reason": "FieldValueInvalid",
+                    "message": f"Invalid value: {shown}: minAvailable and maxUnavailable cannot be both set",
+                    "field": "spec",
+                }
+            )
+    elif kind == "HorizontalPodAutoscaler":
+        if not isinstance(spec, dict):
+            return causes + [required("spec")]
+        maximum, minimum = spec.get("maxReplicas") or 0, spec.get("minReplicas") or 0
+        if maximum <= 0:
+            causes.append(required("spec.maxReplicas", "must be set and greater than 0"))
+        if maximum < minimum:
+            causes.append(invalid_value("spec.maxReplicas", maximum, "must be greater than or equal to `minReplicas`"))
+        target = spec.get("scaleTargetRef") or {}
+        if not target.get("kind"):
+            causes.append(required("spec.scaleTargetRef.kind"))
+        if not target.get("name"):
+            causes.append(required("spec.scaleTargetRef.name"))
+        if "/" not in (target.get("apiVersion") or ""):
+            causes.append(
+                invalid_value(
+                    "spec.scaleTargetRef.apiVersion",
+                    target.get("apiVersion") or "",
+                    "apiVersion must specify API group",
+                )
+            )
+    elif kind == "EndpointSlice":
+        if obj.get("addressType") not in ("IPv4", "IPv6", "FQDN"):
+            causes.append(required("addressType"))
     elif kind == "Service" and isinstance(spec, dict):
         for i, port in enumerate(spec.get("ports") or ()):
             number = (port or {}).get("port") if isinstance(port, dict) else None

@@ -53,6 +53,19 @@ RESOURCES: list[Resource] = [
     Resource("", "v1", "events", "Event", True, ("ev",), (), "event", (), has_generation=False),
     Resource("", "v1", "services", "Service", True, ("svc",), ("all",), "service", ("status",), has_generation=False),
     Resource("", "v1", "configmaps", "ConfigMap", True, ("cm",), (), "configmap", (), has_generation=False),
+    Resource("", "v1", "secrets", "Secret", True, (), (), "secret", (), has_generation=False),
+    Resource(
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        True,
+        ("pvc",),
+        (),
+        "persistentvolumeclaim",
+        ("status",),
+        has_generation=False,
+    ),
     Resource(
         "", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",), (), "serviceaccount", (), has_generation=False
     ),
@@ -100,6 +113,30 @@ RESOURCES: list[Resource] = [
     Resource("apps", "v1", "controllerrevisions", "ControllerRevision", True, (), (), "controllerrevision", ()),
     Resource("batch", "v1", "jobs", "Job", True, (), ("all",), "job", ("status",)),
     Resource("batch", "v1", "cronjobs", "CronJob", True, ("cj",), ("all",), "cronjob", ("status",)),
+    Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True, (), (), "endpointslice", ()),
+    Resource(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        True,
+        ("hpa",),
+        ("all",),
+        "horizontalpodautoscaler",
+        ("status",),
+        has_generation=False,
+    ),
+    Resource(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        True,
+        ("pdb",),
+        (),
+        "poddisruptionbudget",
+        ("status",),
+    ),
 ]
 
 BY_KEY: dict[str, Resource] = {r.key: r for r in RESOURCES}
@@ -127,3 +164,8 @@ JOBS = BY_KIND["Job"]
 CRONJOBS = BY_KIND["CronJob"]
 SERVICES = BY_KIND["Service"]
 CONFIGMAPS = BY_KIND["ConfigMap"]
+SECRETS = BY_KIND["Secret"]
+PERSISTENTVOLUMECLAIMS = BY_KIND["PersistentVolumeClaim"]
+ENDPOINTSLICES = BY_KIND["EndpointSlice"]
+HORIZONTALPODAUTOSCALERS = BY_KIND["HorizontalPodAutoscaler"]
+PODDISRUPTIONBUDGETS = BY_KIND["PodDisruptionBudget"]

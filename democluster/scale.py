@@ -16,7 +16,19 @@ from typing import Any
 from democluster.admission import default as api_default
 from democluster.controllers.base import template_hash
 from democluster.kubelet import image_id, normalize_image
-from democluster.resources import DEPLOYMENTS, NAMESPACES, NODES, PODS, REPLICASETS, Resource
+from democluster.resources import (
+    CONFIGMAPS,
+    DEPLOYMENTS,
+    HORIZONTALPODAUTOSCALERS,
+    NAMESPACES,
+    NODES,
+    PODDISRUPTIONBUDGETS,
+    PODS,
+    REPLICASETS,
+    SECRETS,
+    SERVICES,
+    Resource,
+)
 from democluster.store import GENERATE_ALPHABET, Obj, Store, clone, key_of, now_rfc3339
 
 SCALE_NAMESPACES = ("scale-a", "scale-b", "scale-c", "scale-d")
@@ -228,9 +240,24 @@ def _spread(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-def generate(store: Store, *, workloads: int, pods: int, bench: bool = False) -> None:
+def _build_around(store: Store, namespace: str, name: str) -> None:
+    """What stands around one scale workload: a Service (its EndpointSlice follows from the controller), a ConfigMap,
+    a Secret, a PodDisruptionBudget and a HorizontalPodAutoscaler."""
+    selector = {"app": name, "tier": "scale"}
+    meta = {"name": name, "namespace": namespace}
+    store.create(SERVICES, {"metadata": meta, "spec": {"selector": selector, "ports": [{"name": "http", "port": 80}]}})
+    store.create(CONFIGMAPS, {"metadata": meta, "data": {"LOG_LEVEL": "info", "MODE": "scale", "REGION": "eu"}})
+    store.create(SECRETS, {"metadata": meta, "data": {"token": "c2NhbGUtbW9kZQ=="}})
+    spec = {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
+    store.create(PODDISRUPTIONBUDGETS, {"metadata": meta, "spec": spec})
+    target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+    store.create(HORIZONTALPODAUTOSCALERS, {"metadata": meta, "spec": {"scaleTargetRef": target, "maxReplicas": 100}})
+
+
+def generate(store: Store, *, workloads: int, pods: int, bench: bool = False, around: bool = False) -> None:
     """``workloads`` Deployments with ``pods`` Running, Ready Pods between them, over a few namespaces;
-    with ``bench``, also namespace ``bench`` holding 200 workloads and 3,000 Pods."""
+    with ``bench``, also namespace ``bench`` holding 200 workloads and 3,000 Pods; with ``around``, each workload
+    has a Service, ConfigMap, Secret, PodDisruptionBudget and HorizontalPodAutoscaler."""
     nodes = _nodes(store)
     counter = [0]
     plan: list[tuple[str, str, int]] = []
@@ -246,6 +273,8 @@ def generate(store: Store, *, workloads: int, pods: int, bench: bool = False) ->
     for namespace, name, replicas in plan:
         if store.try_get(DEPLOYMENTS, namespace, name) is None:
             _build_workload(store, namespace, name, replicas, nodes, counter)
+        if around and store.try_get(SERVICES, namespace, name) is None:
+            _build_around(store, namespace, name)
 
 
 async def churn(store: Store, *, rate: float, namespaces: tuple[str, ...] | None = None, mix: str = "any") -> None:

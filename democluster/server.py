@@ -40,6 +40,48 @@ for _res in RESOURCES:
         _BY_PATH[(f"{_res.group}/{_version}" if _res.group else _version, _res.plural)] = _res
 
 
+METADATA = "PartialObjectMetadata"
+METADATA_LIST = "PartialObjectMetadataList"
+_AS_TARGETS = {"Table": ("v1", "v1beta1"), METADATA: ("v1",), METADATA_LIST: ("v1",)}
+
+
+def answer_as(request: web.Request) -> str | None:
+    """What the Accept header asks the object to be served as: ``Table``, ``PartialObjectMetadata``,
+    ``PartialObjectMetadataList``, or None for the object itself. Alternatives are tried in order (protobuf ones are
+    skipped: democluster speaks JSON only); when every one names a form democluster does not serve, 406."""
+    accept = request.headers.get("Accept", "")
+    asked_as = False
+    for alternative in accept.split(","):
+        media_type, *params = (p.strip() for p in alternative.split(";"))
+        if "protobuf" in media_type or "cbor" in media_type:
+            continue
+        values = dict(p.split("=", 1) for p in params if "=" in p)
+        target = values.get("as")
+        if target is None:
+            return None
+        asked_as = True
+        if values.get("g") == "meta.k8s.io" and values.get("v") in _AS_TARGETS.get(target, ()):
+            return target
+    if asked_as:
+        raise ApiError(
+            406,
+            "NotAcceptable",
+            "only the following media types are accepted: application/json, application/yaml, "
+            "application/vnd.kubernetes.protobuf",
+        )
+    return None
+
+
+def go_type(res: Resource, suffix: str = "") -> str:
+    """The API server's internal Go type of a resource, as its 406 messages name it: ``*core.SecretList``."""
+    package = res.group.split(".")[0] if res.group else "core"
+    return f"*{package}.{res.kind}{suffix}"
+
+
+def partial_metadata(obj: Obj) -> Obj:
+    return {"kind": METADATA, "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+
+
 def parse_bool(value: str | None, name: str) -> bool:
     """Go's strconv.ParseBool, which the apiserver uses for query booleans."""
     if value is None or value == "":
@@ -451,16 +493,31 @@ class ApiServer:
         predicate = self._predicate(request, res)
         items, cont, remaining = self._page(request, route, predicate)
         rv = str(self.store.rv)
-        accept = request.headers.get("Accept", "")
-        if "as=Table" in accept:
+        target = answer_as(request)
+        if target == "Table":
             include = request.query.get("includeObject", "Metadata")
             body = tables.table(res.kind, items, include, route.group_version, rv, cont)
             return json_response(body)
+        if target == METADATA:
+            raise ApiError(
+                406,
+                "NotAcceptable",
+                f"you requested {METADATA}, but the requested object is a list ({go_type(res, 'List')})",
+            )
         metadata: Obj = {"resourceVersion": rv}
         if cont:
             metadata["continue"] = cont
             if remaining is not None:
                 metadata["remainingItemCount"] = remaining
+        if target == METADATA_LIST:
+            # Only metadata leaves the server: what a Secret holds is never sent.
+            body = {
+                "kind": METADATA_LIST,
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": metadata,
+                "items": [partial_metadata(o) for o in items],
+            }
+            return web.Response(body=orjson.dumps(body), content_type=JSON)
         body = {"kind": f"{res.kind}List", "apiVersion": route.group_version, "metadata": metadata, "items": items}
         return web.Response(body=orjson.dumps(body), content_type=JSON)
 
@@ -469,10 +526,19 @@ class ApiServer:
         obj = self.store.get(res, route.namespace, route.name or "")
         if route.subresource == "scale":
             return json_response(self.scale_of(res, obj))
-        if "as=Table" in request.headers.get("Accept", ""):
+        target = answer_as(request)
+        if target == "Table":
             include = request.query.get("includeObject", "Metadata")
             return json_response(
                 tables.table(res.kind, [obj], include, route.group_version, obj["metadata"]["resourceVersion"])
+            )
+        if target == METADATA:
+            return json_response(partial_metadata(obj))
+        if target == METADATA_LIST:
+            raise ApiError(
+                406,
+                "NotAcceptable",
+                f"you requested {METADATA_LIST}, but the requested object is not a list ({go_type(res)})",
             )
         return json_response(with_kind(res, obj, route.group_version))
 
@@ -505,7 +571,15 @@ class ApiServer:
         since: int | None = None
         if rv_text not in ("", "0") and not send_initial:
             since = parse_int(rv_text, "resourceVersion")
-        as_table = "as=Table" in request.headers.get("Accept", "")
+        target = answer_as(request)
+        if target == METADATA_LIST:
+            # kube-apiserver answers 200 and then no events at all (they cannot be encoded as a list); a clear error
+            # serves a client better, and no client relies on the silence (see README.md).
+            raise ApiError(
+                406, "NotAcceptable", f"you requested {METADATA_LIST}, but a watch sends objects ({go_type(res)})"
+            )
+        as_table = target == "Table"
+        as_metadata = target == METADATA
         include = query.get("includeObject", "Metadata")
         namespace = route.namespace if res.namespaced else None
 
@@ -534,12 +608,16 @@ class ApiServer:
                 )
                 first_table[0] = False
                 return orjson.dumps({"type": event_type, "object": body})
+            if as_metadata:
+                return orjson.dumps({"type": event_type, "object": partial_metadata(obj)})
             return orjson.dumps({"type": event_type, "object": {"kind": res.kind, "apiVersion": gv, **obj}})
 
         def bookmark(annotations: Obj | None = None) -> bytes:
             meta: Obj = {"resourceVersion": str(self.store.rv)}
             if annotations:
                 meta["annotations"] = annotations
+            if as_metadata:
+                return orjson.dumps({"type": "BOOKMARK", "object": partial_metadata({"metadata": meta})})
             return orjson.dumps({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": gv, "metadata": meta}})
 
         loop = asyncio.get_running_loop()

@@ -282,6 +282,10 @@ class Store:
             self._admit(res, new, old)
             if res.has_generation:
                 spec_changed = new.get("spec") != old.get("spec")
+                if "spec" not in new and "spec" not in old:  # an EndpointSlice: its endpoints and ports are its spec
+                    spec_changed = {k: v for k, v in new.items() if k != "metadata"} != {
+                        k: v for k, v in old.items() if k != "metadata"
+                    }
                 if res.kind == "Deployment":
                     spec_changed = spec_changed or (m.get("annotations") or {}) != (old_m.get("annotations") or {})
                 if spec_changed:

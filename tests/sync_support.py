@@ -12,7 +12,7 @@ from django.conf import settings
 from realcluster.cluster import RealCluster
 from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row
 from tests.support.stack import CeleryWorker, Democluster, wait_for
-from workloads.models import Cluster, Event, Namespace, Node, Pod, TemplateRevision, Workload
+from workloads.models import Cluster, Event, Namespace, Node, Pod, RelatedObject, TemplateRevision, Workload
 
 # kubectl resource name -> (model, extra filter)
 MIRRORED = {
@@ -27,6 +27,13 @@ MIRRORED = {
     "controllerrevisions": (TemplateRevision, {"source_kind": "ControllerRevision"}),
     "pods": (Pod, {}),
     "events": (Event, {}),
+    "services": (RelatedObject, {"kind": "Service"}),
+    "endpointslices": (RelatedObject, {"kind": "EndpointSlice"}),
+    "configmaps": (RelatedObject, {"kind": "ConfigMap"}),
+    "secrets": (RelatedObject, {"kind": "Secret"}),
+    "persistentvolumeclaims": (RelatedObject, {"kind": "PersistentVolumeClaim"}),
+    "horizontalpodautoscalers": (RelatedObject, {"kind": "HorizontalPodAutoscaler"}),
+    "poddisruptionbudgets": (RelatedObject, {"kind": "PodDisruptionBudget"}),
 }
 
 APP = """

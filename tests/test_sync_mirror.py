@@ -20,6 +20,7 @@ from tests.sync_support import (  # noqa: F401 - fixtures
     target,
 )
 from workloads.models import Cluster, Pod, RolloutSample, SyncState, TemplateRevision, Workload
+from workloads.sync.watcher import SYNC_KINDS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -56,7 +57,7 @@ def test_it_follows_the_cluster_with_watchers(target: TargetCluster, cluster: Cl
     target.kubectl("apply", "-f", "-", input=APP)
     settle(target)
     wait_for(lambda: mirror_equals_cluster(target, cluster), timeout=60, interval=0.5, what="mirror")
-    assert SyncState.objects.filter(cluster=cluster, status=SyncState.Status.WATCHING).count() == 11
+    assert SyncState.objects.filter(cluster=cluster, status=SyncState.Status.WATCHING).count() == len(SYNC_KINDS)
     web = Workload.objects.get(cluster=cluster, kind="Deployment", name="web")
 
     def last_point() -> RolloutSample | None:

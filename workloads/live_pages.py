@@ -41,6 +41,7 @@ PARTIALS: dict[str, list[str]] = {
         "workloads/workload_detail.html#workload-header",
         "workloads/rollout/panel.html#rollout-panel",
         "workloads/rollout/panel.html#rollout-actions",
+        "workloads/workload_detail.html#workload-around",
         "workloads/workload_detail.html#workload-tree",
         "workloads/workload_detail.html#workload-conditions",
         "workloads/workload_detail.html#workload-pods",

@@ -204,6 +204,39 @@ class Event(MirroredObject):
         indexes = [models.Index(fields=["cluster", "involved_uid", "last_seen"])]
 
 
+class RelatedObject(MirroredObject):
+    """An object around the workloads: a Service, EndpointSlice, ConfigMap, Secret, PersistentVolumeClaim,
+    HorizontalPodAutoscaler or PodDisruptionBudget. ``raw`` never holds values: a ConfigMap's are dropped (its key
+    names stay in ``keys``), and a Secret is mirrored from a metadata-only list and watch."""
+
+    class Kind(models.TextChoices):
+        SERVICE = "Service"
+        ENDPOINTSLICE = "EndpointSlice"
+        CONFIGMAP = "ConfigMap"
+        SECRET = "Secret"
+        PERSISTENTVOLUMECLAIM = "PersistentVolumeClaim"
+        HORIZONTALPODAUTOSCALER = "HorizontalPodAutoscaler"
+        PODDISRUPTIONBUDGET = "PodDisruptionBudget"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    # A Service's spec.selector (a label map) or a PodDisruptionBudget's spec.selector (a LabelSelector).
+    selector = models.JSONField(null=True, blank=True)
+    # A ConfigMap's key names (data and binaryData); empty for a Secret (its metadata does not name them).
+    keys = models.JSONField(default=list)
+    # What it points at: an HPA's scaleTargetRef, an EndpointSlice's Service.
+    target_kind = models.CharField(max_length=30, blank=True)
+    target_name = models.CharField(max_length=253, blank=True)
+    # A PersistentVolumeClaim's phase.
+    phase = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="relatedobject_uid")]
+        indexes = [
+            models.Index(fields=["cluster", "namespace", "kind", "name"]),
+            models.Index(fields=["cluster", "namespace", "kind", "target_name"]),
+        ]
+
+
 class SyncState(models.Model):
     """Where one (cluster, kind) watcher is: its resourceVersion, lease and health."""
 

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from workloads import live, live_pages, presenters, redaction, roles
+from workloads import live, live_pages, presenters, redaction, related, roles
 from workloads.models import Cluster, Event, Namespace, Pod, TemplateRevision, Workload
 
 PAGE_SIZE = 50
@@ -425,6 +425,7 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
         "tree": tree,
         "events": events,
         "owner": _owner_of(c, w.owner_uid) if w.owner_uid else None,
+        "around": related.around(w, pods),
         "live_groups": [live.cluster_group(c.id), live.workload_group(c.id, w.uid)],
     }
     return context

@@ -13,6 +13,8 @@ from democluster.controllers.base import Context, Controller
 from democluster.controllers.cronjob import CronJobController
 from democluster.controllers.daemonset import DaemonSetController
 from democluster.controllers.deployment import DeploymentController
+from democluster.controllers.disruption import DisruptionController
+from democluster.controllers.endpointslice import EndpointSliceController
 from democluster.controllers.gc import GarbageCollector
 from democluster.controllers.job import JobController
 from democluster.controllers.replicaset import ReplicaSetController
@@ -27,6 +29,8 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     DaemonSetController,
     JobController,
     CronJobController,
+    EndpointSliceController,
+    DisruptionController,
     GarbageCollector,
 )
 

@@ -457,10 +457,172 @@ def can_i(server: Server, ns: str) -> Any:
 @case("served-kinds")
 def served(server: Server, ns: str) -> Any:
     found = {}
-    for path in ("secrets", "serviceaccounts", "endpoints", "configmaps/kube-root-ca.crt"):
+    for path in ("secrets", "serviceaccounts", "endpoints", "configmaps/kube-root-ca.crt", "persistentvolumeclaims"):
         found[path] = server.call("GET", core(ns, *path.split("/")))[0]
-    found["endpointslices"] = server.call("GET", f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices")[0]
+    for path in (
+        "discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
+        "autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers",
+        "policy/v1/namespaces/{ns}/poddisruptionbudgets",
+    ):
+        found[path] = server.call("GET", "/apis/" + path.format(ns=ns))[0]
     return found
+
+
+# --- the kinds around a workload ---------------------------------------------------------------------------------
+
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
+
+def _secret(name: str, **fields: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "labels": {"app": "web"}}, **fields}
+
+
+@case("secret-writes")
+def secret_writes(server: Server, ns: str) -> Any:
+    created = server.call("POST", core(ns, "secrets"), _secret("mixed", data={"a": "aGk="}, stringData={"b": "there"}))
+    return {
+        "created": answer(created[0], {k: created[1].get(k) for k in ("data", "stringData", "type")}),
+        "bad base64": status_body(*server.call("POST", core(ns, "secrets"), _secret("bad", data={"a": "!!"}))),
+        "bad key": status_body(*server.call("POST", core(ns, "secrets"), _secret("badkey", data={"a b": "aGk="}))),
+    }
+
+
+@case("metadata-only")
+def metadata_only(server: Server, ns: str) -> Any:
+    """A Secret's metadata as PartialObjectMetadata(List): what a metadata-only list/get/watch sends, and the 406s."""
+    server.call("POST", core(ns, "secrets"), _secret("token", stringData={"password": "hunter2"}))
+    listed = server.call("GET", core(ns, "secrets"), accept=METADATA_LIST)
+    got = server.call("GET", core(ns, "secrets", "token"), accept=METADATA)
+    response = server.session.get(
+        server.url + core(ns, "secrets"),
+        params={"watch": "true", "resourceVersion": listed[1]["metadata"]["resourceVersion"], "timeoutSeconds": "1"},
+        headers={"Accept": METADATA},
+        verify=server.verify,
+        timeout=30,
+    )
+    server.call("DELETE", core(ns, "secrets", "token"))
+    everything = listed[1] | {"get": got[1]}
+    return {
+        "list": answer(*listed),
+        "get": answer(*got),
+        "watch": response.status_code,
+        "sent hunter2": "aHVudGVyMg" in json.dumps(everything) or "hunter2" in json.dumps(everything),
+        "list as object": status_body(*server.call("GET", core(ns, "secrets"), accept=METADATA)),
+        "object as list": status_body(*server.call("GET", core(ns, "secrets", "token"), accept=METADATA_LIST)),
+        "unknown version": status_body(
+            *server.call("GET", core(ns, "secrets"), accept=METADATA_LIST.replace("v=v1", "v=v9"))
+        ),
+    }
+
+
+def _service(name: str, target_port: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": target_port}]},
+    }
+
+
+@case("endpointslices")
+def endpoint_slices(server: Server, ns: str) -> Any:
+    """The controller's slice for a Service: one endpoint per selected Pod, ready, with the named port resolved."""
+    web = deployment("web", replicas=2)
+    web["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"name": "http", "containerPort": 8080}]
+    server.call("POST", apps(ns), web)
+    server.call("POST", core(ns, "services"), _service("web", "http"))
+    nobody = _service("nobody", 9090)
+    nobody["spec"]["selector"] = {"app": "none"}
+    server.call("POST", core(ns, "services"), nobody)
+    slices = f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices"
+
+    def settled() -> Any:
+        items = server.call("GET", slices)[1]["items"]
+        by_service = {s["metadata"]["labels"]["kubernetes.io/service-name"]: s for s in items}
+        web_slice = by_service.get("web") or {}
+        ready = [e for e in web_slice.get("endpoints") or () if e["conditions"].get("ready")]
+        return len(ready) == 2 and "nobody" in by_service and by_service
+
+    by_service = wait_for(settled, timeout=60, what="two ready endpoints")
+    shown = {}
+    for name, item in sorted(by_service.items()):
+        # Pod names end in random letters; which Pod is which does not matter here.
+        endpoints = [
+            {
+                "addresses": len(e["addresses"]),
+                "conditions": e["conditions"],
+                "targetRef": sorted(e["targetRef"]),
+                "pod": e["targetRef"]["name"].startswith("web-"),
+            }
+            for e in item.get("endpoints") or ()
+        ]
+        meta = item["metadata"]
+        shown[name] = {
+            "addressType": item["addressType"],
+            "ports": item.get("ports"),
+            "endpoints": endpoints,
+            "labels": meta.get("labels"),
+            "owner": [(r["kind"], r["name"], r.get("controller")) for r in meta.get("ownerReferences") or ()],
+            "generateName": meta.get("generateName"),
+            "annotations": sorted(meta.get("annotations") or {}),
+        }
+    return shown
+
+
+@case("poddisruptionbudget-status")
+def pdb_status(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("web", replicas=2))
+    # Budgets made once the Pods are ready (kube-controller-manager's disruption controller may not recount a budget
+    # made before them for a while).
+    until_settled(server, apps(ns, "web"), lambda o: o.get("status", {}).get("readyReplicas") == 2, "web ready")
+    budgets = f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets"
+    selector = {"matchLabels": {"app": "web"}}
+    for name, spec in {
+        "none-down": {"maxUnavailable": 0},
+        "one-up": {"minAvailable": 1},
+        "half": {"minAvailable": "50%"},
+    }.items():
+        server.call("POST", budgets, {"metadata": {"name": name}, "spec": {**spec, "selector": selector}})
+    invalid = status_body(
+        *server.call("POST", budgets, {"metadata": {"name": "both"}, "spec": {"minAvailable": 1, "maxUnavailable": 1}})
+    )
+
+    def settled() -> Any:
+        items = server.call("GET", budgets)[1]["items"]
+        ok = len(items) == 3 and all(i.get("status", {}).get("currentHealthy") == 2 for i in items)
+        return ok and items
+
+    items = wait_for(settled, timeout=60, what="budgets to count two healthy Pods")
+    return {"invalid": invalid, "status": {i["metadata"]["name"]: i["status"] for i in items}}
+
+
+@case("horizontalpodautoscaler-writes")
+def hpa_writes(server: Server, ns: str) -> Any:
+    hpas = f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers"
+    target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "absent"}
+    created = server.call(
+        "POST", hpas, {"metadata": {"name": "web"}, "spec": {"scaleTargetRef": target, "maxReplicas": 3}}
+    )
+    invalid = server.call(
+        "POST", hpas, {"metadata": {"name": "bad"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "x"}}}
+    )
+    return {
+        "created": answer(created[0], {k: created[1].get(k) for k in ("spec", "status")}),
+        "invalid": status_body(*invalid),
+    }
+
+
+@case("persistentvolumeclaim-create")
+def pvc_create(server: Server, ns: str) -> Any:
+    claim = {
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    status, body = server.call("POST", core(ns, "persistentvolumeclaims"), claim)
+    return answer(
+        status, {k: body.get(k) for k in ("spec", "status")} | {"finalizers": body["metadata"].get("finalizers")}
+    )
 
 
 @case("node-heartbeat")

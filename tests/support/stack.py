@@ -164,7 +164,7 @@ class CeleryWorker(Process):
     def __init__(self, tmp: Path, name: str = "worker", *, beat: bool = True, **env: str) -> None:
         args = [
             sys.executable, "-m", "celery", "-A", "dashboard", "worker",
-            "-Q", "sync,celery", "-P", "threads", "-c", "30", "-n", f"{name}@%h",
+            "-Q", "sync,celery", "-P", "threads", "-c", "40", "-n", f"{name}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
         ]  # fmt: skip
         if beat:

@@ -13,6 +13,11 @@ from workloads.kube.client import request_json
 from workloads.kube.kinds import Kind
 
 PAGE_SIZE = 500
+# The metadata-only media types, with no fallback to the full object: a server that cannot answer them must refuse
+# (406), never send a Secret's data instead (client-go's metadata client adds ``application/json`` as a fallback).
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 T = TypeVar("T")
 _DONE = object()
 
@@ -39,8 +44,11 @@ def _pages(
         query: list[tuple[str, Any]] = [("limit", page_size)]
         if token:
             query.append(("continue", token))
-        body = request_json(api, "GET", kind.collection_path(namespace), query=query)
+        accept = METADATA_LIST if kind.metadata_only else "application/json"
+        body = request_json(api, "GET", kind.collection_path(namespace), query=query, accept=accept)
         items = body.get("items") or []
+        if kind.metadata_only:
+            items = [metadata_of(item, kind) for item in items]
         for item in items:
             item.setdefault("kind", kind.name)
             item.setdefault("apiVersion", kind.api_version)
@@ -49,6 +57,16 @@ def _pages(
         token = metadata.get("continue") or ""
         if not token:
             return
+
+
+def metadata_of(item: dict[str, Any], kind: Kind) -> dict[str, Any]:
+    """A PartialObjectMetadata as the object of its kind holding metadata alone (whatever else a server sent, and
+    the annotation ``kubectl apply`` copies the whole object into, values included, are dropped)."""
+    metadata = dict(item.get("metadata") or {})
+    annotations = metadata.get("annotations")
+    if annotations and LAST_APPLIED in annotations:
+        metadata["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+    return {"kind": kind.name, "apiVersion": kind.api_version, "metadata": metadata}
 
 
 def _read_ahead(items: Iterator[T]) -> Iterator[T]:

@@ -16,6 +16,8 @@ class Kind:
     appliable: bool = False  # create or patch it (Apply manifest, the edit form and YAML tab, rollout actions)
     scalable: bool = False  # patch its scale subresource
     deletable: bool = False  # delete it (a Pod, to have its controller replace it; a Job, to recreate it)
+    # Listed and watched as PartialObjectMetadata only, so that what it holds never leaves the cluster (Secrets):
+    metadata_only: bool = False
 
     @property
     def api_version(self) -> str:
@@ -46,8 +48,17 @@ KINDS: dict[str, Kind] = {
         Kind("CronJob", "batch", "v1", "cronjobs", appliable=True),
         Kind("Pod", "", "v1", "pods", appliable=True, deletable=True),
         Kind("Event", "", "v1", "events"),
+        # Around the workloads: what sends them traffic, what their templates read, what scales and guards them.
+        Kind("Service", "", "v1", "services"),
+        Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices"),
+        Kind("ConfigMap", "", "v1", "configmaps"),
+        Kind("Secret", "", "v1", "secrets", metadata_only=True),
+        Kind("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims"),
+        Kind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers"),
+        Kind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
     ]
 }
+READ_VERBS = ("get", "list", "watch")
 APPLIABLE_KINDS = tuple(k.name for k in KINDS.values() if k.appliable)
 SCALABLE_KINDS = tuple(k.name for k in KINDS.values() if k.scalable)
 
@@ -58,12 +69,16 @@ def access_rules() -> set[tuple[str, str, str]]:
     Read: the watchers list and watch every mirrored kind, edits get the object first. Write: only
     what a page can send (create/patch from Apply manifest and edits, patch of the scale
     subresource, delete of a Pod or a Job), and a Pod's log (the log pages read it, never the sync).
-    The chart's ClusterRole is written from it (``cluster_role_rules``), and the tests check the
+    Secrets are listed and watched only (see ``Kind.metadata_only``). The chart's ClusterRole is written from it
+    (``cluster_role_rules``), and the tests check the
     rendered role against it.
     """
     rules = set()
     for k in KINDS.values():
-        rules |= {(k.group, k.plural, verb) for verb in ("get", "list", "watch")}
+        # A Secret is never read one by one: RBAC cannot grant "metadata only", and ``get`` would be one more way to
+        # read values. (``list`` and ``watch`` grant values too; Podium asks them for metadata alone.)
+        reads = ("list", "watch") if k.metadata_only else READ_VERBS
+        rules |= {(k.group, k.plural, verb) for verb in reads}
         if k.appliable:
             rules |= {(k.group, k.plural, "create"), (k.group, k.plural, "patch")}
         if k.scalable:
@@ -74,7 +89,6 @@ def access_rules() -> set[tuple[str, str, str]]:
     return rules
 
 
-READ_VERBS = ("get", "list", "watch")
 _VERB_ORDER = (*READ_VERBS, "create", "patch", "delete")
 
 

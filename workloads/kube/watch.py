@@ -10,6 +10,7 @@ from kubernetes import client as k8s_client
 
 from workloads.kube.client import CONNECT_TIMEOUT, READ_TIMEOUT, iter_lines, request, set_read_timeout
 from workloads.kube.errors import Expired, KubeError, from_status
+from workloads.kube.fetch import METADATA, metadata_of
 from workloads.kube.kinds import Kind
 
 
@@ -41,6 +42,7 @@ def watch_objects(
         query=query,
         stream=True,
         timeout=(CONNECT_TIMEOUT, answer_within),
+        accept=METADATA if kind.metadata_only else "application/json",
     )
     set_read_timeout(response, timeout_seconds + 30)
     return _events(response, kind)
@@ -58,6 +60,8 @@ def _events(response: Any, kind: Kind) -> Iterator[tuple[str, dict[str, Any]]]:
             if code == 410:
                 raise Expired(obj.get("message", "resource version expired"), code=410, status=obj)
             raise from_status(code, obj)
+        if kind.metadata_only:
+            obj = metadata_of(obj, kind)
         obj.setdefault("kind", kind.name)
         obj.setdefault("apiVersion", kind.api_version)
         yield type_, obj

@@ -12,7 +12,8 @@ import orjson
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from workloads.models import Event, Namespace, Node, Pod, TemplateRevision, Workload
+from workloads import related
+from workloads.models import Event, Namespace, Node, Pod, RelatedObject, TemplateRevision, Workload
 from workloads.sync import rows, samples
 
 Obj = dict[str, Any]
@@ -20,6 +21,7 @@ Obj = dict[str, Any]
 # Batches of these kinds can move a rollout's counts (Pod readiness moves its workload's status too).
 SAMPLED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision", "Pod"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet"}
+RELATED_KINDS = set(RelatedObject.Kind.values)
 # A full list is written in transactions of about this many objects (a few pages): fewer commits,
 # while memory stays bounded and other writers get their turn between them.
 WRITE_AT_ONCE = 2000
@@ -55,6 +57,8 @@ def _columns_for(kind: str, obj: Obj) -> dict[str, Any]:
         return rows.namespace_columns(obj)
     if kind == "Node":
         return rows.node_columns(obj)
+    if kind in RELATED_KINDS:
+        return rows.related_columns(kind, obj)
     return {}
 
 
@@ -65,6 +69,7 @@ MODEL_FOR: dict[str, type[models.Model]] = {
     "Event": Event,
     "ControllerRevision": TemplateRevision,
     **{k: Workload for k in WORKLOAD_KINDS},
+    **{k: RelatedObject for k in RELATED_KINDS},
 }
 
 
@@ -159,7 +164,7 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         latest = _fresh(model, cluster_id, latest)
         live = [(t, o) for t, o in latest.values() if t != "DELETED"]
         gone = [(t, o) for t, o in latest.values() if t == "DELETED"]
-        bases = [rows.base_columns(o) for _, o in live]
+        bases = [rows.base_columns(rows.without_values(kind, o)) for _, o in live]
         if kind == "ControllerRevision":
             columns = [b | rows.template_revision_columns(kind, o) for b, (_, o) in zip(bases, live, strict=True)]
         else:
@@ -271,6 +276,9 @@ def _collect_changes(
                 changed.pod_uids.add(involved.get("uid", ""))
             elif involved.get("uid"):
                 changed.workload_uids.add(involved["uid"])
+    if kind in RELATED_KINDS:
+        # The pages of the workloads that show these objects (a ConfigMap created clears "not found" live).
+        changed.workload_uids |= related.touched_workloads(cluster_id, kind, [o for _, o in events])
     if kind in ("Pod", "Event"):
         pod_uids = changed.pod_uids - {""}
         unknown = pod_uids - set(pod_workloads)
@@ -308,7 +316,7 @@ def replace_all(cluster_id: int, kind: str, pages: Iterable[tuple[list[Obj], str
         changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in pending], sample=False))
     model = MODEL_FOR[kind]
     stale = model.objects.filter(cluster_id=cluster_id, deleted_at__isnull=True)
-    if model is Workload:
+    if model in (Workload, RelatedObject):
         stale = stale.filter(kind=kind)
     elif model is TemplateRevision:
         stale = stale.filter(source_kind=kind)

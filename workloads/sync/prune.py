@@ -13,9 +13,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from workloads.models import Event, Namespace, Node, Pod, RolloutSample, TemplateRevision, Workload
+from workloads.models import Event, Namespace, Node, Pod, RelatedObject, RolloutSample, TemplateRevision, Workload
 
-PRUNED_MODELS = (Pod, Event, TemplateRevision, Workload, Namespace, Node)
+PRUNED_MODELS = (Pod, Event, TemplateRevision, Workload, Namespace, Node, RelatedObject)
 BATCH = 2000
 
 

@@ -221,3 +221,55 @@ def node_columns(obj: Obj) -> dict[str, Any]:
         "ready": _condition(status, "Ready").get("status") == "True",
         "kubelet_version": (status.get("nodeInfo") or {}).get("kubeletVersion", ""),
     }
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def without_values(kind: str, obj: Obj) -> Obj:
+    """What the mirror may keep of a ConfigMap or Secret: never a value. A ConfigMap keeps its key names (``keys``)
+    but not what they hold; a Secret keeps its metadata alone (it is listed metadata-only; this holds even if a server
+    sent more). Both lose ``kubectl apply``'s last-applied annotation, which copies the whole object, values too."""
+    if kind not in ("ConfigMap", "Secret"):
+        return obj
+    metadata = dict(obj.get("metadata") or {})
+    annotations = metadata.get("annotations")
+    if annotations and LAST_APPLIED in annotations:
+        metadata["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+    kept = {"kind": obj.get("kind", kind), "apiVersion": obj.get("apiVersion", "v1"), "metadata": metadata}
+    if kind == "ConfigMap" and "immutable" in obj:
+        kept["immutable"] = obj["immutable"]
+    return kept
+
+
+def config_keys(obj: Obj) -> list[str]:
+    return sorted({*(obj.get("data") or {}), *(obj.get("binaryData") or {})})
+
+
+def related_columns(kind: str, obj: Obj) -> dict[str, Any]:
+    """The columns of a Service, EndpointSlice, ConfigMap, Secret, PVC, HPA or PDB (``obj`` as the cluster sent it;
+    the caller stores ``without_values`` of it)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    cols: dict[str, Any] = {
+        "kind": kind,
+        "selector": None,
+        "keys": [],
+        "target_kind": "",
+        "target_name": "",
+        "phase": "",
+    }
+    if kind == "Service":
+        cols["selector"] = spec.get("selector") or None
+    elif kind == "PodDisruptionBudget":
+        cols["selector"] = spec.get("selector")
+    elif kind == "ConfigMap":
+        cols["keys"] = config_keys(obj)
+    elif kind == "EndpointSlice":
+        cols["target_kind"], cols["target_name"] = "Service", labels.get("kubernetes.io/service-name", "")
+    elif kind == "HorizontalPodAutoscaler":
+        target = spec.get("scaleTargetRef") or {}
+        cols["target_kind"], cols["target_name"] = target.get("kind", ""), target.get("name", "")
+    elif kind == "PersistentVolumeClaim":
+        cols["phase"] = status.get("phase", "")
+    return cols

@@ -38,6 +38,13 @@ SYNC_KINDS = [
     "Job",
     "Pod",
     "Event",
+    "Service",
+    "EndpointSlice",
+    "ConfigMap",
+    "Secret",
+    "PersistentVolumeClaim",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
 ]
 BATCH_MAX_EVENTS = 500
 BATCH_MAX_WAIT = 0.01  # seconds a batch may wait for more events once it has one
