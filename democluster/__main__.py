@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="TOKEN,NAME[,GROUP...]",
-        help="accept this bearer token as user NAME in these groups; RBAC decides what it may do (repeatable)",
+        help="accept this bearer token as user NAME (uid NAME) in these groups, governed by RBAC (repeatable)",
     )
     parser.add_argument("--audit-log-path", metavar="PATH", help="append one JSON audit event per API request")
     parser.add_argument("--write-kubeconfig", metavar="PATH")
@@ -78,7 +78,7 @@ def parse_tokens(specs: list[str], users: list[str] = ()) -> dict[str, Identity]
         token, name, *groups = [part.strip() for part in spec.split(",")]
         if not token or not name:
             raise SystemExit(f"democluster: --user {spec!r}: expected TOKEN,NAME[,GROUP...]")
-        grants[token] = token_identity(name, tuple(g for g in groups if g), frozenset())
+        grants[token] = token_identity(name, tuple(g for g in groups if g), frozenset(), uid=name)
     return grants
 
 

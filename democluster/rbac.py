@@ -66,6 +66,7 @@ class Identity:
     groups: tuple[str, ...] = ()
     resources: frozenset[str] | None = frozenset()
     impersonator: Identity | None = None
+    uid: str = ""
 
     @property
     def is_admin(self) -> bool:
@@ -84,6 +85,7 @@ class Attributes:
     subresource: str = ""
     namespace: str = ""
     name: str = ""
+    path: str = ""  # a request for a path that is no resource (discovery, /version)
 
     @property
     def combined(self) -> str:
@@ -97,9 +99,9 @@ class Decision:
     errors: list[str] = field(default_factory=list)
 
 
-def token_identity(user: str, groups: tuple[str, ...], resources: frozenset[str] | None) -> Identity:
+def token_identity(user: str, groups: tuple[str, ...], resources: frozenset[str] | None, uid: str = "") -> Identity:
     every = (*groups, AUTHENTICATED) if AUTHENTICATED not in groups else groups
-    return Identity(user, every, resources)
+    return Identity(user, every, resources, uid=uid)
 
 
 # --- reading RBAC objects from the store -----------------------------------------------------------------------
@@ -197,6 +199,9 @@ def rule_allows(rule: Obj, attrs: Attributes) -> bool:
     verbs = rule.get("verbs") or []
     if "*" not in verbs and attrs.verb not in verbs:
         return False
+    if attrs.path:
+        urls = rule.get("nonResourceURLs") or []
+        return any(u == attrs.path or (u.endswith("*") and attrs.path.startswith(u[:-1])) for u in urls)
     groups = rule.get("apiGroups") or []
     if "*" not in groups and attrs.group not in groups:
         return False
@@ -237,6 +242,9 @@ def _qualified(group: str, resource: str) -> str:
 
 def forbidden(identity: Identity, attrs: Attributes, reason: str = "") -> ApiError:
     """The 403 kube-apiserver sends: ``deployments.apps "web" is forbidden: User "alice" cannot patch ...``."""
+    if attrs.path:
+        message = f'forbidden: User "{identity.user}" cannot {attrs.verb} path "{attrs.path}"'
+        return ApiError(403, "Forbidden", message + (f": {reason}" if reason else ""), {})
     scope = f'in the namespace "{attrs.namespace}"' if attrs.namespace else "at the cluster scope"
     target = _qualified(attrs.group, attrs.resource) + (f' "{attrs.name}"' if attrs.name else "")
     message = (
@@ -261,34 +269,101 @@ def check(store: Any, identity: Identity, attrs: Attributes) -> None:
 
 # --- impersonation -----------------------------------------------------------------------------------------------
 
+# Impersonation modes in the order kube-apiserver 1.36 tries them (ConstrainedImpersonation is on): the
+# constrained ones need ``impersonate-on:<mode>:<verb>`` on the request itself, then ``impersonate:<mode>`` on the
+# user and groups in authentication.k8s.io; legacy needs ``impersonate`` on them in the core group. The first
+# mode's refusal is the answer unless a later mode succeeds; the mode that last succeeded for a requestor is tried
+# first next time (so which refusal one sees depends on what that requestor did before, as on a real server).
+# The node modes are not simulated.
+_MODES = ("serviceaccount", "user-info", "legacy")
 
-def impersonate(store: Any, identity: Identity, headers: Any) -> Identity:
+
+def _service_account(username: str) -> tuple[str, str] | None:
+    parts = username.split(":")
+    if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"] and parts[2] and parts[3]:
+        return parts[2], parts[3]
+    return None
+
+
+def _applies(mode: str, user: str, groups: list[str], extras: bool, uid: str) -> bool:
+    if mode == "serviceaccount":
+        return _service_account(user) is not None and not groups and not extras and not uid
+    if mode == "user-info":
+        return _service_account(user) is None and not user.startswith("system:node:")
+    return True
+
+
+def _on_attributes(mode: str, request: Attributes) -> Attributes:
+    return Attributes(
+        f"impersonate-on:{mode}:{request.verb}", request.group, request.resource, request.subresource,
+        request.namespace, request.name, request.path,
+    )  # fmt: skip
+
+
+def _try_mode(
+    store: Any, requestor: Identity, mode: str, user: str, groups: list[str], request: Attributes
+) -> tuple[str, ...]:
+    """The impersonated user's groups when ``mode`` allows it; ApiError (403) when it refuses."""
+    if mode != "legacy":
+        check(store, requestor, _on_attributes(mode, request))
+    verb, group = ("impersonate", "") if mode == "legacy" else (f"impersonate:{mode}", "authentication.k8s.io")
+    actual = list(groups)
+    service_account = _service_account(user)
+    if service_account is not None:
+        check(
+            store,
+            requestor,
+            Attributes(verb, group, "serviceaccounts", namespace=service_account[0], name=service_account[1]),
+        )
+        if not groups:
+            actual = ["system:serviceaccounts", f"system:serviceaccounts:{service_account[0]}"]
+    else:
+        check(store, requestor, Attributes(verb, group, "users", name=user))
+    if mode != "legacy" and MASTERS in groups:
+        attrs = Attributes(verb, group, "groups", name=MASTERS)
+        raise forbidden(requestor, attrs, "impersonating the system:masters group is not allowed")
+    for wanted in groups:
+        check(store, requestor, Attributes(verb, group, "groups", name=wanted))
+    if user == "system:anonymous":
+        actual += [UNAUTHENTICATED] if UNAUTHENTICATED not in actual else []
+    elif UNAUTHENTICATED not in actual and AUTHENTICATED not in actual:
+        actual.append(AUTHENTICATED)
+    return tuple(actual)
+
+
+def impersonate(
+    store: Any, identity: Identity, headers: Any, request: Attributes, last_mode: dict[str, str]
+) -> Identity:
     """The identity a request acts as, given its ``Impersonate-*`` headers (``headers.getall``)."""
     user = headers.get("Impersonate-User", "")
     groups = list(headers.getall("Impersonate-Group", []))
-    extras = [k for k in headers if k.lower().startswith("impersonate-extra-")]
+    extras = any(k.lower().startswith("impersonate-extra-") for k in headers)
     uid = headers.get("Impersonate-Uid", "")
     if not user:
         if groups or extras or uid:
-            requested = [f"Kind=Group Name={g}" for g in groups]
-            raise ApiError(500, "InternalError", f"Internal error occurred: requested {requested} without "
-                           "impersonating a user")  # fmt: skip
+            shown = "[]string{" + ", ".join(f'"{g}"' for g in groups) + "}" if groups else "[]string(nil)"
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'requested &user.DefaultInfo{{Name:"", UID:"{uid}", Groups:{shown}, '
+                "Extra:map[string][]string(nil)} without impersonating a user name",
+            )
         return identity
-    service_account = user.split(":") if user.startswith("system:serviceaccount:") else None
-    if service_account is not None and len(service_account) == 4:
-        attrs = Attributes("impersonate", "", "serviceaccounts", namespace=service_account[2], name=service_account[3])
-        if not groups:
-            groups = ["system:serviceaccounts", f"system:serviceaccounts:{service_account[2]}"]
-    else:
-        attrs = Attributes("impersonate", "", "users", name=user)
-    wanted = [attrs] + [Attributes("impersonate", "", "groups", name=group) for group in groups]
-    for one in wanted:
-        decision = authorize(store, identity, one)
-        if not decision.allowed:
-            raise forbidden(identity, one, decision.reason)
-    if user != "system:anonymous" and AUTHENTICATED not in groups and UNAUTHENTICATED not in groups:
-        groups.append(AUTHENTICATED)
-    return Identity(user, tuple(groups), frozenset(), identity)
+    first = last_mode.get(identity.user)
+    order = [first] + [m for m in _MODES if m != first] if first else list(_MODES)
+    refusal: ApiError | None = None
+    for mode in order:
+        if not _applies(mode, user, groups, extras, uid):
+            continue
+        try:
+            actual = _try_mode(store, identity, mode, user, groups, request)
+        except ApiError as exc:
+            refusal = refusal or exc
+            continue
+        last_mode[identity.user] = mode
+        return Identity(user, actual, frozenset(), identity)
+    assert refusal is not None
+    raise refusal
 
 
 # --- self reviews ------------------------------------------------------------------------------------------------
@@ -316,7 +391,6 @@ def rules_review(store: Any, identity: Identity, namespace: str) -> Obj:
                     entry[key] = list(rule[key])
             resource_rules.append(entry)
     status: Obj = {"resourceRules": resource_rules, "nonResourceRules": non_resource_rules, "incomplete": False}
-    if errors:
-        status["incomplete"] = True
+    if errors:  # a binding to a missing role: said, but the answer is not marked incomplete
         status["evaluationError"] = ", ".join(errors)
     return status

@@ -24,7 +24,7 @@ from democluster.errors import ApiError, bad_request
 from democluster.rbac import Attributes, Identity
 from democluster.resources import PODS, RESOURCES, SERVICES, Resource
 from democluster.selectors import parse_field_selector, parse_label_selector, selector_to_string
-from democluster.store import Store, clone
+from democluster.store import Store, clone, now_rfc3339
 
 Obj = dict[str, Any]
 
@@ -76,6 +76,7 @@ class ServerState:
     tokens: dict[str, Identity] = field(default_factory=dict)
     bookmark_interval: float = 5.0
     audit_log: Any = None  # an open text file: one JSON line per API request, as kube-apiserver's audit log
+    impersonation_modes: dict[str, str] = field(default_factory=dict)  # requestor -> the mode that last worked
     sorted_keys: dict[str, tuple[int, list]] = field(default_factory=dict)
 
 
@@ -152,16 +153,15 @@ OPEN = Identity("system:admin", (rbac.MASTERS, rbac.AUTHENTICATED), None)
 
 
 def authenticate(state: ServerState, request: web.Request) -> Identity:
-    """The token's identity, then the one it impersonates (``Impersonate-User``/``-Group``) if it may."""
-    identity = OPEN
-    if state.tokens:
-        header = request.headers.get("Authorization", "")
-        token = header[7:].strip() if header.startswith("Bearer ") else ""
-        found = state.tokens.get(token)
-        if found is None:
-            raise ApiError(401, "Unauthorized", "Unauthorized")
-        identity = found
-    return rbac.impersonate(state.store, identity, request.headers)
+    """The bearer token's identity (before any impersonation)."""
+    if not state.tokens:
+        return OPEN
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.startswith("Bearer ") else ""
+    found = state.tokens.get(token)
+    if found is None:
+        raise ApiError(401, "Unauthorized", "Unauthorized")
+    return found
 
 
 def attributes(route: Route, verb: str) -> Attributes:
@@ -312,28 +312,36 @@ class ApiServer:
         if path in ("/healthz", "/livez", "/readyz"):
             return web.Response(text="ok")
         identity = authenticate(self.state, request)
+        review = _REVIEWS.get(path)
+        route = parse_route(path) if review is None else None
+        if review is not None:
+            request_attrs = Attributes("create", *review)
+        elif route is not None:
+            request_attrs = attributes(route, self._verb(request, route))
+        else:  # a path that is no resource: its verb is the HTTP method's, lower-case
+            request_attrs = Attributes(request.method.lower(), "", "", path=path)
+        identity = rbac.impersonate(
+            self.store, identity, request.headers, request_attrs, self.state.impersonation_modes
+        )
         if request.method == "GET":
             body = self.discovery(path)
             if body is not None:
                 return body
-        review = _REVIEWS.get(path)
         if review is not None:
             return await self.review(request, identity, *review)
-        route = parse_route(path)
         if route is None:
             raise not_found_path()
-        verb = self._verb(request, route)
         code = 500
         try:
-            rbac.check(self.store, identity, attributes(route, verb))
-            response = await self.resource(request, route, verb)
+            rbac.check(self.store, identity, request_attrs)
+            response = await self.resource(request, route, request_attrs.verb)
             code = response.status
             return response
         except ApiError as exc:
             code = exc.code
             raise
         finally:
-            self._audit(request, identity, route, verb, code)
+            self._audit(request, identity, route, request_attrs.verb, code)
 
     def _audit(self, request: web.Request, identity: Identity, route: Route, verb: str, code: int) -> None:
         """One line per request, in the fields of kube-apiserver's audit events (level Metadata)."""
@@ -379,22 +387,29 @@ class ApiServer:
         spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
         answer: Obj = {"kind": kind, "apiVersion": f"{group}/v1", "metadata": {"creationTimestamp": None}}
         if resource == "selfsubjectreviews":
-            answer["status"] = {"userInfo": {"username": identity.user, "groups": list(identity.groups)}}
+            answer["metadata"] = {"creationTimestamp": now_rfc3339()}
+            user_info: Obj = {"username": identity.user, "groups": list(identity.groups)}
+            if identity.uid:
+                user_info["uid"] = identity.uid
+            answer["status"] = {"userInfo": user_info}
             return json_response(answer, 201)
         if resource == "selfsubjectrulesreviews":
             namespace = spec.get("namespace") or ""
             if not namespace:
                 raise bad_request("no namespace on request")
-            answer["spec"] = {"namespace": namespace}
+            answer["spec"] = {}  # the apiserver does not echo the namespace back
             answer["status"] = rbac.rules_review(self.store, identity, namespace)
             return json_response(answer, 201)
         attrs = spec.get("resourceAttributes")
         non_resource = spec.get("nonResourceAttributes")
         if (attrs is None) == (non_resource is None):
-            message = "exactly one of nonResourceAttributes or resourceAttributes must be specified"
-            cause = {"reason": "FieldValueInvalid", "message": f'Invalid value: "null": {message}', "field": "spec"}
-            details = {"group": group, "kind": kind, "causes": [cause]}
-            raise ApiError(422, "Invalid", f'{kind}.{group} "" is invalid: spec: {cause["message"]}', details)
+            # The apiserver's own message has no kind in it (the review's kind is not registered for it).
+            message = (
+                "Invalid value: null: exactly one of nonResourceAttributes or resourceAttributes must be specified"
+            )
+            cause = {"reason": "FieldValueInvalid", "message": message, "field": "spec.resourceAttributes"}
+            details = {"group": group, "causes": [cause]}
+            raise ApiError(422, "Invalid", f'.{group} "" is invalid: spec.resourceAttributes: {message}', details)
         answer["spec"] = spec
         if non_resource is not None:
             # Every authenticated user may read the discovery paths (system:discovery); nothing else is served.
