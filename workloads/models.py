@@ -34,6 +34,17 @@ class Cluster(models.Model):
     )
     context = models.CharField(max_length=253, blank=True, help_text=_("Empty: the kubeconfig's current context."))
     enabled = models.BooleanField(default=True)
+    impersonate = models.BooleanField(
+        null=True,
+        blank=True,
+        default=None,
+        verbose_name=_("act as the signed-in person"),
+        help_text=_(
+            "Send every change, dry run and access check with Impersonate-User/-Group for the signed-in person, so "
+            "the cluster's RBAC decides. Empty: on for kubeconfig and in-cluster clusters, off for the embedded "
+            "democluster."
+        ),
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     status_message = models.TextField(blank=True)
     server_version = models.CharField(max_length=64, blank=True)
@@ -53,6 +64,12 @@ class Cluster(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def impersonates(self) -> bool:
+        if self.impersonate is None:
+            return self.connection != self.Connection.DEMOCLUSTER
+        return self.impersonate
 
 
 class MirroredObject(models.Model):
@@ -261,6 +278,8 @@ class ChangeRecord(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     message = models.TextField(blank=True)
     revision = models.CharField(max_length=64, blank=True)
+    # Who the cluster was told acted ("alice (groups: dev)"); empty when Podium acted as itself.
+    acted_as = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

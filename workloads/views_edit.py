@@ -25,7 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from workloads import kube, presenters, roles
+from workloads import access, kube, presenters, roles
 from workloads.edits import apply as edit_apply
 from workloads.edits import useryaml
 from workloads.edits.diff import diff_objects
@@ -176,11 +176,16 @@ class Target:
         }
 
 
+def _said(target: Target, exc: kube.KubeError) -> str:
+    """What the cluster answered, in the pages' words when it refused the person Podium acted as."""
+    return access.refusal(target.cluster, exc) or exc.message
+
+
 def _unreachable(request: HttpRequest, target: Target, exc: kube.KubeError) -> HttpResponse:
     return render(
         request,
         "workloads/edit/unreachable.html",
-        target.context(error=exc.message),
+        target.context(error=_said(target, exc)),
         status=503 if isinstance(exc, kube.Unreachable) else 502,
     )
 
@@ -341,7 +346,7 @@ def edit(request: HttpRequest, cluster: str, namespace: str, kind: str, name: st
             for cause in exc.causes:
                 editor.add_cause(cause.get("field", ""), cause.get("message", ""))
         else:
-            editor.non_field_errors.append(exc.message)
+            editor.non_field_errors.append(_said(target, exc))
         return _render_form(request, target, editor, request.POST["base"], full=True)
 
     return _preview_or_errors(

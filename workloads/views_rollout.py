@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from workloads import kube, presenters, redaction, roles, rollouts
+from workloads import access, kube, presenters, redaction, roles, rollouts
 from workloads.edits import apply as edit_apply
 from workloads.edits.diff import Diff, diff_objects
 from workloads.edits.patch import editable
@@ -318,6 +318,10 @@ def _failed(
         )
     elif isinstance(exc, kube.Unreachable):
         message = _("The cluster did not answer (%(action)s): %(error)s")
+    elif denied := access.refusal(target.cluster, exc):
+        message = _("The cluster refused to %(action)s: %(error)s") % {"action": action, "error": denied}
+        messages.error(request, message)
+        return _back_to(request, target.url("workload"))
     else:
         message = _("The cluster refused to %(action)s: %(error)s")
     messages.error(request, message % {"action": action, "error": exc.message})
