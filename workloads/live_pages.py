@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, QueryDict
 from django.template.loader import render_to_string
 from django.urls import Resolver404, ResolverMatch, resolve
 
+from workloads import identity
 from workloads.models import Cluster, Namespace, Pod, Workload
 
 SOCKET_PATH = "/ws/live/"
@@ -141,7 +142,8 @@ def render_fragments(page: LivePage, user: AbstractBaseUser | AnonymousUser) -> 
     context |= {"request": request, "user": user, "perms": PermWrapper(user)}
     fragments: dict[str, str] = {}
     for name in PARTIALS[page.view]:
-        html = render_to_string(name, context).strip()
+        with identity.acting_user(user):  # what the person may do and see, as on the page itself
+            html = render_to_string(name, context).strip()
         if not html:
             continue
         try:
@@ -164,5 +166,10 @@ def out_of_band(html: str) -> tuple[str, str]:
 
 
 def permissions_key(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
-    """Two users with the same permissions see the same fragments (none depends on anything else)."""
-    return frozenset(user.get_all_permissions())
+    """Two users with the same permissions see the same fragments, unless a cluster acts as each person: then
+    the cluster's RBAC decides what each sees and may do, and only the same person shares a render."""
+    key = frozenset(user.get_all_permissions())
+    if user.is_authenticated and Cluster.objects.impersonating().exists():
+        username, groups = identity.identity_for(user)
+        key |= {f"identity:{username}", *(f"group:{g}" for g in groups)}
+    return key

@@ -13,6 +13,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class ClusterQuerySet(models.QuerySet):
+    def impersonating(self) -> ClusterQuerySet:
+        """Clusters that act as the signed-in person (``Cluster.impersonates``)."""
+        on = models.Q(impersonate=True) | models.Q(impersonate__isnull=True) & ~models.Q(
+            connection=Cluster.Connection.DEMOCLUSTER
+        )
+        return self.filter(on)
+
+
 class Cluster(models.Model):
     class Connection(models.TextChoices):
         DEMOCLUSTER = "democluster", _("democluster (embedded)")
@@ -52,6 +61,8 @@ class Cluster(models.Model):
     # How late the mirror shows what the cluster sends, when a watcher cannot keep up (0 when it can).
     mirror_lag_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ClusterQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
