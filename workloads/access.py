@@ -160,3 +160,39 @@ def visible_namespaces(cluster: Any, namespaces: list[str]) -> set[str] | None:
         return set()  # not known: show nothing rather than what the person may not read
     cache.set(key, sorted(visible), settings.PODIUM_ACCESS_CACHE_SECONDS)
     return visible
+
+
+def namespaces_shown(cluster: Any) -> set[str] | None:
+    """The namespaces of ``cluster``'s mirror the signed-in person may see (None: all of them)."""
+    if not cluster.impersonates:
+        return None
+    from workloads.models import Namespace, Pod, Workload
+
+    names = set(Namespace.objects.filter(cluster=cluster, deleted_at__isnull=True).values_list("name", flat=True))
+    names |= set(Workload.objects.filter(cluster=cluster).values_list("namespace", flat=True).distinct())
+    names |= set(Pod.objects.filter(cluster=cluster).values_list("namespace", flat=True).distinct())
+    return visible_namespaces(cluster, sorted(names))
+
+
+def may_see(cluster: Any, namespace: str) -> bool:
+    shown = namespaces_shown(cluster)
+    return shown is None or namespace in shown
+
+
+def why_nothing(cluster: Any) -> str:
+    """Why a person sees no namespace of a cluster that acts as them: no groups, or no Role."""
+    try:
+        person = acting_person(cluster)
+    except identity.NoIdentity as exc:
+        return str(exc)
+    if person is None:
+        return ""
+    if not person.groups:
+        return _(
+            "%(user)s is in no group, so the cluster %(cluster)s shows them nothing: ask an admin to add you to a "
+            "group that a RoleBinding in the cluster names."
+        ) % {"user": person.username, "cluster": cluster.name}
+    return _("The cluster %(cluster)s lets %(who)s list nothing in any namespace.") % {
+        "cluster": cluster.name,
+        "who": person.describe(),
+    }

@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, QueryDict
 from django.template.loader import render_to_string
 from django.urls import Resolver404, ResolverMatch, resolve
 
-from workloads import identity
+from workloads import access, identity
 from workloads.models import Cluster, Namespace, Pod, Workload
 
 SOCKET_PATH = "/ws/live/"
@@ -78,18 +78,23 @@ def page_url(groups: list[str], page: str) -> str:
 
 
 def check_subscription(group: str) -> None:
-    """Refuse a group that names something the mirror does not know (the permission is checked before)."""
+    """Refuse a group that names something the mirror does not know, or a namespace the signed-in person may not
+    see (the permission is checked before)."""
     m = _GROUP.fullmatch(group)
     if not m:
         raise Refused(f"not a group name: {group[:120]!r}")
     cluster_id = int(m["cluster"] or m["only"])
-    if not Cluster.objects.filter(pk=cluster_id).exists():
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
         raise Refused(f"unknown cluster {cluster_id}")
     prefix, key = m["prefix"], m["key"]
-    if prefix == "wl" and not Workload.objects.filter(cluster_id=cluster_id, uid=key).exists():
-        raise Refused(f"no workload {key} in cluster {cluster_id}")
-    if prefix == "pod" and not Pod.objects.filter(cluster_id=cluster_id, uid=key).exists():
-        raise Refused(f"no Pod {key} in cluster {cluster_id}")
+    if prefix in ("wl", "pod"):
+        model = Workload if prefix == "wl" else Pod
+        namespace = model.objects.filter(cluster_id=cluster_id, uid=key).values_list("namespace", flat=True).first()
+        if namespace is None or not access.may_see(cluster, namespace):
+            raise Refused(f"no {'workload' if prefix == 'wl' else 'Pod'} {key} in cluster {cluster_id}")
+    if prefix == "ns" and not access.may_see(cluster, key):
+        raise Refused(f"no namespace {key} in cluster {cluster_id}")
     if prefix == "ns" and not (
         Namespace.objects.filter(cluster_id=cluster_id, name=key).exists()
         or Workload.objects.filter(cluster_id=cluster_id, namespace=key).exists()
@@ -130,7 +135,8 @@ def render_fragments(page: LivePage, user: AbstractBaseUser | AnonymousUser) -> 
     from workloads import views_browse
 
     try:
-        context = views_browse.page_context(page.view, page.match.kwargs, page.params)
+        with identity.acting_user(user):  # the namespaces this person may see, when a cluster acts as them
+            context = views_browse.page_context(page.view, page.match.kwargs, page.params)
     except Http404 as exc:
         raise Refused(str(exc) or "not found") from None
     request = HttpRequest()

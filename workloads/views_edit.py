@@ -130,6 +130,8 @@ class Target:
 
     def __init__(self, cluster: str, namespace: str, kind: str, name: str) -> None:
         self.cluster = get_object_or_404(Cluster, name=cluster)
+        if not access.may_see(self.cluster, namespace):
+            raise Http404(_("No namespace %(ns)s in cluster %(c)s") % {"ns": namespace, "c": cluster})
         self.kind = presenters.KIND_SLUGS.get(kind)
         if self.kind is None:
             raise Http404(_("Unknown kind %(k)s") % {"k": kind})

@@ -653,7 +653,7 @@ def pod_delete(request: HttpRequest, cluster: str, namespace: str, name: str) ->
     """GET (or a POST without ``confirm``): what deleting the Pod does, and a button to confirm it."""
     c = get_object_or_404(Cluster, name=cluster)
     pod = Pod.objects.filter(cluster=c, namespace=namespace, name=name, deleted_at__isnull=True).first()
-    if pod is None:
+    if pod is None or not access.may_see(c, namespace):
         raise Http404(_("No Pod %(ns)s/%(n)s") % {"ns": namespace, "n": name})
     if request.method == "GET" or request.POST.get("confirm") != "yes":
         return render(request, "workloads/pod_delete.html", {"cluster": c, "namespace": namespace, "pod": pod})
