@@ -28,6 +28,7 @@ pytestmark = pytest.mark.django_db
 
 PODIUM_TOKEN = "podium-limited-token"
 SHOP = "imp-shop"
+HIDDEN = "imp-demo"
 
 OBJECTS = f"""
 apiVersion: v1
@@ -54,6 +55,20 @@ spec:
   template:
     metadata: {{labels: {{app: db}}}}
     spec: {{containers: [{{name: db, image: "postgres:16"}}]}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {{name: {HIDDEN}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: secret-web, namespace: {HIDDEN}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: secret-web}}}}
+  template:
+    metadata: {{labels: {{app: secret-web}}}}
+    spec: {{containers: [{{name: app, image: "nginx:1.27"}}]}}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -125,7 +140,7 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     else:
         real: RealCluster = request.getfixturevalue("real_kubernetes")
         cluster = Kubernetes(real)
-        cluster.kubectl("delete", "namespace", SHOP, "--ignore-not-found", "--wait=true", timeout=120)
+        cluster.kubectl("delete", "namespace", SHOP, HIDDEN, "--ignore-not-found", "--wait=true", timeout=120)
         podium, audit = real.token_kubeconfig(PODIUM_TOKEN, folder / "podium.kubeconfig"), real.directory / "audit.log"
     cluster.kubectl("apply", "-f", "-", input=podium_role())
     cluster.kubectl("apply", "-f", "-", input=OBJECTS)
@@ -276,3 +291,42 @@ def test_a_role_change_takes_effect_within_the_cache_time(
             "patch", "role", "dev", "-n", SHOP, "--type=json", "-p", '[{"op": "remove", "path": "/rules/3"}]'
         )
         target.cluster.kubectl("scale", "statefulset", "db", "-n", SHOP, "--replicas=1")
+
+
+def test_a_namespace_the_person_may_not_list_is_hidden_everywhere(
+    target: Target, cluster: Cluster, alice: Client
+) -> None:
+    from workloads import identity, live, live_pages
+
+    overview = alice.get("/").content.decode()
+    assert f">{SHOP}<" in overview and HIDDEN not in overview
+    listed = alice.get("/c/demo/workloads/").content.decode()
+    assert "web" in listed and "secret-web" not in listed
+    assert "secret-web" not in alice.get("/c/demo/workloads/?q=secret").content.decode()
+    for url in (
+        f"/c/demo/ns/{HIDDEN}/",
+        f"/c/demo/ns/{HIDDEN}/deployment/secret-web/",
+        f"/c/demo/ns/{HIDDEN}/deployment/secret-web/yaml/",
+        f"/c/demo/ns/{HIDDEN}/deployment/secret-web/edit/",
+        f"/c/demo/ns/{HIDDEN}/deployment/secret-web/logs/",
+    ):
+        assert alice.get(url).status_code == 404, url
+    assert alice.get(f"/?cluster=demo&namespace={HIDDEN}").url == "/c/demo/workloads/"
+    user = User.objects.get(username="alice")
+    with identity.acting_user(user):
+        live_pages.check_subscription(live.namespace_group(cluster.id, SHOP))
+        with pytest.raises(live_pages.Refused):
+            live_pages.check_subscription(live.namespace_group(cluster.id, HIDDEN))
+
+
+def test_a_person_in_no_group_sees_nothing_and_is_told_why(target: Target, cluster: Cluster) -> None:
+    user = User.objects.create_user("nemo", "nemo@example.com", "correct horse battery staple")
+    client = Client()
+    client.force_login(user)
+    user.user_permissions.add(*Group.objects.get(name="viewer").permissions.all())
+
+    overview = client.get("/").content.decode()
+
+    assert SHOP not in overview and HIDDEN not in overview
+    assert "nemo is in no group, so the cluster demo shows them nothing" in overview
+    assert client.get(f"/c/demo/ns/{SHOP}/").status_code == 404
