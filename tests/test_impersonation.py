@@ -52,6 +52,8 @@ def test_a_refusal_names_the_person_and_is_recorded(target: Target, cluster: Clu
     assert record.outcome == ChangeRecord.Outcome.REFUSED
     assert record.acted_as == "alice (groups: dev, editor)"
     assert 'User "alice" cannot patch resource "statefulsets/scale"' in record.message
+    audit = alice.get("/audit/").content.decode()
+    assert "as alice (groups: dev, editor) on the cluster" in audit
     assert "alice (groups: dev, editor) may not patch statefulsets/scale in imp-shop" in response.content.decode()
     (event,) = wait_for(lambda: target.audited("patch", "db", "scale"))
     assert (impersonated(event), event["responseStatus"]["code"]) == (

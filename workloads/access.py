@@ -53,6 +53,8 @@ class Permission:
 
 
 ALLOWED = Permission(True)
+# How long what a cluster last said a person may see stands in while it does not answer.
+LAST_KNOWN_SECONDS = 24 * 3600
 
 
 def acting_person(cluster: Any) -> Identity | None:
@@ -91,6 +93,8 @@ def may(cluster: Any, action: str, *, kind: str, namespace: str, name: str = "")
     cached = cache.get(key)
     if cached is not None:
         return Permission(*cached)
+    if cluster.status == cluster.Status.UNREACHABLE:
+        return ALLOWED  # asking would wait for a server that does not answer; submitting says what it answers
     from workloads.edits.apply import cluster_api  # the one place that builds a person's client
 
     try:
@@ -146,6 +150,8 @@ def visible_namespaces(cluster: Any, namespaces: list[str]) -> set[str] | None:
     cached = cache.get(key)
     if cached is not None:
         return set(cached)
+    if cluster.status == cluster.Status.UNREACHABLE:
+        return set(cache.get(key + ":last", []))
     from workloads.edits.apply import cluster_api
 
     shown = [(k.group, k.plural) for k in kube.KINDS.values() if k.namespaced]
@@ -157,8 +163,10 @@ def visible_namespaces(cluster: Any, namespaces: list[str]) -> set[str] | None:
                 if any(_lists(rules, group, plural) for group, plural in shown):
                     visible.add(namespace)
     except kube.KubeError:
-        return set()  # not known: show nothing rather than what the person may not read
+        # Not known now (the cluster does not answer): what it last said, or nothing rather than too much.
+        return set(cache.get(key + ":last", []))
     cache.set(key, sorted(visible), settings.PODIUM_ACCESS_CACHE_SECONDS)
+    cache.set(key + ":last", sorted(visible), LAST_KNOWN_SECONDS)
     return visible
 
 

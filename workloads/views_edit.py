@@ -377,7 +377,12 @@ def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: st
             return _unreachable(request, target, exc)
 
         def on_errors(exc: kube.KubeError) -> HttpResponse:
-            return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
+            return render(
+                request,
+                "workloads/edit/failed.html",
+                target.context(error=exc, refusal=access.refusal(target.cluster, exc)),
+                status=422,
+            )
 
         return _preview_or_errors(
             request,
@@ -404,7 +409,12 @@ def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: st
         return _conflict(request, target, payload["base"], payload["patch"], "", attempt)
     except kube.KubeError as exc:
         edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=payload["patch"], message=exc.message)
-        return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
+        return render(
+            request,
+            "workloads/edit/failed.html",
+            target.context(error=exc, refusal=access.refusal(target.cluster, exc)),
+            status=422,
+        )
     diff = diff_objects(target.kind, payload["base"], editable(result))
     metadata = result.get("metadata") or {}
     recorded = edit_apply.finish(
@@ -457,7 +467,12 @@ def job_recreate(request: HttpRequest, cluster: str, namespace: str, kind: str, 
         return _conflict(request, target, payload["desired"], {}, "", attempt)
     except kube.KubeError as exc:
         edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=payload["desired"], message=exc.message)
-        return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
+        return render(
+            request,
+            "workloads/edit/failed.html",
+            target.context(error=exc, refusal=access.refusal(target.cluster, exc)),
+            status=422,
+        )
     attempt.workload_uid = result["metadata"].get("uid", "")
     recorded = edit_apply.finish(
         attempt,
