@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "workloads.identity.ActingPersonMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -290,6 +291,11 @@ PODIUM_DEMOCLUSTER_KUBECONFIG = envstr("PODIUM_DEMOCLUSTER_KUBECONFIG", str(VAR_
 # Seconds each request a person waits for (an edit, a dry run, scale, restart...) may take before Podium says the
 # cluster did not answer; the watchers wait as long for a watch to be answered before they call a cluster unreachable.
 PODIUM_KUBE_REQUEST_TIMEOUT = envint("PODIUM_KUBE_REQUEST_TIMEOUT", "10", minimum=1)
+# Impersonation (a Cluster's "act as the signed-in person"): the groups sent are the person's groups with this
+# prefix (Kubernetes' own OIDC flags call it --oidc-groups-prefix), and what the cluster says each person may
+# list and do is remembered this many seconds, so a changed Role takes effect within that time.
+PODIUM_IMPERSONATE_GROUP_PREFIX = envstr("PODIUM_IMPERSONATE_GROUP_PREFIX", "")
+PODIUM_ACCESS_CACHE_SECONDS = envint("PODIUM_ACCESS_CACHE_SECONDS", "30", minimum=1)
 # A watch that has sent nothing for this many seconds is checked: the API server must answer GET /version within
 # PODIUM_KUBE_REQUEST_TIMEOUT, or the cluster is unreachable (a hung server keeps a silent watch open for minutes).
 PODIUM_WATCH_PROBE_SECONDS = envint("PODIUM_WATCH_PROBE_SECONDS", "15", minimum=1)

@@ -19,7 +19,8 @@ import yaml
 
 from democluster import admission
 from democluster.config import SimConfig
-from democluster.server import ApiServer, TokenGrant, start_server
+from democluster.rbac import MASTERS, Identity, token_identity
+from democluster.server import ApiServer, start_server
 from democluster.store import Store
 
 
@@ -35,6 +36,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="accept this bearer token; TOKEN:res1,res2 limits it to those resources (repeatable)",
     )
     parser.add_argument("--token-file", help="a file of tokens, one per line, in the --token syntax")
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="TOKEN,NAME[,GROUP...]",
+        help="accept this bearer token as user NAME (uid NAME) in these groups, governed by RBAC (repeatable)",
+    )
+    parser.add_argument("--audit-log-path", metavar="PATH", help="append one JSON audit event per API request")
     parser.add_argument("--write-kubeconfig", metavar="PATH")
     parser.add_argument("--snapshot", metavar="PATH", help="load state from PATH at start, save it there on exit")
     parser.add_argument("--fresh", action="store_true", help="ignore an existing snapshot")
@@ -60,15 +69,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def parse_tokens(specs: list[str]) -> dict[str, TokenGrant]:
-    grants: dict[str, TokenGrant] = {}
+def parse_tokens(specs: list[str], users: list[str] = ()) -> dict[str, Identity]:
+    """``--token``: the first is the admin (system:masters); the others may do everything, or every verb on
+    the resources listed after a colon. ``--user TOKEN,NAME,GROUP...``: a person whom RBAC alone governs."""
+    grants: dict[str, Identity] = {}
     for i, spec in enumerate(specs):
         token, _, allowed = spec.strip().partition(":")
         if not token:
             continue
-        user = "system:serviceaccount:democluster:admin" if i == 0 else f"system:serviceaccount:democluster:user-{i}"
+        if i == 0:
+            grants[token] = token_identity("system:serviceaccount:democluster:admin", (MASTERS,), None)
+            continue
         resources = frozenset(r.strip() for r in allowed.split(",") if r.strip()) if allowed else None
-        grants[token] = TokenGrant(user, resources)
+        grants[token] = token_identity(f"system:serviceaccount:democluster:user-{i}", (), resources)
+    for spec in users:
+        token, name, *groups = [part.strip() for part in spec.split(",")]
+        if not token or not name:
+            raise SystemExit(f"democluster: --user {spec!r}: expected TOKEN,NAME[,GROUP...]")
+        grants[token] = token_identity(name, tuple(g for g in groups if g), frozenset(), uid=name)
     return grants
 
 
@@ -177,9 +195,10 @@ async def run(args: argparse.Namespace) -> None:
     token_specs = list(args.token)
     if args.token_file:
         token_specs += [line for line in Path(args.token_file).read_text().splitlines() if line.strip()]
-    tokens = parse_tokens(token_specs)
+    tokens = parse_tokens(token_specs, args.user)
     bookmark_interval = args.bookmark_interval or (1.0 if args.fast else 5.0)
-    api = ApiServer(store, tokens, bookmark_interval=bookmark_interval)
+    audit_log = open(args.audit_log_path, "a") if args.audit_log_path else None  # noqa: SIM115 - open while serving
+    api = ApiServer(store, tokens, bookmark_interval=bookmark_interval, audit_log=audit_log)
 
     tasks: list[asyncio.Task] = []
     start_controllers = _optional("democluster.controllers", "start")

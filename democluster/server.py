@@ -17,13 +17,14 @@ import orjson
 import yaml
 from aiohttp import web
 
-from democluster import admission, discovery, errors, logs, tables
+from democluster import admission, discovery, errors, logs, rbac, tables
 from democluster import patch as patches
 from democluster import schema as schemas
 from democluster.errors import ApiError, bad_request
+from democluster.rbac import Attributes, Identity
 from democluster.resources import PODS, RESOURCES, SERVICES, Resource
 from democluster.selectors import parse_field_selector, parse_label_selector, selector_to_string
-from democluster.store import Store, clone
+from democluster.store import Store, clone, now_rfc3339
 
 Obj = dict[str, Any]
 
@@ -103,12 +104,6 @@ def parse_int(value: str | None, name: str) -> int | None:
 
 
 @dataclass
-class TokenGrant:
-    user: str
-    resources: frozenset[str] | None = None  # None: every resource
-
-
-@dataclass
 class Route:
     res: Resource
     group_version: str
@@ -120,8 +115,10 @@ class Route:
 @dataclass
 class ServerState:
     store: Store
-    tokens: dict[str, TokenGrant] = field(default_factory=dict)
+    tokens: dict[str, Identity] = field(default_factory=dict)
     bookmark_interval: float = 5.0
+    audit_log: Any = None  # an open text file: one JSON line per API request, as kube-apiserver's audit log
+    impersonation_modes: dict[str, str] = field(default_factory=dict)  # requestor -> the mode that last worked
     sorted_keys: dict[str, tuple[int, list]] = field(default_factory=dict)
 
 
@@ -169,41 +166,50 @@ def not_found_path() -> ApiError:
     return ApiError(404, "NotFound", "the server could not find the requested resource", {})
 
 
+_REVIEWS = {
+    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews": ("authorization.k8s.io", "selfsubjectaccessreviews"),
+    "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews": ("authorization.k8s.io", "selfsubjectrulesreviews"),
+    "/apis/authentication.k8s.io/v1/selfsubjectreviews": ("authentication.k8s.io", "selfsubjectreviews"),
+}
+_REVIEW_KINDS = {
+    "selfsubjectaccessreviews": "SelfSubjectAccessReview",
+    "selfsubjectrulesreviews": "SelfSubjectRulesReview",
+    "selfsubjectreviews": "SelfSubjectReview",
+}
+
+
+def _discovery_path(attrs: Obj) -> bool:
+    path = attrs.get("path") or ""
+    return path in ("/api", "/apis", "/healthz", "/livez", "/openapi", "/readyz", "/version", "/version/") or (
+        path.startswith(("/api/", "/apis/", "/openapi/"))
+    )
+
+
 # --- auth ----------------------------------------------------------------------------------------
 
 _VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
-def authenticate(state: ServerState, request: web.Request) -> TokenGrant | None:
+# Who asks when the server runs without tokens: anyone, as the cluster's admin.
+OPEN = Identity("system:admin", (rbac.MASTERS, rbac.AUTHENTICATED), None)
+
+
+def authenticate(state: ServerState, request: web.Request) -> Identity:
+    """The bearer token's identity (before any impersonation)."""
     if not state.tokens:
-        return None
+        return OPEN
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.startswith("Bearer ") else ""
-    grant = state.tokens.get(token)
-    if grant is None:
+    found = state.tokens.get(token)
+    if found is None:
         raise ApiError(401, "Unauthorized", "Unauthorized")
-    return grant
+    return found
 
 
-def authorize(grant: TokenGrant | None, route: Route, verb: str) -> None:
-    resource = route.res.plural + (f"/{route.subresource}" if route.subresource else "")
-    # As in RBAC, reading a Pod's log is its own resource: "pods" alone does not grant "pods/log".
-    needed = resource if route.subresource == "log" else route.res.plural
-    if grant is None or grant.resources is None or needed in grant.resources:
-        return
-    scope = f'in the namespace "{route.namespace}"' if route.namespace else "at the cluster scope"
-    named = route.res.plural if route.subresource == "log" else resource
-    target = f'{named} "{route.name}"' if route.name else resource
-    message = (
-        f'{target} is forbidden: User "{grant.user}" cannot {verb} resource "{resource}" '
-        f'in API group "{route.res.group}" {scope}'
+def attributes(route: Route, verb: str) -> Attributes:
+    return Attributes(
+        verb, route.res.group, route.res.plural, route.subresource or "", route.namespace or "", route.name or ""
     )
-    details: Obj = {"kind": route.res.plural}
-    if route.name:
-        details["name"] = route.name
-    if route.res.group:
-        details["group"] = route.res.group
-    raise ApiError(403, "Forbidden", message, details)
 
 
 # --- request bodies ------------------------------------------------------------------------------
@@ -310,8 +316,14 @@ def field_validation(request: web.Request) -> str:
 
 
 class ApiServer:
-    def __init__(self, store: Store, tokens: dict[str, TokenGrant] | None = None, bookmark_interval: float = 5.0):
-        self.state = ServerState(store, tokens or {}, bookmark_interval)
+    def __init__(
+        self,
+        store: Store,
+        tokens: dict[str, Identity] | None = None,
+        bookmark_interval: float = 5.0,
+        audit_log: Any = None,
+    ):
+        self.state = ServerState(store, tokens or {}, bookmark_interval, audit_log=audit_log)
         self.store = store
 
     def app(self) -> web.Application:
@@ -341,15 +353,127 @@ class ApiServer:
             return await self.admin(request, path)
         if path in ("/healthz", "/livez", "/readyz"):
             return web.Response(text="ok")
-        grant = authenticate(self.state, request)
+        identity = authenticate(self.state, request)
+        review = _REVIEWS.get(path)
+        route = parse_route(path) if review is None else None
+        if review is not None:
+            request_attrs = Attributes("create", *review)
+        elif route is not None:
+            request_attrs = attributes(route, self._verb(request, route))
+        else:  # a path that is no resource: its verb is the HTTP method's, lower-case
+            request_attrs = Attributes(request.method.lower(), "", "", path=path)
+        identity = rbac.impersonate(
+            self.store, identity, request.headers, request_attrs, self.state.impersonation_modes
+        )
         if request.method == "GET":
             body = self.discovery(path)
             if body is not None:
                 return body
-        route = parse_route(path)
+        if review is not None:
+            return await self.review(request, identity, *review)
         if route is None:
             raise not_found_path()
-        return await self.resource(request, route, grant)
+        code = 500
+        try:
+            rbac.check(self.store, identity, request_attrs)
+            response = await self.resource(request, route, request_attrs.verb)
+            code = response.status
+            return response
+        except ApiError as exc:
+            code = exc.code
+            raise
+        finally:
+            self._audit(request, identity, route, request_attrs.verb, code)
+
+    def _audit(self, request: web.Request, identity: Identity, route: Route, verb: str, code: int) -> None:
+        """One line per request, in the fields of kube-apiserver's audit events (level Metadata)."""
+        if self.state.audit_log is None:
+            return
+        acting = identity.impersonator or identity
+        event: Obj = {
+            "kind": "Event",
+            "apiVersion": "audit.k8s.io/v1",
+            "level": "Metadata",
+            "stage": "ResponseComplete",
+            "requestURI": request.path_qs,
+            "verb": verb,
+            "user": {"username": acting.user, "groups": list(acting.groups)},
+            "objectRef": {
+                k: v
+                for k, v in {
+                    "resource": route.res.plural,
+                    "namespace": route.namespace,
+                    "name": route.name,
+                    "apiGroup": route.res.group,
+                    "apiVersion": route.res.version,
+                    "subresource": route.subresource,
+                }.items()
+                if v
+            },
+            "responseStatus": {"metadata": {}, "code": code},
+        }
+        if identity.impersonator is not None:
+            event["impersonatedUser"] = {"username": identity.user, "groups": list(identity.groups)}
+        self.state.audit_log.write(orjson.dumps(event).decode() + "\n")
+        self.state.audit_log.flush()
+
+    async def review(self, request: web.Request, identity: Identity, group: str, resource: str) -> web.Response:
+        """POST of a SelfSubjectAccessReview, SelfSubjectRulesReview or SelfSubjectReview: about the asker."""
+        if request.method != "POST":
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        rbac.check(self.store, identity, Attributes("create", group, resource))
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise bad_request("the body of the request was in an unknown format")
+        kind = _REVIEW_KINDS[resource]
+        spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+        answer: Obj = {"kind": kind, "apiVersion": f"{group}/v1", "metadata": {"creationTimestamp": None}}
+        if resource == "selfsubjectreviews":
+            answer["metadata"] = {"creationTimestamp": now_rfc3339()}
+            user_info: Obj = {"username": identity.user, "groups": list(identity.groups)}
+            if identity.uid:
+                user_info["uid"] = identity.uid
+            answer["status"] = {"userInfo": user_info}
+            return json_response(answer, 201)
+        if resource == "selfsubjectrulesreviews":
+            namespace = spec.get("namespace") or ""
+            if not namespace:
+                raise bad_request("no namespace on request")
+            answer["spec"] = {}  # the apiserver does not echo the namespace back
+            answer["status"] = rbac.rules_review(self.store, identity, namespace)
+            return json_response(answer, 201)
+        attrs = spec.get("resourceAttributes")
+        non_resource = spec.get("nonResourceAttributes")
+        if (attrs is None) == (non_resource is None):
+            # The apiserver's own message has no kind in it (the review's kind is not registered for it).
+            message = (
+                "Invalid value: null: exactly one of nonResourceAttributes or resourceAttributes must be specified"
+            )
+            cause = {"reason": "FieldValueInvalid", "message": message, "field": "spec.resourceAttributes"}
+            details = {"group": group, "causes": [cause]}
+            raise ApiError(422, "Invalid", f'.{group} "" is invalid: spec.resourceAttributes: {message}', details)
+        answer["spec"] = spec
+        if non_resource is not None:
+            # Every authenticated user may read the discovery paths (system:discovery); nothing else is served.
+            allowed = identity.is_admin or (non_resource.get("verb") == "get" and _discovery_path(non_resource))
+            answer["status"] = {"allowed": bool(allowed)}
+            return json_response(answer, 201)
+        decision = rbac.authorize(
+            self.store,
+            identity,
+            Attributes(
+                attrs.get("verb") or "",
+                attrs.get("group") or "",
+                attrs.get("resource") or "",
+                attrs.get("subresource") or "",
+                attrs.get("namespace") or "",
+                attrs.get("name") or "",
+            ),
+        )
+        answer["status"] = {"allowed": decision.allowed}
+        if decision.reason:
+            answer["status"]["reason"] = decision.reason
+        return json_response(answer, 201)
 
     async def admin(self, request: web.Request, path: str) -> web.Response:
         if path == "/democluster/healthz":
@@ -388,14 +512,17 @@ class ApiServer:
             raise not_found_path()
         return json_response(body)
 
-    async def resource(self, request: web.Request, route: Route, grant: TokenGrant | None) -> web.StreamResponse:
+    def _verb(self, request: web.Request, route: Route) -> str:
         method = request.method
-        query = request.query
-        is_watch = method == "GET" and route.name is None and parse_bool(query.get("watch"), "watch")
         verb = _VERBS.get(method, "")
         if route.name is None:
+            is_watch = method == "GET" and parse_bool(request.query.get("watch"), "watch")
             verb = {"GET": "watch" if is_watch else "list", "DELETE": "deletecollection"}.get(method, verb)
-        authorize(grant, route, verb)
+        return verb
+
+    async def resource(self, request: web.Request, route: Route, verb: str) -> web.StreamResponse:
+        method = request.method
+        is_watch = verb == "watch"
         if route.subresource == "log" and method != "GET":
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if route.name is None:

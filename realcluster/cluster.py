@@ -174,7 +174,10 @@ def write_pki(directory: Path) -> None:
         (directory / name).write_bytes(data)
         (directory / name).chmod(0o600)
     (directory / "tokens.csv").write_text(
-        "".join(f'{token},{user},{user},"{groups}"\n' for token, (user, groups) in TOKENS.items())
+        "".join(
+            f"{token},{user},{user}" + (f',"{groups}"' if groups else "") + "\n"
+            for token, (user, groups) in TOKENS.items()
+        )
     )
 
 

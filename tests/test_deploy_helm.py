@@ -131,6 +131,7 @@ def test_helm_installs_upgrades_and_uninstalls_it_and_podium_shows_the_upgrade_r
             connection=Cluster.Connection.KUBECONFIG,
             kubeconfig_path=str(real_kubernetes.token_kubeconfig(token, tmp_path / "podium-sa.kubeconfig")),
             context="realcluster",
+            impersonate=False,  # Podium as its ServiceAccount alone
         )
         sync_once(cluster)
         cluster.refresh_from_db()

@@ -70,6 +70,7 @@ def test_podium_as_its_service_account_needs_nothing_the_cluster_role_does_not_g
             connection=Cluster.Connection.KUBECONFIG,
             kubeconfig_path=str(kubeconfig),
             context="realcluster",
+            impersonate=False,  # Podium as its ServiceAccount alone
         )
         sync_once(cluster)
         cluster.refresh_from_db()

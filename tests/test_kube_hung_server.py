@@ -106,7 +106,10 @@ def hung_cluster(hung: HungServer, tmp_path: Path, db: None) -> Cluster:
         )
     )
     # The mirror knows the cluster as connected, from before the server hung.
-    return f.make_cluster("hung", connection=Cluster.Connection.KUBECONFIG, kubeconfig_path=str(kubeconfig))
+    # Podium acts as itself there: what a hung server does to one's own requests (no access checks first).
+    return f.make_cluster(
+        "hung", connection=Cluster.Connection.KUBECONFIG, kubeconfig_path=str(kubeconfig), impersonate=False
+    )
 
 
 @pytest.fixture

@@ -133,7 +133,9 @@ def test_it_says_when_the_cluster_refuses_podium_the_pods_log(
 ) -> None:
     kubeconfig = no_logs_kubeconfig(target, tmp_path / "nolog.kubeconfig")  # type: ignore[operator]
     connection = Cluster.Connection.DEMOCLUSTER if target.flavor == "democluster" else Cluster.Connection.KUBECONFIG
-    cluster = Cluster.objects.create(name="nolog", connection=connection, kubeconfig_path=str(kubeconfig))
+    cluster = Cluster.objects.create(
+        name="nolog", connection=connection, kubeconfig_path=str(kubeconfig), impersonate=False
+    )
     # Its mirror holds the Pod (as Podium's own sync identity would have listed it); only the read is refused.
     source = cluster_row(target, "synced")
     sync_once(source, ["Pod"])

@@ -12,15 +12,15 @@ class SyncStateInline(admin.TabularInline):
 
 @admin.register(Cluster)
 class ClusterAdmin(admin.ModelAdmin):
-    list_display = ["name", "connection", "context", "enabled", "status", "last_sync_at"]
-    list_filter = ["connection", "status", "enabled"]
+    list_display = ["name", "connection", "context", "enabled", "impersonate", "status", "last_sync_at"]
+    list_filter = ["connection", "status", "enabled", "impersonate"]
     readonly_fields = ["status", "status_message", "server_version", "last_sync_at"]
     inlines = [SyncStateInline]
 
 
 @admin.register(ChangeRecord)
 class ChangeRecordAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "user", "action", "kind", "namespace", "name", "outcome"]
+    list_display = ["created_at", "user", "acted_as", "action", "kind", "namespace", "name", "outcome"]
     list_filter = ["outcome", "action", "kind"]
     readonly_fields = [f.name for f in ChangeRecord._meta.fields]
 

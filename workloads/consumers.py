@@ -42,7 +42,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user as get_user_sync
 
-from workloads import live_bus, live_diff, live_pages, roles
+from workloads import identity, live_bus, live_diff, live_pages, roles
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             raise live_pages.Refused(f"{len(groups)} subscriptions")
         if len(pages) != 1:
             raise live_pages.Refused("one page, please")
-        for group in groups:
-            live_pages.check_subscription(group)
+        with identity.acting_user(user):  # namespaces the cluster hides from this person are refused
+            for group in groups:
+                live_pages.check_subscription(group)
         page = live_pages.resolve_page(pages[0])
         return groups, page, (pages[0], live_pages.permissions_key(user))
 

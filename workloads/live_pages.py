@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, QueryDict
 from django.template.loader import render_to_string
 from django.urls import Resolver404, ResolverMatch, resolve
 
+from workloads import access, identity
 from workloads.models import Cluster, Namespace, Pod, Workload
 
 SOCKET_PATH = "/ws/live/"
@@ -78,18 +79,23 @@ def page_url(groups: list[str], page: str) -> str:
 
 
 def check_subscription(group: str) -> None:
-    """Refuse a group that names something the mirror does not know (the permission is checked before)."""
+    """Refuse a group that names something the mirror does not know, or a namespace the signed-in person may not
+    see (the permission is checked before)."""
     m = _GROUP.fullmatch(group)
     if not m:
         raise Refused(f"not a group name: {group[:120]!r}")
     cluster_id = int(m["cluster"] or m["only"])
-    if not Cluster.objects.filter(pk=cluster_id).exists():
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
         raise Refused(f"unknown cluster {cluster_id}")
     prefix, key = m["prefix"], m["key"]
-    if prefix == "wl" and not Workload.objects.filter(cluster_id=cluster_id, uid=key).exists():
-        raise Refused(f"no workload {key} in cluster {cluster_id}")
-    if prefix == "pod" and not Pod.objects.filter(cluster_id=cluster_id, uid=key).exists():
-        raise Refused(f"no Pod {key} in cluster {cluster_id}")
+    if prefix in ("wl", "pod"):
+        model = Workload if prefix == "wl" else Pod
+        namespace = model.objects.filter(cluster_id=cluster_id, uid=key).values_list("namespace", flat=True).first()
+        if namespace is None or not access.may_see(cluster, namespace):
+            raise Refused(f"no {'workload' if prefix == 'wl' else 'Pod'} {key} in cluster {cluster_id}")
+    if prefix == "ns" and not access.may_see(cluster, key):
+        raise Refused(f"no namespace {key} in cluster {cluster_id}")
     if prefix == "ns" and not (
         Namespace.objects.filter(cluster_id=cluster_id, name=key).exists()
         or Workload.objects.filter(cluster_id=cluster_id, namespace=key).exists()
@@ -130,7 +136,8 @@ def render_fragments(page: LivePage, user: AbstractBaseUser | AnonymousUser) -> 
     from workloads import views_browse
 
     try:
-        context = views_browse.page_context(page.view, page.match.kwargs, page.params)
+        with identity.acting_user(user):  # the namespaces this person may see, when a cluster acts as them
+            context = views_browse.page_context(page.view, page.match.kwargs, page.params)
     except Http404 as exc:
         raise Refused(str(exc) or "not found") from None
     request = HttpRequest()
@@ -142,7 +149,8 @@ def render_fragments(page: LivePage, user: AbstractBaseUser | AnonymousUser) -> 
     context |= {"request": request, "user": user, "perms": PermWrapper(user)}
     fragments: dict[str, str] = {}
     for name in PARTIALS[page.view]:
-        html = render_to_string(name, context).strip()
+        with identity.acting_user(user):  # what the person may do and see, as on the page itself
+            html = render_to_string(name, context).strip()
         if not html:
             continue
         try:
@@ -165,5 +173,10 @@ def out_of_band(html: str) -> tuple[str, str]:
 
 
 def permissions_key(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
-    """Two users with the same permissions see the same fragments (none depends on anything else)."""
-    return frozenset(user.get_all_permissions())
+    """Two users with the same permissions see the same fragments, unless a cluster acts as each person: then
+    the cluster's RBAC decides what each sees and may do, and only the same person shares a render."""
+    key = frozenset(user.get_all_permissions())
+    if user.is_authenticated and Cluster.objects.impersonating().exists():
+        username, groups = identity.identity_for(user)
+        key |= {f"identity:{username}", *(f"group:{g}" for g in groups)}
+    return key

@@ -13,6 +13,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class ClusterQuerySet(models.QuerySet):
+    def impersonating(self) -> ClusterQuerySet:
+        """Clusters that act as the signed-in person (``Cluster.impersonates``)."""
+        on = models.Q(impersonate=True) | models.Q(impersonate__isnull=True) & ~models.Q(
+            connection=Cluster.Connection.DEMOCLUSTER
+        )
+        return self.filter(on)
+
+
 class Cluster(models.Model):
     class Connection(models.TextChoices):
         DEMOCLUSTER = "democluster", _("democluster (embedded)")
@@ -34,6 +43,17 @@ class Cluster(models.Model):
     )
     context = models.CharField(max_length=253, blank=True, help_text=_("Empty: the kubeconfig's current context."))
     enabled = models.BooleanField(default=True)
+    impersonate = models.BooleanField(
+        null=True,
+        blank=True,
+        default=None,
+        verbose_name=_("act as the signed-in person"),
+        help_text=_(
+            "Send every change, dry run and access check with Impersonate-User/-Group for the signed-in person, so "
+            "the cluster's RBAC decides. Empty: on for kubeconfig and in-cluster clusters, off for the embedded "
+            "democluster."
+        ),
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     status_message = models.TextField(blank=True)
     server_version = models.CharField(max_length=64, blank=True)
@@ -41,6 +61,8 @@ class Cluster(models.Model):
     # How late the mirror shows what the cluster sends, when a watcher cannot keep up (0 when it can).
     mirror_lag_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ClusterQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -53,6 +75,12 @@ class Cluster(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def impersonates(self) -> bool:
+        if self.impersonate is None:
+            return self.connection != self.Connection.DEMOCLUSTER
+        return self.impersonate
 
 
 class MirroredObject(models.Model):
@@ -294,6 +322,8 @@ class ChangeRecord(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     message = models.TextField(blank=True)
     revision = models.CharField(max_length=64, blank=True)
+    # Who the cluster was told acted ("alice (groups: dev)"); empty when Podium acted as itself.
+    acted_as = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

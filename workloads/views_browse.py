@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from workloads import live, live_pages, presenters, redaction, related, roles
+from workloads import access, live, live_pages, presenters, redaction, related, roles
 from workloads.models import Cluster, Event, Namespace, Pod, TemplateRevision, Workload
 
 PAGE_SIZE = 50
@@ -69,8 +69,15 @@ def _cluster(name: str) -> Cluster:
     return get_object_or_404(Cluster, name=name)
 
 
+def _check_visible(cluster: Cluster, namespace: str) -> None:
+    """A namespace the signed-in person may not list (the cluster's RBAC, when it acts as them) is not found."""
+    if not access.may_see(cluster, namespace):
+        raise Http404(_("No namespace %(ns)s in cluster %(c)s") % {"ns": namespace, "c": cluster.name})
+
+
 def _check_namespace(cluster: Cluster, namespace: str) -> None:
     """A namespace exists if the mirror knows it, or (before Namespaces are synced) anything lives in it."""
+    _check_visible(cluster, namespace)
     if Namespace.objects.filter(cluster=cluster, name=namespace, deleted_at__isnull=True).exists():
         return
     if Workload.objects.filter(cluster=cluster, namespace=namespace, deleted_at__isnull=True).exists():
@@ -143,7 +150,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         cluster = Cluster.objects.filter(name=picked).first()
         if cluster:
             namespace = request.GET.get("namespace", "")
-            if namespace and Namespace.objects.filter(cluster=cluster, name=namespace).exists():
+            if (
+                namespace
+                and Namespace.objects.filter(cluster=cluster, name=namespace).exists()
+                and access.may_see(cluster, namespace)
+            ):
                 return redirect("workloads:namespace", cluster.name, namespace)
             return redirect("workloads:cluster_workloads", cluster.name)
     context = overview_context()
@@ -189,7 +200,10 @@ def overview_context() -> dict:
         s.pods_failed, s.pods_succeeded = row["failed"], row["succeeded"]
     health_order = [h for h, _label in Workload.Health.choices]
     for c in clusters:
-        c.namespace_summaries = sorted(summaries.get(c.id, {}).values(), key=lambda s: s.name)
+        shown = access.namespaces_shown(c)
+        found = summaries.get(c.id, {}).values()
+        c.namespace_summaries = sorted((s for s in found if shown is None or s.name in shown), key=lambda s: s.name)
+        c.nothing_shown = access.why_nothing(c) if shown is not None and not shown else ""
         for s in c.namespace_summaries:
             s.health_counts = [(h, Workload.Health(h).label, s.workloads[h]) for h in health_order if s.workloads[h]]
     # One group for every namespace of a cluster: the overview follows all of them, however many there are.
@@ -250,6 +264,8 @@ def list_context(cluster: Cluster, namespace: str, params: QueryDict, *, namespa
     qs = model.objects.filter(cluster=cluster)
     if namespace:
         qs = qs.filter(namespace=namespace)
+    elif (shown := access.namespaces_shown(cluster)) is not None:
+        qs = qs.filter(namespace__in=shown)
     if not show_deleted:
         qs = qs.filter(deleted_at__isnull=True)
     if pods_mode:
@@ -369,6 +385,7 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
     kind_name = presenters.KIND_SLUGS.get(kind)
     if kind_name is None:
         raise Http404(_("Unknown kind %(k)s") % {"k": kind})
+    _check_visible(c, namespace)
     w = _live_first(Workload.objects.filter(cluster=c, namespace=namespace, kind=kind_name, name=name))
     w.cluster = c
     _with_status([w])
@@ -494,6 +511,7 @@ def pod_detail(request: HttpRequest, cluster: str, namespace: str, name: str) ->
 
 def pod_context(c: Cluster, namespace: str, name: str) -> dict:
     """One Pod's page; the live consumer calls it too, to re-render the same partials."""
+    _check_visible(c, namespace)
     pod = _live_first(Pod.objects.filter(cluster=c, namespace=namespace, name=name))
     raw = pod.raw or {}
     status = raw.get("status") or {}
@@ -530,6 +548,7 @@ def pod_context(c: Cluster, namespace: str, name: str) -> dict:
 @permission_required(roles.VIEW, raise_exception=True)
 def object_yaml(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
     c = _cluster(cluster)
+    _check_visible(c, namespace)
     obj: object
     if kind in ("pods", "pod"):
         obj = _live_first(Pod.objects.filter(cluster=c, namespace=namespace, name=name))

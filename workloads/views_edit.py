@@ -25,7 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from workloads import kube, presenters, roles
+from workloads import access, kube, presenters, roles
 from workloads.edits import apply as edit_apply
 from workloads.edits import useryaml
 from workloads.edits.diff import diff_objects
@@ -130,6 +130,8 @@ class Target:
 
     def __init__(self, cluster: str, namespace: str, kind: str, name: str) -> None:
         self.cluster = get_object_or_404(Cluster, name=cluster)
+        if not access.may_see(self.cluster, namespace):
+            raise Http404(_("No namespace %(ns)s in cluster %(c)s") % {"ns": namespace, "c": cluster})
         self.kind = presenters.KIND_SLUGS.get(kind)
         if self.kind is None:
             raise Http404(_("Unknown kind %(k)s") % {"k": kind})
@@ -176,11 +178,16 @@ class Target:
         }
 
 
+def _said(target: Target, exc: kube.KubeError) -> str:
+    """What the cluster answered, in the pages' words when it refused the person Podium acted as."""
+    return access.refusal(target.cluster, exc) or exc.message
+
+
 def _unreachable(request: HttpRequest, target: Target, exc: kube.KubeError) -> HttpResponse:
     return render(
         request,
         "workloads/edit/unreachable.html",
-        target.context(error=exc.message),
+        target.context(error=_said(target, exc)),
         status=503 if isinstance(exc, kube.Unreachable) else 502,
     )
 
@@ -341,7 +348,7 @@ def edit(request: HttpRequest, cluster: str, namespace: str, kind: str, name: st
             for cause in exc.causes:
                 editor.add_cause(cause.get("field", ""), cause.get("message", ""))
         else:
-            editor.non_field_errors.append(exc.message)
+            editor.non_field_errors.append(_said(target, exc))
         return _render_form(request, target, editor, request.POST["base"], full=True)
 
     return _preview_or_errors(
@@ -370,7 +377,12 @@ def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: st
             return _unreachable(request, target, exc)
 
         def on_errors(exc: kube.KubeError) -> HttpResponse:
-            return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
+            return render(
+                request,
+                "workloads/edit/failed.html",
+                target.context(error=exc, refusal=access.refusal(target.cluster, exc)),
+                status=422,
+            )
 
         return _preview_or_errors(
             request,
@@ -397,7 +409,12 @@ def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: st
         return _conflict(request, target, payload["base"], payload["patch"], "", attempt)
     except kube.KubeError as exc:
         edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=payload["patch"], message=exc.message)
-        return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
+        return render(
+            request,
+            "workloads/edit/failed.html",
+            target.context(error=exc, refusal=access.refusal(target.cluster, exc)),
+            status=422,
+        )
     diff = diff_objects(target.kind, payload["base"], editable(result))
     metadata = result.get("metadata") or {}
     recorded = edit_apply.finish(
@@ -450,7 +467,12 @@ def job_recreate(request: HttpRequest, cluster: str, namespace: str, kind: str, 
         return _conflict(request, target, payload["desired"], {}, "", attempt)
     except kube.KubeError as exc:
         edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=payload["desired"], message=exc.message)
-        return render(request, "workloads/edit/failed.html", target.context(error=exc), status=422)
+        return render(
+            request,
+            "workloads/edit/failed.html",
+            target.context(error=exc, refusal=access.refusal(target.cluster, exc)),
+            status=422,
+        )
     attempt.workload_uid = result["metadata"].get("uid", "")
     recorded = edit_apply.finish(
         attempt,

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from workloads import kube, presenters, redaction, roles, rollouts
+from workloads import access, kube, presenters, redaction, roles, rollouts
 from workloads.edits import apply as edit_apply
 from workloads.edits.diff import Diff, diff_objects
 from workloads.edits.patch import editable
@@ -318,6 +318,10 @@ def _failed(
         )
     elif isinstance(exc, kube.Unreachable):
         message = _("The cluster did not answer (%(action)s): %(error)s")
+    elif denied := access.refusal(target.cluster, exc):
+        message = _("The cluster refused to %(action)s: %(error)s") % {"action": action, "error": denied}
+        messages.error(request, message)
+        return _back_to(request, target.url("workload"))
     else:
         message = _("The cluster refused to %(action)s: %(error)s")
     messages.error(request, message % {"action": action, "error": exc.message})
@@ -649,7 +653,7 @@ def pod_delete(request: HttpRequest, cluster: str, namespace: str, name: str) ->
     """GET (or a POST without ``confirm``): what deleting the Pod does, and a button to confirm it."""
     c = get_object_or_404(Cluster, name=cluster)
     pod = Pod.objects.filter(cluster=c, namespace=namespace, name=name, deleted_at__isnull=True).first()
-    if pod is None:
+    if pod is None or not access.may_see(c, namespace):
         raise Http404(_("No Pod %(ns)s/%(n)s") % {"ns": namespace, "n": name})
     if request.method == "GET" or request.POST.get("confirm") != "yes":
         return render(request, "workloads/pod_delete.html", {"cluster": c, "namespace": namespace, "pod": pod})

@@ -17,7 +17,7 @@ import pytest
 import requests
 import yaml
 
-from realcluster.cluster import RealCluster
+from realcluster.cluster import TOKENS, RealCluster
 from tests.support.stack import Democluster
 
 README = Path(__file__).resolve().parents[2] / "democluster" / "README.md"
@@ -68,6 +68,28 @@ class Server:
         except ValueError:
             return response.status_code, response.text
 
+    def as_token(self, token: str, **headers: str) -> Server:
+        """The same server, spoken to as a user of the token file (realcluster.cluster.TOKENS), with these
+        extra headers (``Impersonate_User="alice"``)."""
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        for name, value in headers.items():
+            session.headers[name.replace("_", "-")] = value
+        return Server(self.name, self.url, session, self.verify, self.kubeconfig)
+
+    def with_headers(self, **headers: str) -> Server:
+        """The same server and credentials, with these extra headers on every request."""
+        session = requests.Session()
+        session.cert = self.session.cert
+        session.headers.update(self.session.headers)
+        for name, value in headers.items():
+            session.headers[name.replace("_", "-")] = value
+        return Server(self.name, self.url, session, self.verify, self.kubeconfig)
+
+
+# The people of the real cluster's token file, the same on democluster (RBAC gives them nothing by itself).
+PEOPLE = [f"--user={token},{user}" for token, (user, groups) in TOKENS.items() if not groups]
+
 
 def _democluster_server(dc: Democluster, home: Path) -> Server:
     config = yaml.safe_load(dc.kubeconfig.read_text())
@@ -88,7 +110,7 @@ def _kubernetes_server(cluster: RealCluster) -> Server:
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory, real_kubernetes: RealCluster) -> Iterator[tuple[Server, Server]]:
     home = tmp_path_factory.mktemp("differential")
-    dc = Democluster(home, "--fresh", "--no-scenario").start()
+    dc = Democluster(home, "--fresh", "--no-scenario", *PEOPLE).start()
     try:
         yield _democluster_server(dc, home), _kubernetes_server(real_kubernetes)
     finally:

@@ -678,6 +678,213 @@ def kubectl_create(server: Server, ns: str) -> Any:
     return {"create": (created.returncode, created.stdout.strip()), "scale": (scaled.returncode, scaled.stdout.strip())}
 
 
+# --- RBAC, impersonation and self reviews --------------------------------------------------------------------------
+
+LIMITED, NOBODY = "podium-limited-token", "podium-nobody-token"
+RBAC = "/apis/rbac.authorization.k8s.io/v1"
+SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+SSRR = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
+WHOAMI = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+
+
+def role(name: str, rules: list[dict[str, Any]], kind: str = "Role") -> dict[str, Any]:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": {"name": name}, "rules": rules}
+
+
+def binding(name: str, role_kind: str, role_name: str, subjects: list[tuple[str, str]], kind: str = "RoleBinding"):
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role_name},
+        "subjects": [{"kind": k, "name": n, "apiGroup": "rbac.authorization.k8s.io"} for k, n in subjects],
+    }
+
+
+def can(server: Server, ns: str, verb: str, resource: str, group: str = "", sub: str = "", name: str = "") -> Any:
+    attrs = {"namespace": ns, "verb": verb, "group": group, "resource": resource, "subresource": sub, "name": name}
+    status, body = server.call("POST", SSAR, {"spec": {"resourceAttributes": {k: v for k, v in attrs.items() if v}}})
+    return {"code": status, "status": body.get("status") if isinstance(body, dict) else body}
+
+
+def granted(server: Server, ns: str, verb: str, resource: str, group: str = "", **more: str) -> None:
+    """RBAC reads bindings from an informer: wait until the grant just written is seen."""
+    wait_for(lambda: can(server, ns, verb, resource, group, **more)["status"]["allowed"], timeout=30, what="the grant")
+
+
+def grant_deployments(admin: Server, ns: str) -> None:
+    rules = [
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"], "resourceNames": ["web"]},
+        {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get"]},
+    ]
+    admin.call("POST", f"{RBAC}/namespaces/{ns}/roles", role("deployer", rules))
+    admin.call(
+        "POST",
+        f"{RBAC}/namespaces/{ns}/rolebindings",
+        binding("deployer", "Role", "deployer", [("User", "podium-limited")]),
+    )
+
+
+@case("rbac-forbidden-without-a-binding")
+def rbac_forbidden(server: Server, ns: str) -> Any:
+    person = server.as_token(LIMITED)
+    return {
+        "list": status_body(*person.call("GET", apps(ns))),
+        "get": status_body(*person.call("GET", apps(ns, "web"))),
+        "scale": status_body(*person.call("GET", apps(ns, "web", "scale"))),
+        "log": status_body(*person.call("GET", core(ns, "pods", "p") + "/log")),
+        "nodes": status_body(*person.call("GET", "/api/v1/nodes")),
+        "create": status_body(*person.call("POST", apps(ns), deployment("web"))),
+        "whoami": answer(
+            *person.call("POST", WHOAMI, {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+        ),
+    }
+
+
+@case("rbac-role-verbs-names-subresources")
+def rbac_role(server: Server, ns: str) -> Any:
+    server.call("POST", apps(ns), deployment("web"))
+    server.call("POST", apps(ns), deployment("other"))
+    grant_deployments(server, ns)
+    person = server.as_token(LIMITED)
+    granted(person, ns, "list", "deployments", "apps")
+    replicas = {"spec": {"replicas": 1}}
+    merge = "application/merge-patch+json"
+    listed = person.call("GET", apps(ns))
+    return {
+        "list": (listed[0], sorted(i["metadata"]["name"] for i in listed[1]["items"])),
+        "patch web": person.call("PATCH", apps(ns, "web"), replicas, content_type=merge)[0],
+        "patch other": status_body(*person.call("PATCH", apps(ns, "other"), replicas, content_type=merge)),
+        "scale web": status_body(*person.call("PATCH", apps(ns, "web", "scale"), replicas, content_type=merge)),
+        "delete web": status_body(*person.call("DELETE", apps(ns, "web"))),
+        "list in default": status_body(*person.call("GET", apps("default"))),
+        "pods log": status_body(*person.call("GET", core(ns, "pods", "nobody") + "/log")),
+        "list statefulsets": status_body(*person.call("GET", apps(ns, kind="statefulsets"))),
+    }
+
+
+@case("rbac-self-subject-access-review")
+def rbac_ssar(server: Server, ns: str) -> Any:
+    grant_deployments(server, ns)
+    person = server.as_token(LIMITED)
+    granted(person, ns, "list", "deployments", "apps")
+    status, body = person.call(
+        "POST", SSAR, {"spec": {"resourceAttributes": {"namespace": ns, "verb": "get", "resource": "pods"}}}
+    )
+    return {
+        "whole answer": answer(status, body),
+        "list": can(person, ns, "list", "deployments", "apps"),
+        "patch web": can(person, ns, "patch", "deployments", "apps", name="web"),
+        "patch any": can(person, ns, "patch", "deployments", "apps"),
+        "scale": can(person, ns, "patch", "deployments", "apps", sub="scale", name="web"),
+        "log": can(person, ns, "get", "pods", sub="log", name="p"),
+        "elsewhere": can(person, "default", "list", "deployments", "apps"),
+        "nobody": can(server.as_token(NOBODY), ns, "list", "deployments", "apps"),
+        "self review": can(person, "", "create", "selfsubjectaccessreviews", "authorization.k8s.io"),
+        "no attributes": status_body(*person.call("POST", SSAR, {"spec": {}})),
+    }
+
+
+@case("rbac-self-subject-rules-review")
+def rbac_ssrr(server: Server, ns: str) -> Any:
+    grant_deployments(server, ns)
+    person = server.as_token(LIMITED)
+    granted(person, ns, "list", "deployments", "apps")
+    status, body = person.call("POST", SSRR, {"spec": {"namespace": ns}})
+    rules = body["status"]
+    found = {
+        "code": status,
+        "kind": body.get("kind"),
+        "spec": body.get("spec"),
+        "incomplete": rules.get("incomplete"),
+        "resourceRules": sorted(rules["resourceRules"], key=json.dumps),
+        "nonResourceRules": sorted(rules["nonResourceRules"], key=json.dumps),
+    }
+    elsewhere = person.call("POST", SSRR, {"spec": {"namespace": "default"}})[1]["status"]
+    return {
+        "here": found,
+        "elsewhere": sorted(elsewhere["resourceRules"], key=json.dumps),
+        "no namespace": status_body(*person.call("POST", SSRR, {"spec": {}})),
+    }
+
+
+@case("rbac-cluster-role-and-missing-role")
+def rbac_cluster_role(server: Server, ns: str) -> Any:
+    rules = [
+        {"apiGroups": ["apps"], "resources": ["*/scale"], "verbs": ["get"]},
+        {"apiGroups": ["*"], "resources": ["jobs"], "verbs": ["*"]},
+    ]
+    name = f"{ns}-reader"
+    server.call("POST", f"{RBAC}/clusterroles", role(name, rules, "ClusterRole"))
+    server.call(
+        "POST",
+        f"{RBAC}/namespaces/{ns}/rolebindings",
+        binding("reader", "ClusterRole", name, [("Group", "system:authenticated")]),
+    )
+    server.call(
+        "POST",
+        f"{RBAC}/namespaces/{ns}/rolebindings",
+        binding("ghost", "Role", "not-there", [("User", "podium-limited")]),
+    )
+    try:
+        person = server.as_token(LIMITED)
+        granted(person, ns, "list", "jobs", "batch")
+        rules_answer = person.call("POST", SSRR, {"spec": {"namespace": ns}})[1]["status"]
+        return {
+            "jobs": can(person, ns, "delete", "jobs", "batch"),
+            "scale": can(person, ns, "get", "statefulsets", "apps", sub="scale", name="db"),
+            "statefulset": status_body(*person.call("GET", apps(ns, "db", kind="statefulsets"))),
+            "elsewhere": can(person, "default", "list", "jobs", "batch"),
+            "rules incomplete": (rules_answer.get("incomplete"), rules_answer.get("evaluationError")),
+        }
+    finally:
+        server.call("DELETE", f"{RBAC}/clusterroles/{name}")
+
+
+@case("impersonation")
+def impersonation(server: Server, ns: str) -> Any:
+    review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    name = f"{ns}-impersonator"
+    rules = [
+        {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"], "resourceNames": ["alice"]},
+        {"apiGroups": [""], "resources": ["groups"], "verbs": ["impersonate"], "resourceNames": ["dev"]},
+    ]
+    found: dict[str, Any] = {
+        # By someone who never impersonated anyone: which refusal the server gives depends on what worked before.
+        "not allowed": status_body(*server.as_token(NOBODY, Impersonate_User="alice").call("POST", WHOAMI, review)),
+        "group without user": status_body(*server.with_headers(Impersonate_Group="dev").call("POST", WHOAMI, review)),
+        "admin as alice": answer(*server.with_headers(Impersonate_User="alice").call("POST", WHOAMI, review)),
+        "admin as alice in dev": answer(
+            *server.with_headers(Impersonate_User="alice", Impersonate_Group="dev").call("POST", WHOAMI, review)
+        ),
+    }
+    server.call("POST", f"{RBAC}/clusterroles", role(name, rules, "ClusterRole"))
+    server.call(
+        "POST",
+        f"{RBAC}/clusterrolebindings",
+        binding(name, "ClusterRole", name, [("User", "podium-limited")], kind="ClusterRoleBinding"),
+    )
+    server.call("POST", f"{RBAC}/namespaces/{ns}/rolebindings", binding("dev", "ClusterRole", name, [("Group", "dev")]))
+    try:
+        person = server.as_token(LIMITED)
+        granted(person, "", "impersonate", "users", name="alice")
+        alice = server.as_token(LIMITED, Impersonate_User="alice", Impersonate_Group="dev")
+        found |= {
+            "as alice in dev": answer(*alice.call("POST", WHOAMI, review)),
+            "alice may": can(alice, ns, "impersonate", "groups", name="dev"),
+            "alice lists": status_body(*alice.call("GET", apps(ns))),
+            "as bob": status_body(*server.as_token(LIMITED, Impersonate_User="bob").call("POST", WHOAMI, review)),
+            "as alice in qa": status_body(
+                *server.as_token(LIMITED, Impersonate_User="alice", Impersonate_Group="qa").call("POST", WHOAMI, review)
+            ),
+        }
+        return found
+    finally:
+        server.call("DELETE", f"{RBAC}/clusterrolebindings/{name}")
+        server.call("DELETE", f"{RBAC}/clusterroles/{name}")
+
+
 # --- the test ---------------------------------------------------------------------------------------------------
 
 

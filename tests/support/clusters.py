@@ -70,7 +70,9 @@ class Kubernetes:
 
 
 def cluster_row(target: TargetCluster, name: str = "dc", **extra: Any) -> Cluster:
-    """The Cluster row Podium would have for it: democluster's own kind, or a kubeconfig context."""
+    """The Cluster row Podium would have for it: democluster's own kind, or a kubeconfig context. Podium acts as
+    itself there (the admin credentials) unless ``impersonate=True`` is asked for."""
+    extra.setdefault("impersonate", False)
     if target.flavor == "democluster":
         return Cluster.objects.create(
             name=name, connection=Cluster.Connection.DEMOCLUSTER, kubeconfig_path=str(target.kubeconfig), **extra

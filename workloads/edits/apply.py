@@ -15,9 +15,10 @@ from django.core import signing
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
-from workloads import kube, redaction
+from workloads import identity, kube, redaction
 from workloads.edits.diff import Diff, diff_objects
 from workloads.edits.patch import editable, with_precondition
+from workloads.identity import Identity
 from workloads.models import ChangeRecord, Cluster
 
 logger = logging.getLogger(__name__)
@@ -45,11 +46,26 @@ def check_enabled(cluster: Cluster) -> None:
         raise ClusterDisabled(cluster)
 
 
+def acting_as(cluster: Cluster) -> Identity | None:
+    """Whom the cluster is told acts: the signed-in person when the cluster impersonates, else Podium itself."""
+    if not cluster.impersonates:
+        return None
+    try:
+        return identity.person(identity.current_user())
+    except identity.NoIdentity as exc:
+        raise kube.Forbidden(str(exc)) from exc
+
+
 @contextmanager
 def cluster_api(cluster: Cluster) -> Iterator[Any]:
     check_enabled(cluster)
+    person = acting_as(cluster)
     # A person waits for every request made here: one short deadline each, never the sync layer's long ones.
-    api = kube.api_client_for(kube.config_for_cluster(cluster), deadline=settings.PODIUM_KUBE_REQUEST_TIMEOUT)
+    api = kube.api_client_for(
+        kube.config_for_cluster(cluster),
+        deadline=settings.PODIUM_KUBE_REQUEST_TIMEOUT,
+        impersonate=person.headers() if person else None,
+    )
     try:
         yield api
     finally:
@@ -281,6 +297,7 @@ def record(
         namespace=namespace,
         name=name,
         workload_uid=workload_uid,
+        acted_as=_acted_as(cluster, user),
     )
     _fill(row, outcome=outcome, patch=patch, diff=diff, message=message, revision=revision)
     try:
@@ -289,6 +306,15 @@ def record(
     except DatabaseError as exc:
         raise AuditUnavailable(str(exc)) from exc
     return row
+
+
+def _acted_as(cluster: Cluster | None, user: Any) -> str:
+    if cluster is None or not cluster.impersonates:
+        return ""
+    try:
+        return identity.person(user).describe()
+    except identity.NoIdentity:
+        return ""
 
 
 def _fill(row: ChangeRecord, *, outcome: str, patch: Any, diff: str, message: str, revision: str) -> None:

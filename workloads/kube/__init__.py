@@ -3,6 +3,7 @@
 It hands back plain dicts parsed with orjson and raises Podium's own errors.
 """
 
+from workloads.kube.access import access_review, rules_review
 from workloads.kube.client import ClusterConfig, api_client_for, config_for_cluster, server_version
 from workloads.kube.errors import (
     Conflict,
@@ -49,7 +50,9 @@ __all__ = [
     "NotFound",
     "Unauthorized",
     "Unreachable",
+    "access_review",
     "access_rules",
+    "rules_review",
     "cluster_role_rules",
     "api_client_for",
     "config_for_cluster",

@@ -32,14 +32,19 @@ def config_for_cluster(cluster: Any) -> ClusterConfig:
     return ClusterConfig(cluster.connection, cluster.kubeconfig_path, cluster.context)
 
 
-def api_client_for(config: ClusterConfig, *, deadline: float | None = None) -> k8s_client.ApiClient:
+def api_client_for(
+    config: ClusterConfig, *, deadline: float | None = None, impersonate: list[tuple[str, str]] | None = None
+) -> k8s_client.ApiClient:
     """An ApiClient exactly as the official client builds one: kubeconfig server, CA, client
     certificates, tokens and exec plugins; ``KUBECONFIG`` with several files; or in-cluster.
 
     ``deadline``: for requests a person waits for (edits, dry runs, scale...): each request then gets that many
     seconds in all. urllib3 retries nothing, for anyone: a retried write may apply twice, a hung API server would
     make everyone wait once per retry (4 x 30 s), and Podium's own callers know what to do again (the watchers
-    back off and retry; a person sees the error)."""
+    back off and retry; a person sees the error).
+
+    ``impersonate``: ``Impersonate-User``/``Impersonate-Group`` headers sent with every request of this client, so
+    the cluster acts as (and authorizes) that person; a header may repeat (one per group)."""
     configuration = type.__call__(k8s_client.Configuration)  # not the process-wide default (as the client does)
     configuration.retries = False
     try:
@@ -57,6 +62,7 @@ def api_client_for(config: ClusterConfig, *, deadline: float | None = None) -> k
     except (ConfigException, OSError, TypeError, ValueError) as exc:
         raise KubeError(f"cannot load the cluster's configuration: {exc}") from exc
     api.podium_deadline = deadline
+    api.podium_impersonate = list(impersonate or [])
     return api
 
 
@@ -87,6 +93,12 @@ def request(
         body=body,
         auth_settings=["BearerToken"],
     )
+    impersonate = getattr(api, "podium_impersonate", None)
+    if impersonate:
+        # A dict cannot hold a header twice; urllib3's HTTPHeaderDict sends each added value as its own header.
+        headers = urllib3.HTTPHeaderDict(headers)
+        for name, value in impersonate:
+            headers.add(name, value)
     deadline = getattr(api, "podium_deadline", None)
     if timeout is None:
         # A number is a total deadline for the whole request (urllib3.Timeout(total=...)).

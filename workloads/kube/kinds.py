@@ -86,7 +86,14 @@ def access_rules() -> set[tuple[str, str, str]]:
         if k.deletable:
             rules.add((k.group, k.plural, "delete"))
     rules.add(("", "pods/log", "get"))
+    # Acting as the signed-in person (a Cluster's impersonation): exactly users and groups, no service accounts,
+    # no user extras or uids, so Podium can never act as a workload's own identity.
+    rules |= IMPERSONATE
     return rules
+
+
+IMPERSONATE = {("", "users", "impersonate"), ("", "groups", "impersonate")}
+IMPERSONATE_RULE = {"apiGroups": [""], "resources": ["users", "groups"], "verbs": ["impersonate"]}
 
 
 _VERB_ORDER = (*READ_VERBS, "create", "patch", "delete")
@@ -97,7 +104,7 @@ def cluster_role_rules() -> list[dict[str, list[str]]]:
     per API group), then changing (one rule per group and set of verbs), resources in the order of
     KINDS and their scale subresources (and pods/log) after them. scripts/render_deploy.py writes the chart's
     deploy/helm/podium/files/rbac-rules.yaml from it."""
-    granted = access_rules()
+    granted = access_rules() - IMPERSONATE
     resources = [(k.group, k.plural) for k in KINDS.values()] + [(k.group, f"{k.plural}/scale") for k in KINDS.values()]
     resources.append(("", "pods/log"))
     groups = list(dict.fromkeys(group for group, _ in resources))
@@ -117,7 +124,7 @@ def cluster_role_rules() -> list[dict[str, list[str]]]:
     written = {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
     if written != granted:  # a verb or resource this ordering does not know: say so rather than drop it
         raise ValueError(f"cluster_role_rules cannot write {sorted(granted - written)}")
-    return rules
+    return [*rules, IMPERSONATE_RULE]
 
 
 def kind_for(name: str) -> Kind:

@@ -24,7 +24,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user as get_user_sync
 
-from workloads import kube, presenters, roles
+from workloads import access, identity, kube, presenters, roles
 from workloads.logs import reading, streams
 from workloads.logs.text import parse_stamp, pod_colour
 from workloads.models import Cluster, Pod, Workload
@@ -59,7 +59,7 @@ class LogConsumer(AsyncJsonWebsocketConsumer):
             return
         params = {k: v[0] for k, v in parse_qs(self.scope.get("query_string", b"").decode("utf-8", "replace")).items()}
         try:
-            self.config, targets = await database_sync_to_async(self._targets)(params)
+            self.config, targets = await database_sync_to_async(self._targets_for)(user, params)
         except Unknown as exc:
             log.warning("logs socket refused for %s: %s", user.get_username(), exc)
             await self.accept()
@@ -75,12 +75,21 @@ class LogConsumer(AsyncJsonWebsocketConsumer):
     def _allowed(user: object) -> bool:
         return user.has_perm(roles.VIEW) and user.has_perm(roles.LOGS)
 
+    def _targets_for(self, user: object, params: dict[str, str]) -> tuple[kube.ClusterConfig, set[streams.Key]]:
+        """``_targets`` as the signed-in person: on a cluster that acts as them, its RBAC must let them read logs."""
+        with identity.acting_user(user):
+            return self._targets(params)
+
     def _targets(self, params: dict[str, str]) -> tuple[kube.ClusterConfig, set[streams.Key]]:
         """The (cluster, namespace, Pod, container) keys the query names, from the mirror."""
         cluster = Cluster.objects.filter(name=params.get("cluster", "")).first()
         namespace = params.get("namespace", "")
         if cluster is None or not namespace:
             raise Unknown("no such cluster")
+        if not access.may_see(cluster, namespace) or not access.may(
+            cluster, "logs", kind="Pod", namespace=namespace, name=params.get("pod", "")
+        ):
+            raise Unknown("no such Pod or container")
         container = params.get("container", "")
         if params.get("pod"):
             pod = Pod.objects.filter(

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from workloads import kube, presenters, roles
+from workloads import access, kube, presenters, roles
 from workloads.logs import reading
 from workloads.logs.forms import PodLogForm, WorkloadLogForm
 from workloads.logs.text import Line, highlight, pod_colour
@@ -33,6 +33,8 @@ def _download(lines: list[Line], filename: str, timestamps: bool, *, source: boo
 
 
 def _live_pod(cluster: Cluster, namespace: str, name: str) -> Pod:
+    if not access.may_see(cluster, namespace):
+        raise Http404(_("Not found in the mirror"))
     qs = Pod.objects.filter(cluster=cluster, namespace=namespace, name=name)
     pod = qs.filter(deleted_at__isnull=True).first() or qs.order_by("-deleted_at").first()
     if pod is None:
@@ -40,8 +42,9 @@ def _live_pod(cluster: Cluster, namespace: str, name: str) -> Pod:
     return pod
 
 
-def _forbidden(request: HttpRequest, back_url: str) -> HttpResponse:
-    return render(request, "workloads/logs/forbidden.html", {"back_url": back_url}, status=403)
+def _forbidden(request: HttpRequest, back_url: str, reason: str = "") -> HttpResponse:
+    context = {"back_url": back_url, "reason": reason}
+    return render(request, "workloads/logs/forbidden.html", context, status=403)
 
 
 @permission_required(roles.VIEW, raise_exception=True)
@@ -50,6 +53,8 @@ def pod_logs(request: HttpRequest, cluster: str, namespace: str, name: str) -> H
     pod = _live_pod(c, namespace, name)
     if not request.user.has_perm(roles.LOGS):
         return _forbidden(request, reverse("workloads:pod", args=[c.name, namespace, pod.name]))
+    if not (allowed := access.may(c, "logs", kind="Pod", namespace=namespace, name=pod.name)):
+        return _forbidden(request, reverse("workloads:pod", args=[c.name, namespace, pod.name]), allowed.reason)
     containers = reading.container_choices(pod.raw or {})
     form = PodLogForm(request.GET, containers=containers)
     lines: list[Line] = []
@@ -104,11 +109,13 @@ def workload_logs(request: HttpRequest, cluster: str, namespace: str, kind: str,
     w = Workload.objects.filter(
         cluster=c, namespace=namespace, kind=kind_name, name=name, deleted_at__isnull=True
     ).first()
-    if w is None:
+    if w is None or not access.may_see(c, namespace):
         raise Http404(_("Not found in the mirror"))
     w.cluster = c
     if not request.user.has_perm(roles.LOGS):
         return _forbidden(request, workload_url(w))
+    if not (allowed := access.may(c, "logs", kind="Pod", namespace=namespace)):
+        return _forbidden(request, workload_url(w), allowed.reason)
     revisions = _revisions_for(w)
     everything = reading.workload_pods(w, revisions, "")
     form = WorkloadLogForm(request.GET, revisions=everything.revisions, containers=everything.containers)

@@ -6,6 +6,7 @@
     clusters import --kubeconfig PATH ...    another kubeconfig; PATH may list several files like KUBECONFIG
     clusters import --in-cluster             the cluster this Pod runs in, through its service account
     clusters list
+    clusters impersonate NAME on|off|default  act as the signed-in person on NAME (default: on unless democluster)
 
 Importing is idempotent: a context imported again updates its Cluster (path and context), never its
 `enabled` flag or sync state. Credentials stay in the kubeconfig; the Cluster keeps only where to find
@@ -90,10 +91,17 @@ class Command(BaseCommand):
         )
         importer.add_argument("--name", help="the Cluster's name, when importing one context (default: from it)")
         sub.add_parser("list", help="the registered clusters and their status")
+        impersonate = sub.add_parser(
+            "impersonate", help="send changes and access checks as the signed-in person (Impersonate-User/-Group)"
+        )
+        impersonate.add_argument("name", help="the Cluster's name")
+        impersonate.add_argument("setting", choices=["on", "off", "default"])
 
     def handle(self, *args: object, action: str, **options: Any) -> None:
         if action == "list":
             self.list_clusters()
+        elif action == "impersonate":
+            self.set_impersonation(options["name"], options["setting"])
         elif options["in_cluster"]:
             if options["kubeconfig"]:
                 raise CommandError("--in-cluster uses the Pod's service account, not a kubeconfig")
@@ -165,6 +173,15 @@ class Command(BaseCommand):
             self.stdout.write(f"updated cluster {name} ({self.describe(connection, context)})")
         else:
             self.stdout.write(f"cluster {name} is up to date ({self.describe(connection, context)})")
+
+    def set_impersonation(self, name: str, setting: str) -> None:
+        cluster = Cluster.objects.filter(name=name).first()
+        if cluster is None:
+            raise CommandError(f"no cluster named {name!r}; `clusters list` shows them")
+        cluster.impersonate = {"on": True, "off": False, "default": None}[setting]
+        cluster.save(update_fields=["impersonate"])
+        state = "acts as the signed-in person" if cluster.impersonates else "acts as Podium itself"
+        self.stdout.write(f"cluster {name} now {state}")
 
     @staticmethod
     def describe(connection: str, context: str) -> str:

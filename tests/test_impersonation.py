@@ -1,0 +1,169 @@
+"""Podium acts as the signed-in person: edits, scale and their refusals carry Impersonate-User/-Group, the
+cluster's RBAC decides what is offered and seen, and the API server's audit log names that person. On both
+clusters (see tests/impersonation_support.py for who may do what)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from tests.edit_support import form_data
+from tests.impersonation_support import ALICE, HIDDEN, SHOP, Target, impersonated
+from tests.support.stack import wait_for
+from workloads.models import ChangeRecord, Cluster
+
+pytestmark = pytest.mark.django_db
+pytest_plugins = ["tests.impersonation_support"]
+
+
+def test_an_edit_is_applied_as_the_signed_in_person(target: Target, cluster: Cluster, alice: Client) -> None:
+    url = f"/c/demo/ns/{SHOP}/deployment/web/edit/"
+    data = form_data(alice.get(url).content.decode())
+    image = next(k for k in data if k.endswith("-image"))
+    data[image] = "nginx:1.28"
+    data["preview"] = "1"
+    preview = alice.post(url, data)
+    assert preview.status_code == 200, preview.content.decode()[:2000]
+
+    applied = alice.post(url + "apply/", {"payload": preview.context["payload"]})
+
+    assert applied.status_code == 302
+    deployment = target.cluster.get_json("deployment", "web", "-n", SHOP)
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
+    # The dry run and the patch, each sent by Podium's credential as alice (and her groups).
+    patches = wait_for(lambda: len(target.audited("patch", "web")) >= 2 and target.audited("patch", "web"))
+    assert {impersonated(e) for e in patches} == {ALICE}
+    assert patches[-1]["responseStatus"]["code"] == 200  # (a 409 before it: the status moved, Podium re-read)
+    records = ChangeRecord.objects.filter(action__in=["edit", "apply"], name="web").order_by("created_at")
+    assert [(r.outcome, r.acted_as) for r in records] == [
+        (ChangeRecord.Outcome.PREVIEWED, "alice (groups: dev, editor)"),
+        (ChangeRecord.Outcome.APPLIED, "alice (groups: dev, editor)"),
+    ]
+
+
+def test_a_refusal_names_the_person_and_is_recorded(target: Target, cluster: Cluster, alice: Client) -> None:
+    response = alice.post(f"/c/demo/ns/{SHOP}/statefulset/db/actions/scale/", {"replicas": "3"}, follow=True)
+
+    assert target.cluster.get_json("statefulset", "db", "-n", SHOP)["spec"]["replicas"] == 1
+    record = ChangeRecord.objects.get(action="scale", name="db")
+    assert record.outcome == ChangeRecord.Outcome.REFUSED
+    assert record.acted_as == "alice (groups: dev, editor)"
+    assert 'User "alice" cannot patch resource "statefulsets/scale"' in record.message
+    audit = alice.get("/audit/").content.decode()
+    assert "as alice (groups: dev, editor) on the cluster" in audit
+    assert "alice (groups: dev, editor) may not patch statefulsets/scale in imp-shop" in response.content.decode()
+    (event,) = wait_for(lambda: target.audited("patch", "db", "scale"))
+    assert (impersonated(event), event["responseStatus"]["code"]) == (
+        ALICE,
+        403,
+    )
+
+
+def test_a_forged_impersonate_header_from_the_browser_is_ignored(
+    target: Target, cluster: Cluster, alice: Client
+) -> None:
+    alice.post(
+        f"/c/demo/ns/{SHOP}/deployment/web/actions/scale/",
+        {"replicas": "2"},
+        HTTP_IMPERSONATE_USER="podium-admin",
+        HTTP_IMPERSONATE_GROUP="system:masters",
+    )
+
+    # As alice, who may not patch deployments/scale: refused, and the cluster saw alice, not the forged name.
+    assert target.cluster.get_json("deployment", "web", "-n", SHOP)["spec"]["replicas"] == 1
+    assert ChangeRecord.objects.get(action="scale", name="web").outcome == ChangeRecord.Outcome.REFUSED
+    (event,) = wait_for(lambda: target.audited("patch", "web", "scale"))
+    assert impersonated(event) == ALICE
+
+
+def test_without_impersonation_podium_acts_as_itself(target: Target, cluster: Cluster, alice: Client) -> None:
+    Cluster.objects.filter(pk=cluster.pk).update(impersonate=False)
+    before = len(target.audited("patch", "db", "scale"))
+
+    alice.post(f"/c/demo/ns/{SHOP}/statefulset/db/actions/scale/", {"replicas": "2"})
+
+    assert target.cluster.get_json("statefulset", "db", "-n", SHOP)["spec"]["replicas"] == 2
+    record = ChangeRecord.objects.get(action="scale", name="db")
+    assert (record.outcome, record.acted_as) == (ChangeRecord.Outcome.APPLIED, "")
+    event = wait_for(lambda: target.audited("patch", "db", "scale")[before:])[0]
+    assert "impersonatedUser" not in event
+    target.cluster.kubectl("scale", "statefulset", "db", "-n", SHOP, "--replicas=1")
+
+
+def scale_button(html: str) -> str:
+    start = html.index('name="replicas"')
+    return html[start : html.index("</form>", start)]
+
+
+def test_scale_of_a_statefulset_is_disabled_with_the_reason(target: Target, cluster: Cluster, alice: Client) -> None:
+    html = alice.get(f"/c/demo/ns/{SHOP}/statefulset/db/").content.decode()
+
+    reason = "alice (groups: dev, editor) may not patch statefulsets/scale in imp-shop"
+    assert f'disabled title="{reason}"' in scale_button(html)
+    assert f'<small class="denied">{reason}</small>' in html
+    # What alice may do is offered: editing the Deployment (patch deployments), not scaling it.
+    web = alice.get(f"/c/demo/ns/{SHOP}/deployment/web/").content.decode()
+    assert f'href="/c/demo/ns/{SHOP}/deployment/web/edit/"' in web
+    assert "may not patch deployments/scale in imp-shop" in scale_button(web)
+
+
+def test_a_role_change_takes_effect_within_the_cache_time(
+    target: Target, cluster: Cluster, alice: Client, settings
+) -> None:
+    settings.PODIUM_ACCESS_CACHE_SECONDS = 2
+    url = f"/c/demo/ns/{SHOP}/statefulset/db/"
+    assert "disabled" in scale_button(alice.get(url).content.decode())
+    rule = {"apiGroups": ["apps"], "resources": ["statefulsets/scale"], "verbs": ["patch"]}
+    patch = json.dumps([{"op": "add", "path": "/rules/-", "value": rule}])
+    target.cluster.kubectl("patch", "role", "dev", "-n", SHOP, "--type=json", "-p", patch)
+    try:
+        wait_for(lambda: "disabled" not in scale_button(alice.get(url).content.decode()), timeout=20, what="Scale")
+        alice.post(url + "actions/scale/", {"replicas": "2"})
+        assert target.cluster.get_json("statefulset", "db", "-n", SHOP)["spec"]["replicas"] == 2
+    finally:
+        target.cluster.kubectl(
+            "patch", "role", "dev", "-n", SHOP, "--type=json", "-p", '[{"op": "remove", "path": "/rules/3"}]'
+        )
+        target.cluster.kubectl("scale", "statefulset", "db", "-n", SHOP, "--replicas=1")
+
+
+def test_a_namespace_the_person_may_not_list_is_hidden_everywhere(
+    target: Target, cluster: Cluster, alice: Client
+) -> None:
+    from workloads import identity, live, live_pages
+
+    overview = alice.get("/").content.decode()
+    assert f">{SHOP}<" in overview and HIDDEN not in overview
+    listed = alice.get("/c/demo/workloads/").content.decode()
+    assert "web" in listed and "secret-web" not in listed
+    assert "secret-web" not in alice.get("/c/demo/workloads/?q=secret").content.decode()
+    for url in (
+        f"/c/demo/ns/{HIDDEN}/",
+        f"/c/demo/ns/{HIDDEN}/deployment/secret-web/",
+        f"/c/demo/ns/{HIDDEN}/deployment/secret-web/yaml/",
+        f"/c/demo/ns/{HIDDEN}/deployment/secret-web/edit/",
+        f"/c/demo/ns/{HIDDEN}/deployment/secret-web/logs/",
+    ):
+        assert alice.get(url).status_code == 404, url
+    assert alice.get(f"/?cluster=demo&namespace={HIDDEN}").url == "/c/demo/workloads/"
+    user = User.objects.get(username="alice")
+    with identity.acting_user(user):
+        live_pages.check_subscription(live.namespace_group(cluster.id, SHOP))
+        with pytest.raises(live_pages.Refused):
+            live_pages.check_subscription(live.namespace_group(cluster.id, HIDDEN))
+
+
+def test_a_person_in_no_group_sees_nothing_and_is_told_why(target: Target, cluster: Cluster) -> None:
+    user = User.objects.create_user("nemo", "nemo@example.com", "correct horse battery staple")
+    client = Client()
+    client.force_login(user)
+    user.user_permissions.add(*Group.objects.get(name="viewer").permissions.all())
+
+    overview = client.get("/").content.decode()
+
+    assert SHOP not in overview and HIDDEN not in overview
+    assert "nemo is in no group, so the cluster demo shows them nothing" in overview
+    assert client.get(f"/c/demo/ns/{SHOP}/").status_code == 404
