@@ -159,3 +159,24 @@ def test_it_ends_the_sessions_of_a_person_an_admin_deactivated(client: Client, e
     User.objects.filter(pk=editor.pk).update(is_active=False)
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/login/?next=/"
+
+
+def test_a_person_signed_in_with_openid_connect_is_sent_to_clusters_with_the_providers_groups(
+    editor: User, settings: object
+) -> None:
+    from django.contrib.auth.models import Group
+
+    from workloads.identity import identity_for
+    from workloads.models import OIDCIdentity
+
+    settings.PODIUM_IMPERSONATE_GROUP_PREFIX = "podium:"
+    assert identity_for(editor) == (editor.username, ["podium:editor"])  # a password account: its Django groups
+    OIDCIdentity.objects.create(
+        user=editor, issuer="https://id.example", subject="s-1", groups=["dev", "system:masters"]
+    )
+    editor.groups.add(Group.objects.create(name="oidc:dev"))
+    editor = User.objects.get(pk=editor.pk)
+    # The provider's groups, as a cluster admin binds them; never Podium's role names or its oidc: copies.
+    assert identity_for(editor) == (editor.username, ["podium:dev", "podium:system:masters"])
+    settings.PODIUM_IMPERSONATE_GROUP_PREFIX = ""
+    assert identity_for(editor) == (editor.username, ["dev"])  # system: names are never sent

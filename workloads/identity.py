@@ -1,7 +1,7 @@
 """Who Podium acts as on a cluster: the signed-in person, sent as ``Impersonate-User``/``Impersonate-Group``.
 
-``identity_for(user)`` says who a Django user is to Kubernetes: their username and their groups (the Django
-groups' names, which the OpenID Connect sign-in fills from the provider's groups claim), each with
+``identity_for(user)`` says who a Django user is to Kubernetes: their username and their groups (the provider's
+groups claim for a person signed in with OpenID Connect, the Django groups' names otherwise), each with
 ``PODIUM_IMPERSONATE_GROUP_PREFIX``. Names Kubernetes reserves (``system:...``) are never sent: a Podium user
 cannot become a service account, a node or ``system:masters`` however they are named.
 
@@ -46,9 +46,16 @@ class NoIdentity(Exception):
 
 
 def identity_for(user: Any) -> tuple[str, list[str]]:
-    """``(username, groups)`` as Kubernetes will see them; groups sorted, prefixed, reserved names left out."""
+    """``(username, groups)`` as Kubernetes will see them; groups sorted, prefixed, reserved names left out.
+
+    A person who signs in with OpenID Connect is sent with their provider's groups (its groups claim, as
+    kube-apiserver's own OIDC sign-in would name them), not Podium's roles; anyone else with their Django groups."""
     prefix = settings.PODIUM_IMPERSONATE_GROUP_PREFIX
-    names = sorted(user.groups.values_list("name", flat=True)) if user.pk else []
+    oidc = getattr(user, "oidc_identity", None) if user.pk else None
+    if oidc is not None:
+        names = sorted({str(g) for g in oidc.groups})
+    else:
+        names = sorted(user.groups.values_list("name", flat=True)) if user.pk else []
     groups = [prefix + name for name in names if not (prefix + name).startswith(RESERVED_PREFIX)]
     return user.get_username(), groups
 

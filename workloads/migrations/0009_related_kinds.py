@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workloads', '0007_mirror_lag'),
+        ('workloads', '0008_oidc_identity'),
     ]
 
     operations = [
