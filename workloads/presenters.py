@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from workloads import status
 from workloads.redaction import HIDDEN, looks_secret, mask_text, redact_annotations
@@ -40,30 +40,42 @@ _int = status._int
 # --- ages -------------------------------------------------------------------------------------------------------------
 
 
+def _unit(unit: str) -> str:
+    """A duration unit in the reader's language (kubectl's letters in English: 5m30s; 5分30秒 in Chinese)."""
+    return {
+        "s": pgettext("duration unit: seconds, as in 45s", "s"),
+        "m": pgettext("duration unit: minutes, as in 5m", "m"),
+        "h": pgettext("duration unit: hours, as in 3h", "h"),
+        "d": pgettext("duration unit: days, as in 2d", "d"),
+        "y": pgettext("duration unit: years, as in 2y", "y"),
+    }[unit]
+
+
 def age(since: datetime | None, now: datetime) -> str:
-    """kubectl's short human duration: 45s, 5m30s, 45m, 3h5m, 30h, 2d3h, 45d, 2y45d."""
+    """kubectl's short human duration: 45s, 5m30s, 45m, 3h5m, 30h, 2d3h, 45d, 2y45d (its units translated)."""
     if since is None:
         return "–"
     seconds = int((now - since).total_seconds())
     if seconds < 0:
         seconds = 0
     minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    s, m, h, d, y = (_unit(u) for u in "smhdy")
     if seconds < 120:
-        return f"{seconds}s"
+        return f"{seconds}{s}"
     if minutes < 10:
-        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+        return f"{minutes}{m}{seconds % 60}{s}" if seconds % 60 else f"{minutes}{m}"
     if hours < 3:
-        return f"{minutes}m"
+        return f"{minutes}{m}"
     if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+        return f"{hours}{h}{minutes % 60}{m}" if minutes % 60 else f"{hours}{h}"
     if hours < 48:
-        return f"{hours}h"
+        return f"{hours}{h}"
     if hours < 24 * 8:
-        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+        return f"{days}{d}{hours % 24}{h}" if hours % 24 else f"{days}{d}"
     if days < 365 * 2:
-        return f"{days}d"
+        return f"{days}{d}"
     years = days // 365
-    return f"{years}y{days % 365}d" if days % 365 else f"{years}y"
+    return f"{years}{y}{days % 365}{d}" if days % 365 else f"{years}{y}"
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -10,6 +10,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from workloads import presenters
+from workloads.models import Workload
 from workloads.edits.validators import hidden_characters
 
 register = template.Library()
@@ -68,3 +69,12 @@ def reveal(value: object) -> SafeString:
             f'<mark class="hidden-char" title="{code}">&lt;{code}&gt;</mark>' if code in hidden else escape(ch)
         )
     return mark_safe("".join(parts))  # noqa: S308 - every part is escaped above
+
+
+@register.filter
+def health_label(health: str) -> str:
+    """A health badge's word in the reader's language (the value itself stays in the CSS class)."""
+    try:
+        return str(Workload.Health(health).label)
+    except ValueError:
+        return health
