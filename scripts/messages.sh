@@ -31,9 +31,10 @@ case "$what" in
       --ignore .venv --ignore 'var/*' --ignore 'tests/*' --ignore 'democluster/*' --ignore 'realcluster/*' \
       --ignore 'bench/*' --ignore 'deploy/*' --ignore 'staticfiles/*' --ignore 'test-artifacts/*' --ignore 'node_modules/*'
     .venv/bin/python manage.py compilemessages --verbosity 0 --ignore .venv --ignore 'var/*'
-    echo "==> strings without a translation (empty msgstr) or marked fuzzy:"
-    msgattrib --untranslated --only-fuzzy locale/zh_Hans/LC_MESSAGES/django.po 2>/dev/null | grep '^msgid' || true
-    msgattrib --untranslated locale/zh_Hans/LC_MESSAGES/django.po | grep -c '^msgid ' | sed 's/^/    untranslated entries (including the header): /'
+    po=locale/zh_Hans/LC_MESSAGES/django.po
+    echo "==> entries to translate in $po (an empty msgstr, or '#, fuzzy': a guess from a similar string; check it,"
+    echo "    then delete its '#, fuzzy' and '#|' lines):"
+    { msgattrib --untranslated --no-wrap "$po"; msgattrib --only-fuzzy --no-wrap "$po"; } | grep '^msgid "[^"]' || echo "    none"
     ;;
   *)
     echo "usage: bash scripts/messages.sh [compile|make]" >&2

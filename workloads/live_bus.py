@@ -24,7 +24,9 @@ CHECK_EVERY = 1.0  # seconds between two pings
 PING_TIMEOUT = 2.0
 # Marked for the catalog; each socket translates it into its page's language (a close frame's reason is at most
 # 123 bytes of UTF-8, so the translation must stay short).
-REASON = gettext_noop("the message bus (Redis) does not answer, so changes in the cluster do not reach this page until it is back")
+REASON = gettext_noop(
+    "the message bus (Redis) does not answer, so changes in the cluster do not reach this page until it is back"
+)
 
 
 class Listener(Protocol):

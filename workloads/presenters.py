@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from workloads import status
 from workloads.redaction import HIDDEN, looks_secret, mask_text, redact_annotations
@@ -38,6 +38,27 @@ _int = status._int
 
 
 # --- ages -------------------------------------------------------------------------------------------------------------
+
+
+# The actions of the audit trail (ChangeRecord.action), in the reader's language; in English, the codes themselves.
+ACTIONS = {
+    "edit": pgettext_lazy("audit action", "edit"),
+    "edit-yaml": pgettext_lazy("audit action", "edit-yaml"),
+    "apply": pgettext_lazy("audit action", "apply"),
+    "recreate": pgettext_lazy("audit action", "recreate"),
+    "scale": pgettext_lazy("audit action", "scale"),
+    "pause": pgettext_lazy("audit action", "pause"),
+    "resume": pgettext_lazy("audit action", "resume"),
+    "restart": pgettext_lazy("audit action", "restart"),
+    "undo": pgettext_lazy("audit action", "undo"),
+    "delete-pod": pgettext_lazy("audit action", "delete-pod"),
+    "apply-manifest": pgettext_lazy("audit action", "apply-manifest"),
+    "preview-manifest": pgettext_lazy("audit action", "preview-manifest"),
+}
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action, action))
 
 
 def _unit(unit: str) -> str:
@@ -273,7 +294,11 @@ class ContainerView:
 def container_view(container: dict, role: str, status: dict | None = None) -> ContainerView:
     probes = [
         (label, text)
-        for label, key in (("liveness", "livenessProbe"), ("readiness", "readinessProbe"), ("startup", "startupProbe"))
+        for label, key in (
+            (_("liveness probe"), "livenessProbe"),
+            (_("readiness probe"), "readinessProbe"),
+            (_("startup probe"), "startupProbe"),
+        )
         if (text := probe_text(container.get(key)))
     ]
     mounts = []
@@ -688,7 +713,8 @@ def ownership_tree(
         if col3 != col2 and g.revision is not None:
             rev = g.revision
             state = _("current") if g.current else _("outdated")
-            sub = f"rev {rev.revision} · {g.ready}/{g.total} · {state}" if rev.revision else f"{g.ready}/{g.total}"
+            revision = _("rev %(n)s") % {"n": rev.revision}
+            sub = f"{revision} · {g.ready}/{g.total} · {state}" if rev.revision else f"{g.ready}/{g.total}"
             boxes.append(
                 TreeBox(
                     col2,

@@ -10,8 +10,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from workloads import presenters
-from workloads.models import Workload
 from workloads.edits.validators import hidden_characters
+from workloads.models import Workload
 
 register = template.Library()
 
@@ -78,3 +78,9 @@ def health_label(health: str) -> str:
         return str(Workload.Health(health).label)
     except ValueError:
         return health
+
+
+@register.filter
+def action_label(action: str) -> str:
+    """An audit trail action in the reader's language."""
+    return presenters.action_label(action)
