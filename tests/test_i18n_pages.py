@@ -169,6 +169,11 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         )
 
     wait_for(pull_fails, timeout=90, what="the broken Deployment's Pod to fail pulling its image")
+    if isinstance(target, Kubernetes):
+        # kwok runs nothing: what each container "printed" is a file it serves.
+        target.cluster.container_log(NS, "nginx", "nginx", ["start worker processes"])
+        for pod in target.get_json("pods", "-n", NS, "-l", "app=web")["items"]:
+            target.cluster.container_log(NS, pod["metadata"]["name"], "web", ["listening on :80"])
     yield target
     if dc is not None:
         dc.stop()
