@@ -35,7 +35,7 @@ KUBERNETES_WORDS = {
     "waiting", "running", "terminated", "Burstable", "BestEffort", "Guaranteed", "TCP", "UDP", "SCTP",
     "RollingUpdate", "Recreate", "OnDelete", "OrderedReady", "Parallel", "OnFailure", "Never", "IfNotPresent",
     "ClusterFirst", "change", "cause", "Init", "KUBECONFIG", "kube", "config", "Can", "read", "container", "logs",
-    "surge", "change-cause", "Partition",
+    "surge", "change-cause", "Partition", "Tab", "Shift", "Enter", "Esc",
     # the syntax Podium's fields are written in: key=value, volume:/mount/path
     "key", "value", "volume", "mount", "path",
     # kubectl describe's probe line: http-get http://:80/ delay=0s timeout=1s period=10s #success=1 #failure=3

@@ -474,10 +474,19 @@ class ContainerForm(forms.Form):
 
 
 class EnvForm(forms.Form):
+    # A row of a table: its column heading is the label, said by aria-label (no <label> beside each input).
     name = forms.CharField(
-        label=gettext_lazy("Name"), validators=[v.env_var_name], widget=forms.TextInput(attrs={"class": "mono"})
+        label=gettext_lazy("Name"),
+        validators=[v.env_var_name],
+        widget=forms.TextInput(attrs={"class": "mono", "aria-label": gettext_lazy("Name")}),
     )
-    value = forms.CharField(label=gettext_lazy("Value"), required=False, strip=False, validators=[v.env_value])
+    value = forms.CharField(
+        label=gettext_lazy("Value"),
+        required=False,
+        strip=False,
+        validators=[v.env_value],
+        widget=forms.TextInput(attrs={"aria-label": gettext_lazy("Value")}),
+    )
     value_from = forms.CharField(required=False, widget=forms.HiddenInput)
 
     REFERENCES = ("secretKeyRef", "configMapKeyRef", "fieldRef", "resourceFieldRef")
@@ -542,10 +551,22 @@ class EnvForm(forms.Form):
 
 
 class PortForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), required=False, validators=[v.port_name])
-    container_port = forms.IntegerField(label=gettext_lazy("Port"), validators=[v.port_number])
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        required=False,
+        validators=[v.port_name],
+        widget=forms.TextInput(attrs={"aria-label": gettext_lazy("Name")}),
+    )
+    container_port = forms.IntegerField(
+        label=gettext_lazy("Port"),
+        validators=[v.port_number],
+        widget=forms.NumberInput(attrs={"aria-label": gettext_lazy("Port")}),
+    )
     protocol = forms.ChoiceField(
-        label=gettext_lazy("Protocol"), choices=[("TCP", "TCP"), ("UDP", "UDP"), ("SCTP", "SCTP")], initial="TCP"
+        label=gettext_lazy("Protocol"),
+        choices=[("TCP", "TCP"), ("UDP", "UDP"), ("SCTP", "SCTP")],
+        initial="TCP",
+        widget=forms.Select(attrs={"aria-label": gettext_lazy("Protocol")}),
     )
 
     @staticmethod
