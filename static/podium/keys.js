@@ -5,7 +5,7 @@
 //   e      edit (this workload, or the chosen row's)      l   logs (this workload or Pod, or the chosen row's)
 //   ?      the list of shortcuts (Esc closes it)
 // Links and buttons that a key stands for say so with aria-keyshortcuts; a key does nothing while a field has the
-// focus, with a modifier held, or while a dialog is open. Live swaps never move the focus.
+// focus (Esc leaves the field), with a modifier held, or while a dialog is open. Live swaps never move the focus.
 (function () {
   "use strict";
   var PENDING_MS = 1500; // how long "g" waits for its second key
@@ -26,8 +26,10 @@
   }
 
   function filterField() {
-    return document.querySelector(
-      "main form.filters input[type=search], main input[type=search], main input.log-search, main input[name=q]"
+    return (
+      document.querySelector("main input[name=q]") ||
+      document.querySelector("main input.log-search") ||
+      document.querySelector("main input[type=search]")
     );
   }
 
@@ -86,7 +88,11 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (typing(event.target)) return;
+    if (typing(event.target)) {
+      // Esc leaves a field, so the shortcuts work again (a dialog's Esc is the dialog's).
+      if (event.key === "Escape" && !event.target.closest("dialog")) event.target.blur();
+      return;
+    }
     var dialog = help();
     if (dialog && dialog.open) return; // the dialog's own keys: Tab, Enter, Esc
     var key = event.key;
