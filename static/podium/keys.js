@@ -81,6 +81,14 @@
     if (dialog && !dialog.open) dialog.showModal();
   }
 
+  // A live swap replaces a chosen row with a new element of the same id: it stays chosen (the focus is not moved).
+  function rechoose() {
+    var row = currentRow();
+    if (row) row.classList.add("kb-current");
+  }
+  document.addEventListener("htmx:afterSettle", rechoose);
+  document.addEventListener("htmx:oobAfterSwap", rechoose);
+
   document.addEventListener("click", function (event) {
     var opener = event.target && event.target.closest && event.target.closest(".shortcuts-open");
     if (opener) openHelp();

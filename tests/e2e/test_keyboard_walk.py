@@ -4,12 +4,14 @@ cluster, a Celery worker, Redis, the ASGI server, Chromium). Screenshots of each
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.conftest import ARTIFACTS
 from tests.support.clusters import TargetCluster
 from tests.support.stack import AsgiServer, wait_for
 from tests.sync_support import cluster, start_worker, target  # noqa: F401 - fixtures
@@ -55,8 +57,12 @@ def tab_to(page: Page, wanted: dict, limit: int = 120) -> None:
 
 
 def shoot(page: Page, folder: Path, name: str) -> Path:
+    """Into the test's tmp dir, and a copy in test-artifacts/ (kept after pytest prunes its old tmp dirs)."""
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    kept = ARTIFACTS / f"keyboard-walk-{folder.parent.name}"
+    kept.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, kept / path.name)
     return path
 
 
@@ -102,10 +108,14 @@ def test_the_whole_walk_with_the_keyboard_in_chinese(
     assert focused(page)["name"] == "q"
     page.keyboard.type("jk")  # j and k are letters here, not moves
     expect(page.locator("input[name=q]")).to_have_value("jk")
+    table = page.locator("#workload-table")
+    expect(table).to_contain_text("没有匹配的工作负载。")  # the search ran (htmx, as you type)
     page.keyboard.press("Control+A")
     page.keyboard.press("Delete")
+    expect(table).to_contain_text("web")
+    expect(page).to_have_url(re.compile(r"[?&]q=(&|$)"))  # the emptied search's answer is the one shown
     page.keyboard.press("Escape")  # out of the field, back to the page's shortcuts
-    expect(page.locator("#workload-table")).to_contain_text("web")
+    assert focused(page)["tag"] == "BODY"
 
     # ? lists every shortcut; Esc closes the list.
     page.keyboard.press("?")
