@@ -202,7 +202,14 @@ OIDC_USE_NONCE = True
 OIDC_USE_PKCE = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# English and Simplified Chinese; the browser's Accept-Language picks one, the header's switcher (Django's
+# set_language view, a cookie) remembers a choice. The catalog is locale/zh_Hans/LC_MESSAGES/django.po;
+# scripts/messages.sh compiles it (the run and test commands do) and updates it from the source (`make messages`).
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -225,6 +232,7 @@ WHITENOISE_AUTOREFRESH = DEBUG or DEV
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "false")
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "false")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0", minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "true" if SECURE_HSTS_SECONDS else "false")
 # Preloading is a promise, for the whole domain, that is hard to take back: only when asked for. Django's deploy

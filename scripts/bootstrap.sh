@@ -62,3 +62,34 @@ fi
 if ! command -v kubectl >/dev/null 2>&1 && [ "$mode" = dev ]; then
   echo "note: kubectl is not installed; the kubectl tests will fail. Install kubectl 1.32." >&2
 fi
+
+# A font with Chinese glyphs, so that the zh-Hans screenshots of the browser tests show text, not boxes.
+if [ "$mode" = dev ] && command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Debian's fonts-wqy-zenhei (Chinese glyphs for the browser tests' screenshots)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null
+  else
+    echo "note: no font with Chinese glyphs; the zh-Hans screenshots will show boxes (apt-get install fonts-wqy-zenhei)." >&2
+  fi
+fi
+
+# The browser tests' JavaScript (axe-core, pinned in package-lock.json) goes into node_modules/, gitignored.
+if [ "$mode" = dev ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "==> installing Debian's npm for the accessibility tests (axe-core)"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+    else
+      echo "The accessibility tests need npm: install Debian's 'npm' package (sudo apt-get install npm)." >&2
+      exit 1
+    fi
+  fi
+  npm_stamp="node_modules/.installed-$(sha1sum package-lock.json | cut -c1-16)"
+  if [ ! -f "$npm_stamp" ]; then
+    echo "==> npm ci (package-lock.json)"
+    npm ci --no-audit --no-fund --loglevel=error
+    touch "$npm_stamp"
+  fi
+fi

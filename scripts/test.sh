@@ -53,6 +53,9 @@ echo "==> ruff check"
 echo "==> ruff format --check"
 .venv/bin/ruff format --check .
 
+echo "==> the translation catalog (compilemessages)"
+bash scripts/messages.sh compile
+
 echo "==> the real control plane (kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok)"
 if ! bindir="$(bash realcluster/build.sh)"; then
   echo "Building the real control plane from its Go modules failed (output above): the tests cannot run." >&2

@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-# The OpenID Connect sign-in's start and callback come before a login (404 while it is off).
-PUBLIC = {"login/", "healthz", "readyz", "admin/login/", "oidc/authenticate/", "oidc/callback/"}
+# The OpenID Connect sign-in's start and callback come before a login (404 while it is off); the language switcher
+# works on the login page too: it only sets a cookie (a CSRF-protected POST).
+PUBLIC = {"login/", "healthz", "readyz", "admin/login/", "oidc/authenticate/", "oidc/callback/", "i18n/setlang/"}
 
 
 def _walk(patterns: list, prefix: str = "") -> list[str]:

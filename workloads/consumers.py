@@ -41,6 +41,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user as get_user_sync
+from django.utils import translation
 
 from workloads import identity, live_bus, live_diff, live_pages, roles
 
@@ -106,6 +107,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.dirty_at: float | None = None
         self.last_frame_at = 0.0
         self.flusher: asyncio.Task | None = None
+        self.language = live_pages.language_of(self.scope)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -129,7 +131,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             except (redis.RedisError, OSError):
                 self.groups_joined = []
             await self.accept()
-            await self.close(code=CLOSE_BUS_DOWN, reason=live_bus.REASON)
+            await self.close(code=CLOSE_BUS_DOWN, reason=self._translated(live_bus.REASON))
             return
         since = time.monotonic()
         try:
@@ -143,6 +145,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self._send_changed(fragments)
         if not live_bus.monitor().add(self):
             await self._send_not_live(live_bus.REASON)
+
+    def _translated(self, message: str) -> str:
+        with translation.override(self.language):
+            return translation.gettext(message)
 
     @database_sync_to_async
     def _check(self, user: object) -> tuple[list[str], live_pages.LivePage, tuple]:
@@ -162,7 +168,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             for group in groups:
                 live_pages.check_subscription(group)
         page = live_pages.resolve_page(pages[0])
-        return groups, page, (pages[0], live_pages.permissions_key(user))
+        # Pages share a render only when they show the same thing in the same language.
+        return groups, page, ((pages[0], self.language), live_pages.permissions_key(user))
 
     async def _still_allowed(self) -> bool:
         """The session as it is now (the one in the scope was read at connect), or close the socket."""
@@ -188,7 +195,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _render(self) -> Fragments:
-        return live_pages.render_fragments(self.page, self.scope["user"])
+        with translation.override(self.language):
+            return live_pages.render_fragments(self.page, self.scope["user"])
 
     async def disconnect(self, code: int) -> None:
         live_bus.monitor().discard(self)
@@ -210,7 +218,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def _send_not_live(self, reason: str) -> None:
         # A control frame (JSON, not HTML): the page's live indicator says "not live" and why (static/podium.js).
         try:
-            await self.send(text_data=json.dumps({"live": False, "reason": reason}))
+            await self.send(text_data=json.dumps({"live": False, "reason": self._translated(reason)}))
         except Exception:  # the socket closed meanwhile: nobody to tell
             log.debug("live socket: could not say it is not live", exc_info=True)
 

@@ -16,12 +16,17 @@ from typing import Any, Protocol
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 log = logging.getLogger(__name__)
 
 CHECK_EVERY = 1.0  # seconds between two pings
 PING_TIMEOUT = 2.0
-REASON = "the message bus (Redis) does not answer, so changes in the cluster do not reach this page until it is back"
+# Marked for the catalog; each socket translates it into its page's language (a close frame's reason is at most
+# 123 bytes of UTF-8, so the translation must stay short).
+REASON = gettext_noop(
+    "the message bus (Redis) does not answer, so changes in the cluster do not reach this page until it is back"
+)
 
 
 class Listener(Protocol):

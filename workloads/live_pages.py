@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404, HttpRequest, QueryDict
 from django.template.loader import render_to_string
 from django.urls import Resolver404, ResolverMatch, resolve
+from django.utils import translation
 
 from workloads import access, identity
 from workloads.models import Cluster, Namespace, Pod, Workload
@@ -113,6 +114,17 @@ class LivePage:
     @property
     def view(self) -> str:
         return self.match.url_name
+
+
+def language_of(scope: dict) -> str:
+    """The language the page was rendered in, as Django's LocaleMiddleware chose it: the switcher's cookie, else the
+    browser's Accept-Language (the socket's handshake carries both), so that live swaps speak the page's language."""
+    request = HttpRequest()
+    request.COOKIES = dict(scope.get("cookies") or {})
+    for name, value in scope.get("headers") or ():
+        if name == b"accept-language":
+            request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
+    return translation.get_language_from_request(request)
 
 
 def resolve_page(page: str) -> LivePage:

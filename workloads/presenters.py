@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from workloads import status
 from workloads.redaction import HIDDEN, looks_secret, mask_text, redact_annotations
@@ -40,30 +40,63 @@ _int = status._int
 # --- ages -------------------------------------------------------------------------------------------------------------
 
 
+# The actions of the audit trail (ChangeRecord.action), in the reader's language; in English, the codes themselves.
+ACTIONS = {
+    "edit": pgettext_lazy("audit action", "edit"),
+    "edit-yaml": pgettext_lazy("audit action", "edit-yaml"),
+    "apply": pgettext_lazy("audit action", "apply"),
+    "recreate": pgettext_lazy("audit action", "recreate"),
+    "scale": pgettext_lazy("audit action", "scale"),
+    "pause": pgettext_lazy("audit action", "pause"),
+    "resume": pgettext_lazy("audit action", "resume"),
+    "restart": pgettext_lazy("audit action", "restart"),
+    "undo": pgettext_lazy("audit action", "undo"),
+    "delete-pod": pgettext_lazy("audit action", "delete-pod"),
+    "apply-manifest": pgettext_lazy("audit action", "apply-manifest"),
+    "preview-manifest": pgettext_lazy("audit action", "preview-manifest"),
+}
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action, action))
+
+
+def _unit(unit: str) -> str:
+    """A duration unit in the reader's language (kubectl's letters in English: 5m30s; 5分30秒 in Chinese)."""
+    return {
+        "s": pgettext("duration unit: seconds, as in 45s", "s"),
+        "m": pgettext("duration unit: minutes, as in 5m", "m"),
+        "h": pgettext("duration unit: hours, as in 3h", "h"),
+        "d": pgettext("duration unit: days, as in 2d", "d"),
+        "y": pgettext("duration unit: years, as in 2y", "y"),
+    }[unit]
+
+
 def age(since: datetime | None, now: datetime) -> str:
-    """kubectl's short human duration: 45s, 5m30s, 45m, 3h5m, 30h, 2d3h, 45d, 2y45d."""
+    """kubectl's short human duration: 45s, 5m30s, 45m, 3h5m, 30h, 2d3h, 45d, 2y45d (its units translated)."""
     if since is None:
         return "–"
     seconds = int((now - since).total_seconds())
     if seconds < 0:
         seconds = 0
     minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    s, m, h, d, y = (_unit(u) for u in "smhdy")
     if seconds < 120:
-        return f"{seconds}s"
+        return f"{seconds}{s}"
     if minutes < 10:
-        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+        return f"{minutes}{m}{seconds % 60}{s}" if seconds % 60 else f"{minutes}{m}"
     if hours < 3:
-        return f"{minutes}m"
+        return f"{minutes}{m}"
     if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+        return f"{hours}{h}{minutes % 60}{m}" if minutes % 60 else f"{hours}{h}"
     if hours < 48:
-        return f"{hours}h"
+        return f"{hours}{h}"
     if hours < 24 * 8:
-        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+        return f"{days}{d}{hours % 24}{h}" if hours % 24 else f"{days}{d}"
     if days < 365 * 2:
-        return f"{days}d"
+        return f"{days}{d}"
     years = days // 365
-    return f"{years}y{days % 365}d" if days % 365 else f"{years}y"
+    return f"{years}{y}{days % 365}{d}" if days % 365 else f"{years}{y}"
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -261,7 +294,11 @@ class ContainerView:
 def container_view(container: dict, role: str, status: dict | None = None) -> ContainerView:
     probes = [
         (label, text)
-        for label, key in (("liveness", "livenessProbe"), ("readiness", "readinessProbe"), ("startup", "startupProbe"))
+        for label, key in (
+            (_("liveness probe"), "livenessProbe"),
+            (_("readiness probe"), "readinessProbe"),
+            (_("startup probe"), "startupProbe"),
+        )
         if (text := probe_text(container.get(key)))
     ]
     mounts = []
@@ -676,7 +713,8 @@ def ownership_tree(
         if col3 != col2 and g.revision is not None:
             rev = g.revision
             state = _("current") if g.current else _("outdated")
-            sub = f"rev {rev.revision} · {g.ready}/{g.total} · {state}" if rev.revision else f"{g.ready}/{g.total}"
+            revision = _("rev %(n)s") % {"n": rev.revision}
+            sub = f"{revision} · {g.ready}/{g.total} · {state}" if rev.revision else f"{g.ready}/{g.total}"
             boxes.append(
                 TreeBox(
                     col2,

@@ -859,6 +859,7 @@ class Chart:
     points: int = 0
     start: datetime | None = None
     end: datetime | None = None
+    summary: str = ""  # the chart in words, for those who do not see it
 
 
 def timeline_chart(
@@ -918,4 +919,16 @@ def timeline_chart(
             label = labels.get(s.revision, s.revision[-10:])
             chart.marks.append(ChartMark(x(s.at), label, _("template %(r)s from %(t)s") % {"r": label, "t": s.at}))
         previous_revision = s.revision
+    last = samples[-1]
+    chart.summary = _(
+        "From %(start)s to %(end)s. Now %(new)d Pods of the new template and %(old)d of older ones are ready, "
+        "of %(d)d desired; the template changed %(m)d times."
+    ) % {
+        "start": localtime(start).strftime("%H:%M:%S"),
+        "end": localtime(end).strftime("%H:%M:%S"),
+        "new": last.new_ready,
+        "old": max(0, last.ready - last.new_ready),
+        "d": last.desired,
+        "m": len(chart.marks),
+    }
     return chart

@@ -146,7 +146,8 @@ class HistoryEntry:
     def who(self) -> str:
         if self.record is not None:
             user = self.record.user.get_username() if self.record.user else _("someone")
-            return _("%(user)s (%(action)s in Podium)") % {"user": user, "action": self.record.action}
+            action = presenters.action_label(self.record.action)
+            return _("%(user)s (%(action)s in Podium)") % {"user": user, "action": action}
         return self.change_cause
 
 

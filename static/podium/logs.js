@@ -5,6 +5,12 @@
 (function () {
   "use strict";
 
+  // The page's language: templates/_client_strings.html carries the translations (data-logs-*), English otherwise.
+  function text(name, english) {
+    var strings = document.getElementById("podium-strings");
+    return (strings && strings.dataset[name]) || english;
+  }
+
   function $(selector, root) {
     return (root || document).querySelector(selector);
   }
@@ -140,8 +146,8 @@
       var empty = $(".log-empty");
       if (empty && box.children.length) empty.remove();
       var notes = (frame.notices || []).slice();
-      if (frame.dropped) notes.push(frame.dropped + " lines dropped: they came faster than the page can show.");
-      if (notes.length) say("following · " + notes.join(" · "));
+      if (frame.dropped) notes.push(text("logsDropped", "{n} lines dropped: they came faster than the page can show.").replace("{n}", String(frame.dropped)));
+      if (notes.length) say(text("logsFollowing", "following") + " · " + notes.join(" · "));
       toBottom();
       if (search && search.value) highlightSoon();
       window.dispatchEvent(new CustomEvent("podium:log-lines", { detail: (frame.lines || []).length }));
@@ -151,10 +157,10 @@
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";
       var url = scheme + location.host + "/ws/logs/?" + live.dataset.logFollow + "&after=" + encodeURIComponent(lastStamp());
       socket = new WebSocket(url);
-      say("connecting…");
+      say(text("logsConnecting", "connecting…"));
       socket.addEventListener("open", function () {
         retries = 0;
-        say("following");
+        say(text("logsFollowing", "following"));
         live.dataset.state = "following";
       });
       socket.addEventListener("message", function (event) {
@@ -170,11 +176,11 @@
         if (!following) return;
         if (event.code === 4401 || event.code === 4403 || event.code === 4404) {
           setFollowing(false);
-          say(event.code === 4403 ? "stopped: you may no longer read these logs" : event.code === 4401 ? "stopped: signed out" : "stopped: no longer in the cluster");
+          say(event.code === 4403 ? text("logsStoppedForbidden", "stopped: you may no longer read these logs") : event.code === 4401 ? text("logsStoppedSignedOut", "stopped: signed out") : text("logsStoppedGone", "stopped: no longer in the cluster"));
           return;
         }
         retries += 1;
-        say("reconnecting…");
+        say(text("logsReconnecting", "reconnecting…"));
         setTimeout(function () { if (following && !socket) open(); }, Math.min(8000, 250 * Math.pow(2, retries)));
       });
     }
@@ -182,13 +188,13 @@
     function setFollowing(on) {
       following = on;
       followButton.setAttribute("aria-pressed", on ? "true" : "false");
-      followButton.textContent = on ? "Stop following" : "Follow";
+      followButton.textContent = on ? text("logsStopFollowing", "Stop following") : text("logsFollow", "Follow");
       pauseButton.disabled = !on;
       if (on && !socket) open();
       if (!on && socket) {
         socket.close(1000);
         socket = null;
-        say("not following");
+        say(text("logsNotFollowing", "not following"));
       }
     }
 
@@ -196,10 +202,10 @@
     pauseButton.addEventListener("click", function () {
       paused = !paused;
       pauseButton.setAttribute("aria-pressed", paused ? "true" : "false");
-      pauseButton.textContent = paused ? "Resume auto-scroll" : "Pause auto-scroll";
+      pauseButton.textContent = paused ? text("logsResume", "Resume auto-scroll") : text("logsPause", "Pause auto-scroll");
       toBottom();
     });
-    say("not following");
+    say(text("logsNotFollowing", "not following"));
   }
 
   document.addEventListener("DOMContentLoaded", init);

@@ -34,12 +34,17 @@
     return two(date.getHours()) + ":" + two(date.getMinutes()) + ":" + two(date.getSeconds());
   }
 
+  // The page's language: templates/_client_strings.html carries the translations (data-live-*), English otherwise.
+  function text(name, english) {
+    var strings = document.getElementById("podium-strings");
+    return (strings && strings.dataset[name]) || english;
+  }
   var LABELS = {
-    connecting: "connecting…",
-    live: "live",
-    reconnecting: "reconnecting…",
-    offline: "offline",
-    notlive: "not live",
+    connecting: ["liveConnecting", "connecting…"],
+    live: ["liveLive", "live"],
+    reconnecting: ["liveReconnecting", "reconnecting…"],
+    offline: ["liveOffline", "offline"],
+    notlive: ["liveNotlive", "not live"],
   };
   var reason = ""; // why the page is "not live" though its socket is open (the server says, see consumers.py)
 
@@ -52,16 +57,17 @@
     var shown = el.dataset.asOf ? new Date(Number(el.dataset.asOf) * 1000) : new Date();
     var label = el.querySelector(".live-state");
     var time = el.querySelector("time");
-    if (label) label.textContent = (LABELS[state] || "") + (state === "notlive" && reason ? ": " + reason : "");
+    var words = LABELS[state] ? text(LABELS[state][0], LABELS[state][1]) : "";
+    if (label) label.textContent = words + (state === "notlive" && reason ? ": " + reason : "");
     if (time) {
       time.textContent = clock(shown);
       time.dateTime = shown.toISOString();
     }
     el.title =
       state === "live"
-        ? "Following the cluster. Data as of the last update."
+        ? text("liveTitleLive", "Following the cluster. Data as of the last update.")
         : (state === "notlive" && reason ? reason + " " : "") +
-          "Not following the cluster right now: the data is as of the time shown.";
+          text("liveTitleStatic", "Not following the cluster right now: the data is as of the time shown.");
   }
 
   function setState(next, asOf) {

@@ -7,7 +7,9 @@
     var now = Date.now() / 1000;
     document.querySelectorAll("time.countdown[data-deadline]").forEach(function (el) {
       var left = Math.max(0, Math.round(Number(el.dataset.deadline) - now));
-      el.textContent = left + " s";
+      var strings = document.getElementById("podium-strings");
+      var unit = (strings && strings.dataset.seconds) || "{n} s";
+      el.textContent = unit.replace("{n}", String(left));
     });
   }, 1000);
 })();

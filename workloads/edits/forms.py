@@ -143,17 +143,34 @@ def _optional_int(**kwargs: Any) -> forms.IntegerField:
 
 
 class WorkloadForm(forms.Form):
-    replicas = forms.IntegerField(min_value=0, max_value=v.INT32_MAX, widget=forms.NumberInput(attrs={"class": "num"}))
+    replicas = forms.IntegerField(
+        label=gettext_lazy("Replicas"),
+        min_value=0,
+        max_value=v.INT32_MAX,
+        widget=forms.NumberInput(attrs={"class": "num"}),
+    )
     strategy_type = forms.ChoiceField(label=gettext_lazy("Strategy"), choices=[])
-    max_surge = forms.CharField(required=False, validators=[v.int_or_percent], help_text=gettext_lazy("e.g. 1 or 25%"))
-    max_unavailable = forms.CharField(required=False, validators=[v.int_or_percent])
+    max_surge = forms.CharField(
+        label=gettext_lazy("Max surge"),
+        required=False,
+        validators=[v.int_or_percent],
+        help_text=gettext_lazy("e.g. 1 or 25%"),
+    )
+    max_unavailable = forms.CharField(
+        label=gettext_lazy("Max unavailable"), required=False, validators=[v.int_or_percent]
+    )
     min_ready_seconds = _optional_int(label=gettext_lazy("Min ready seconds"))
-    progress_deadline_seconds = forms.IntegerField(required=False, min_value=1, max_value=v.INT32_MAX)
-    partition = _optional_int(help_text=gettext_lazy("Pods with an ordinal below this keep the old template."))
-    parallelism = _optional_int()
-    completions = _optional_int()
-    schedule = forms.CharField(required=False, validators=[v.cron_schedule])
-    suspend = forms.BooleanField(required=False)
+    progress_deadline_seconds = forms.IntegerField(
+        label=gettext_lazy("Progress deadline seconds"), required=False, min_value=1, max_value=v.INT32_MAX
+    )
+    partition = _optional_int(
+        label=gettext_lazy("Partition"),
+        help_text=gettext_lazy("Pods with an ordinal below this keep the old template."),
+    )
+    parallelism = _optional_int(label=gettext_lazy("Parallelism"))
+    completions = _optional_int(label=gettext_lazy("Completions"))
+    schedule = forms.CharField(label=gettext_lazy("Schedule"), required=False, validators=[v.cron_schedule])
+    suspend = forms.BooleanField(label=gettext_lazy("Suspend"), required=False)
 
     def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -216,8 +233,10 @@ class WorkloadForm(forms.Form):
 
 
 class PodForm(forms.Form):
-    labels = KeyValueField(label_values=True, help_text=gettext_lazy("One key=value per line."))
-    annotations = KeyValueField()
+    labels = KeyValueField(
+        label_values=True, label=gettext_lazy("Labels"), help_text=gettext_lazy("One key=value per line.")
+    )
+    annotations = KeyValueField(label=gettext_lazy("Annotations"))
     node_selector = KeyValueField(label_values=True, label=gettext_lazy("Node selector"))
     service_account = forms.CharField(
         required=False, validators=[v.dns1123_subdomain], label=gettext_lazy("Service account")
@@ -274,15 +293,22 @@ def _set_or_drop(node: dict[str, Any], key: str, value: Any) -> None:
 
 class ContainerForm(forms.Form):
     original_name = forms.CharField(required=False, widget=forms.HiddenInput)
-    name = forms.CharField(validators=[v.dns1123_label])
-    image = forms.CharField(validators=[v.image_reference], widget=forms.TextInput(attrs={"class": "mono wide"}))
-    command = MultilineList(required=False, help_text=gettext_lazy("One item per line; empty: the image's."))
-    args = MultilineList(required=False)
+    name = forms.CharField(label=gettext_lazy("Name"), validators=[v.dns1123_label])
+    image = forms.CharField(
+        label=gettext_lazy("Image"),
+        validators=[v.image_reference],
+        widget=forms.TextInput(attrs={"class": "mono wide"}),
+    )
+    command = MultilineList(
+        label=gettext_lazy("Command"), required=False, help_text=gettext_lazy("One item per line; empty: the image's.")
+    )
+    args = MultilineList(label=gettext_lazy("Args"), required=False)
     cpu_request = forms.CharField(required=False, label=gettext_lazy("CPU request"))
     cpu_limit = forms.CharField(required=False, label=gettext_lazy("CPU limit"))
     memory_request = forms.CharField(required=False, label=gettext_lazy("Memory request"))
     memory_limit = forms.CharField(required=False, label=gettext_lazy("Memory limit"))
     volume_mounts = forms.CharField(
+        label=gettext_lazy("Volume mounts"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "class": "mono"}),
         help_text=gettext_lazy("One volume:/mount/path per line; add :ro for read-only."),
@@ -448,8 +474,19 @@ class ContainerForm(forms.Form):
 
 
 class EnvForm(forms.Form):
-    name = forms.CharField(validators=[v.env_var_name], widget=forms.TextInput(attrs={"class": "mono"}))
-    value = forms.CharField(required=False, strip=False, validators=[v.env_value])
+    # A row of a table: its column heading is the label, said by aria-label (no <label> beside each input).
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        validators=[v.env_var_name],
+        widget=forms.TextInput(attrs={"class": "mono", "aria-label": gettext_lazy("Name")}),
+    )
+    value = forms.CharField(
+        label=gettext_lazy("Value"),
+        required=False,
+        strip=False,
+        validators=[v.env_value],
+        widget=forms.TextInput(attrs={"aria-label": gettext_lazy("Value")}),
+    )
     value_from = forms.CharField(required=False, widget=forms.HiddenInput)
 
     REFERENCES = ("secretKeyRef", "configMapKeyRef", "fieldRef", "resourceFieldRef")
@@ -514,9 +551,23 @@ class EnvForm(forms.Form):
 
 
 class PortForm(forms.Form):
-    name = forms.CharField(required=False, validators=[v.port_name])
-    container_port = forms.IntegerField(label=gettext_lazy("Port"), validators=[v.port_number])
-    protocol = forms.ChoiceField(choices=[("TCP", "TCP"), ("UDP", "UDP"), ("SCTP", "SCTP")], initial="TCP")
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        required=False,
+        validators=[v.port_name],
+        widget=forms.TextInput(attrs={"aria-label": gettext_lazy("Name")}),
+    )
+    container_port = forms.IntegerField(
+        label=gettext_lazy("Port"),
+        validators=[v.port_number],
+        widget=forms.NumberInput(attrs={"aria-label": gettext_lazy("Port")}),
+    )
+    protocol = forms.ChoiceField(
+        label=gettext_lazy("Protocol"),
+        choices=[("TCP", "TCP"), ("UDP", "UDP"), ("SCTP", "SCTP")],
+        initial="TCP",
+        widget=forms.Select(attrs={"aria-label": gettext_lazy("Protocol")}),
+    )
 
     @staticmethod
     def initial_for(item: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from workloads import presenters
 from workloads.edits.validators import hidden_characters
+from workloads.models import Workload
 
 register = template.Library()
 
@@ -90,3 +91,18 @@ def reveal(value: object) -> SafeString:
             f'<mark class="hidden-char" title="{code}">&lt;{code}&gt;</mark>' if code in hidden else escape(ch)
         )
     return mark_safe("".join(parts))  # noqa: S308 - every part is escaped above
+
+
+@register.filter
+def health_label(health: str) -> str:
+    """A health badge's word in the reader's language (the value itself stays in the CSS class)."""
+    try:
+        return str(Workload.Health(health).label)
+    except ValueError:
+        return health
+
+
+@register.filter
+def action_label(action: str) -> str:
+    """An audit trail action in the reader's language."""
+    return presenters.action_label(action)
