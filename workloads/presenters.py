@@ -61,7 +61,7 @@ def action_label(action: str) -> str:
     return str(ACTIONS.get(action, action))
 
 
-def _unit(unit: str) -> str:
+def age_unit(unit: str) -> str:
     """A duration unit in the reader's language (kubectl's letters in English: 5m30s; 5分30秒 in Chinese)."""
     return {
         "s": pgettext("duration unit: seconds, as in 45s", "s"),
@@ -80,7 +80,7 @@ def age(since: datetime | None, now: datetime) -> str:
     if seconds < 0:
         seconds = 0
     minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    s, m, h, d, y = (_unit(u) for u in "smhdy")
+    s, m, h, d, y = (age_unit(u) for u in "smhdy")
     if seconds < 120:
         return f"{seconds}{s}"
     if minutes < 10:

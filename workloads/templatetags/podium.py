@@ -43,7 +43,7 @@ def age_element(value: datetime | str | None) -> SafeString:
 @register.simple_tag
 def age_units() -> str:
     """The units ``age`` writes, as JSON, for the page's own counting of ages (static/podium/ages.js)."""
-    return json.dumps({unit: unit for unit in "smhdy"})
+    return json.dumps({unit: presenters.age_unit(unit) for unit in "smhdy"}, ensure_ascii=False)
 
 
 @register.filter
