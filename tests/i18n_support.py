@@ -25,7 +25,10 @@ CATALOG = Path(__file__).resolve().parents[1] / "locale" / "zh_Hans" / "LC_MESSA
 KUBERNETES_WORDS = {
     "Podium", "Pod", "Pods", "Deployment", "Deployments", "ReplicaSet", "ReplicaSets", "StatefulSet", "StatefulSets",
     "DaemonSet", "DaemonSets", "Job", "Jobs", "CronJob", "CronJobs", "ControllerRevision", "Namespace", "Node",
-    "ConfigMap", "Secret", "YAML", "JSON", "CPU", "IP", "IPs", "DNS", "QoS", "CSRF", "API", "PVC", "UTF",
+    "ConfigMap", "ConfigMaps", "Secret", "Secrets", "Service", "Services", "EndpointSlice", "HorizontalPodAutoscaler",
+    "PodDisruptionBudget", "PersistentVolumeClaim", "PersistentVolumeClaims", "volumeClaimTemplates",
+    "imagePullSecrets", "RoleBinding", "Impersonate-User", "Impersonate-Group", "PODIUM_OIDC_ROLE_MAP",
+    "YAML", "JSON", "CPU", "IP", "IPs", "DNS", "QoS", "CSRF", "API", "PVC", "UTF",
     "init", "envFrom", "env", "maxSurge", "maxUnavailable", "partition", "restartPolicy", "Always", "resourceVersion",
     "metadata", "name", "spec", "status", "managedFields", "kubectl", "rollout", "resume", "apiVersion", "kind",
     "uid", "schema", "Kubernetes", "democluster", "kubeconfig", "Redis", "ImagePullBackOff", "ErrImagePull",
