@@ -1,0 +1,68 @@
+"""The whole way through: alice signs in with OpenID Connect at a real provider (oidc-provider on loopback), her
+provider group ``dev`` maps to Podium's editor role, and the cluster, acting as her (``Impersonate-Group: dev``),
+lets her read ``imp-shop`` and patch its Deployments but nothing in ``imp-demo`` (tests/impersonation_support.py).
+On democluster and the real control plane, checked in the API server's audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import screenshot
+from tests.impersonation_support import HIDDEN, SHOP, Target, impersonated
+from tests.support.oidc import OidcProvider, podium_settings
+from tests.support.stack import wait_for
+from workloads.models import Cluster
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytest_plugins = ["tests.impersonation_support"]
+
+ALICE = {"preferred_username": "alice", "email": "alice@example.com", "name": "Alice", "groups": ["dev"]}
+
+
+def test_a_person_signed_in_at_the_provider_acts_on_the_cluster_as_their_provider_groups(
+    page: Page,
+    live_server: object,
+    settings: object,
+    oidc_provider: Callable[..., OidcProvider],
+    target: Target,
+    cluster: Cluster,
+) -> None:
+    base = live_server.url
+    provider = oidc_provider(base, {"alice": dict(ALICE)})
+    podium_settings(settings, provider, role_map={"dev": ("editor",)})
+    page.goto(f"{base}/")
+    page.get_by_role("link", name="Sign in with Test IdP").click()
+    page.fill("input[name=login]", "alice")
+    page.fill("input[name=password]", "whatever the provider asks")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    expect(page.locator(".user")).to_have_text("alice")
+
+    # What she sees: imp-shop, never imp-demo (the cluster lets the group dev list nothing there).
+    expect(page.locator("main")).to_contain_text(SHOP)
+    expect(page.locator("main")).not_to_contain_text(HIDDEN)
+    expect(page.locator("select[name=namespace] option", has_text=HIDDEN)).to_have_count(0)
+    assert page.goto(f"{base}/c/demo/ns/{HIDDEN}/").status == 404
+    assert page.goto(f"{base}/c/demo/ns/{HIDDEN}/deployment/secret-web/").status == 404
+
+    # What she may do: the cluster sees her provider group, not Podium's role names.
+    page.goto(f"{base}/c/demo/ns/{SHOP}/statefulset/db/")
+    expect(page.locator(".rollout-actions").get_by_role("button", name="Scale")).to_be_disabled()
+    expect(page.locator(".rollout-actions")).to_contain_text(
+        f"alice (groups: dev) may not patch statefulsets/scale in {SHOP}"
+    )
+    screenshot(page, "oidc-person-scale-disabled")
+    page.goto(f"{base}/c/demo/ns/{SHOP}/deployment/web/edit/")
+    page.fill("#id_containers-0-image", "nginx:1.28")
+    page.get_by_role("button", name="Preview changes").click()
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(f"{base}/c/demo/ns/{SHOP}/deployment/web/")
+    expect(page.locator(".messages")).to_contain_text("Applied")
+
+    deployment = target.cluster.get_json("deployment", "web", "-n", SHOP)
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
+    applied = wait_for(lambda: [e for e in target.audited("patch", "web") if e["responseStatus"]["code"] == 200])
+    assert impersonated(applied[-1]) == ("alice", ("dev", "system:authenticated"))
