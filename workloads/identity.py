@@ -74,9 +74,23 @@ def person(user: Any) -> Identity:
 _acting: ContextVar[Any] = ContextVar("podium_acting_user", default=None)
 
 
+class _UserOf:
+    """The request whose user Podium acts as, not its lazy ``request.user`` itself: asgiref copies context
+    variables between threads and checks each value with ``isinstance``, which would load a lazy user from the
+    database inside the event loop (SynchronousOnlyOperation, and the response never comes)."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+
 def current_user() -> Any:
     """The signed-in user of the request being served (None in the sync, Celery tasks and commands)."""
-    return _acting.get()
+    value = _acting.get()
+    if type(value) is _UserOf:
+        return getattr(value.request, "user", None)
+    return value
 
 
 @contextmanager
@@ -95,5 +109,5 @@ class ActingPersonMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with acting_user(getattr(request, "user", None)):
+        with acting_user(_UserOf(request)):
             return self.get_response(request)
