@@ -183,6 +183,7 @@ async def test_it_sends_the_whole_page_on_connect(demo: dict, viewer: User, laye
         f"cluster-banner-{demo['cluster'].id}",
         f"workload-{uid}",
         f"rollout-{uid}",
+        f"around-{uid}",
         f"tree-{uid}",
         f"conditions-{uid}",
         f"pods-{uid}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workloads.live_diff import Unreadable, changed_elements, parse
+from workloads.live_diff import Unreadable, changed_elements, messages_for, parse
 
 
 def table(*rows: tuple[str, str], heading: str = "3 Pods") -> str:
@@ -116,3 +116,19 @@ def test_an_age_that_only_counted_on_is_not_sent() -> None:
         '<tr id="pod-a"><td>Failed</td>'
         '<td><time datetime="2026-12-01T22:00:00.000+00:00" data-age>3m2s</time></td></tr>'
     ]
+
+
+def test_rows_go_in_a_message_of_their_own_so_that_they_parse() -> None:
+    # htmx parses a message in a <template>: a <tr> after a <section> there would be dropped.
+    pieces = [
+        '<section id="a">x</section>',
+        '<tr id="pod-1"><td>1</td></tr>',
+        '<h2 id="b">y</h2>',
+        "<tr id='pod-2'></tr>",
+    ]
+    assert messages_for(pieces) == [
+        '<section id="a">x</section>\n<h2 id="b">y</h2>',
+        "<tr id=\"pod-1\"><td>1</td></tr>\n<tr id='pod-2'></tr>",
+    ]
+    assert messages_for(['<tr id="pod-1"></tr>']) == ['<tr id="pod-1"></tr>']
+    assert messages_for([]) == []

@@ -11,7 +11,8 @@ Protocol (see ``workloads.live_pages``):
   again, whatever it missed while it was disconnected.
 - On ``mirror.changed`` or ``cluster.status`` in any subscribed group, the server re-renders the page's partials
   and sends, in one text frame, those whose HTML changed, each root element carrying ``hx-swap-oob="true"``; of a
-  partial whose shape held, only its inner elements (by ``id``) that changed (``workloads.live_diff``).
+  partial whose shape held, only its inner elements (by ``id``) that changed (``workloads.live_diff``). Table rows
+  that changed alone follow in a text frame of their own (HTML parses a ``<tr>`` only where a table may be).
   Frames are coalesced: the first change of a quiet page waits ``GATHER`` seconds for the rest of its batch; a
   busy page gets at most one frame per ``FRAME_INTERVAL``, on a grid shared by every page of the process; a frame
   is always rendered after the latest change it covers. Pages showing the same thing
@@ -304,5 +305,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if not changed:
             return
         self.sent.update(fragments)
-        await self.send(text_data="\n".join(changed))
+        for message in live_diff.messages_for(changed):
+            await self.send(text_data=message)
         self.last_frame_at = time.monotonic()

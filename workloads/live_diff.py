@@ -142,3 +142,25 @@ def _differences(old: str, a: Element, new: str, b: Element, out: list[str]) -> 
         if not _differences(old, x, new, y, out):
             out.append(new[y.start : y.end])
     return True
+
+
+# Elements that HTML parses only inside a table. htmx parses each WebSocket message in a <template>, whose content
+# takes the mode of its first element: a <tr> after a <section> would be dropped. So such pieces go in messages of
+# their own, one per tag.
+TABLE_PARTS = frozenset({"tr", "td", "th", "tbody", "thead", "tfoot", "caption", "colgroup", "col"})
+_ROOT_TAG = re.compile(r"\s*<([a-zA-Z][\w-]*)")
+
+
+def messages_for(pieces: list[str]) -> list[str]:
+    """The WebSocket messages that carry these out-of-band pieces: everything else first, in one message, then one
+    message for each kind of table part (``<tr>`` rows), so that every piece parses where htmx looks for it."""
+    general: list[str] = []
+    table: dict[str, list[str]] = {}
+    for piece in pieces:
+        m = _ROOT_TAG.match(piece)
+        tag = m[1].lower() if m else ""
+        if tag in TABLE_PARTS:
+            table.setdefault(tag, []).append(piece)
+        else:
+            general.append(piece)
+    return ["\n".join(group) for group in (general, *table.values()) if group]

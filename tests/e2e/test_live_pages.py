@@ -43,6 +43,10 @@ TIMEOUT = 30_000
 # Records every state the live indicator goes through, so a short-lived one is not missed between two polls.
 RECORD_STATES = """
 window.__liveStates = [];
+window.__swapsWithoutTarget = [];
+document.addEventListener("htmx:oobErrorNoTarget", (e) => {
+  window.__swapsWithoutTarget.push((e.detail.content && e.detail.content.outerHTML || "").slice(0, 80));
+});
 new MutationObserver(() => {
   const el = document.getElementById("live-indicator");
   const state = el && el.dataset.state;
@@ -150,6 +154,8 @@ def test_it_follows_scale_delete_and_a_rollout(
     screenshot(page, "live-4-rolled-back")
     # Frames swapped single rows and groups: what the page shows now is what a fresh load of it shows.
     wait_for(lambda: page.evaluate(SAME_AS_A_FRESH_LOAD, f"pods-{uid}"), timeout=30, what="the page as a reload has it")
+    # Every out-of-band piece of every frame found its place (a row htmx cannot parse would find none).
+    assert page.evaluate("() => window.__swapsWithoutTarget") == []
 
 
 def test_it_says_when_it_is_not_live_and_catches_up(
