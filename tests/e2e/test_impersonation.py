@@ -36,14 +36,19 @@ def test_alice_sees_and_does_what_the_cluster_lets_her(
     expect(page.locator(".rollout-actions")).to_contain_text(reason)
     screenshot(page, "impersonation-scale-disabled")
 
+    assert edit_image_as_seen_by_the_cluster(page, base, target, "nginx:1.29") == ALICE
+
+
+def edit_image_as_seen_by_the_cluster(page: Page, base: str, target: Target, image: str) -> tuple[str, tuple[str, ...]]:
+    """Edit imp-shop's web to ``image`` through the form; the cluster has it, and its audit log says whom Podium
+    acted as (returned)."""
     page.goto(f"{base}/c/demo/ns/{SHOP}/deployment/web/edit/")
-    page.fill("#id_containers-0-image", "nginx:1.29")
+    page.fill("#id_containers-0-image", image)
     page.get_by_role("button", name="Preview changes").click()
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url(f"{base}/c/demo/ns/{SHOP}/deployment/web/")
     expect(page.locator(".messages")).to_contain_text("Applied")
-
     deployment = target.cluster.get_json("deployment", "web", "-n", SHOP)
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.29"
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == image
     applied = wait_for(lambda: [e for e in target.audited("patch", "web") if e["responseStatus"]["code"] == 200])
-    assert impersonated(applied[-1]) == ALICE
+    return impersonated(applied[-1])

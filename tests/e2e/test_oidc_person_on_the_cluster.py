@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import screenshot
-from tests.impersonation_support import HIDDEN, SHOP, Target, impersonated
+from tests.e2e.test_impersonation import edit_image_as_seen_by_the_cluster
+from tests.impersonation_support import HIDDEN, SHOP, Target
 from tests.support.oidc import OidcProvider, podium_settings
-from tests.support.stack import wait_for
 from workloads.models import Cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -55,14 +55,7 @@ def test_a_person_signed_in_at_the_provider_acts_on_the_cluster_as_their_provide
         f"alice (groups: dev) may not patch statefulsets/scale in {SHOP}"
     )
     screenshot(page, "oidc-person-scale-disabled")
-    page.goto(f"{base}/c/demo/ns/{SHOP}/deployment/web/edit/")
-    page.fill("#id_containers-0-image", "nginx:1.28")
-    page.get_by_role("button", name="Preview changes").click()
-    page.get_by_role("button", name="Apply").click()
-    page.wait_for_url(f"{base}/c/demo/ns/{SHOP}/deployment/web/")
-    expect(page.locator(".messages")).to_contain_text("Applied")
-
-    deployment = target.cluster.get_json("deployment", "web", "-n", SHOP)
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
-    applied = wait_for(lambda: [e for e in target.audited("patch", "web") if e["responseStatus"]["code"] == 200])
-    assert impersonated(applied[-1]) == ("alice", ("dev", "system:authenticated"))
+    assert edit_image_as_seen_by_the_cluster(page, base, target, "nginx:1.28") == (
+        "alice",
+        ("dev", "system:authenticated"),
+    )
