@@ -73,7 +73,9 @@ def mirrored(cluster: Cluster) -> bool:
     kinds = set(
         RelatedObject.objects.filter(cluster=cluster, namespace="shop", deleted_at=None).values_list("kind", flat=True)
     )
-    web = Workload.objects.filter(cluster=cluster, kind="Deployment", name="web", ready_replicas=2).exists()
+    web = Workload.objects.filter(
+        cluster=cluster, kind="Deployment", namespace="shop", name="web", ready_replicas=2
+    ).exists()
     return web and {"Service", "EndpointSlice", "PodDisruptionBudget", "HorizontalPodAutoscaler"} <= kinds
 
 

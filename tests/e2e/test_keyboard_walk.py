@@ -79,7 +79,9 @@ def test_the_whole_walk_with_the_keyboard_in_chinese(
     target.kubectl("apply", "-f", "-", input=WEB)
 
     def ready(n: int, image: str) -> Workload | None:
-        w = Workload.objects.filter(cluster=cluster, kind="Deployment", name="web", deleted_at__isnull=True).first()
+        w = Workload.objects.filter(
+            cluster=cluster, kind="Deployment", namespace="shop", name="web", deleted_at__isnull=True
+        ).first()
         pods = Pod.objects.filter(cluster=cluster, namespace="shop", deleted_at__isnull=True, ready=True)
         return w if w and w.ready_replicas == n and [p for p in pods if image in str(p.raw)] else None
 

@@ -81,7 +81,9 @@ def person(db: None) -> User:
 
 
 def ready_pods_in_mirror(cluster: Cluster, n: int) -> bool:
-    web = Workload.objects.filter(cluster=cluster, kind="Deployment", name="web").first()
+    web = Workload.objects.filter(
+        cluster=cluster, kind="Deployment", namespace="shop", name="web", deleted_at__isnull=True
+    ).first()
     if web is None:
         return False
     pods = Pod.objects.filter(cluster=cluster, workload_uid=web.uid, deleted_at__isnull=True, ready=True)

@@ -19,7 +19,7 @@ def test_it_logs_in_and_shows_the_dashboard(page: Page, live_server: object, vie
     screenshot(page, "login")
     log_in(page, live_server.url, viewer.username)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    expect(page.locator("table.grid")).to_contain_text("demo")
+    expect(page.get_by_role("region", name="Clusters").get_by_role("table")).to_contain_text("demo")
     expect(page.locator(".user")).to_have_text(viewer.username)
     screenshot(page, "overview-empty")
 

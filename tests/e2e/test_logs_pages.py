@@ -279,7 +279,9 @@ def test_the_workload_view_merges_both_revisions_of_a_rollout_and_filters_by_rev
     )  # fmt: skip
 
     def both_revisions() -> tuple[set[str], set[str]] | None:
-        web = Workload.objects.filter(cluster=cluster, kind="Deployment", name="web").first()
+        web = Workload.objects.filter(
+            cluster=cluster, kind="Deployment", namespace="logs", name="web", deleted_at__isnull=True
+        ).first()
         if web is None:
             return None
         pods = Pod.objects.filter(cluster=cluster, workload_uid=web.uid, deleted_at__isnull=True, phase="Running")

@@ -64,7 +64,7 @@ def test_it_signs_in_a_new_person_with_the_role_of_their_groups(
 
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    expect(page.locator("table.grid")).to_contain_text("demo")
+    expect(page.get_by_role("region", name="Clusters").get_by_role("table")).to_contain_text("demo")
     expect(page.locator(".user")).to_have_text("alice")
     alice = User.objects.get(username="alice")
     assert alice.email == "alice@example.com"

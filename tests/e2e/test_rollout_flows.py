@@ -81,7 +81,9 @@ document.addEventListener("DOMContentLoaded", () => {
 
 
 def mirrored(cluster: Cluster, kind: str, name: str, ready: int) -> Workload | None:
-    w = Workload.objects.filter(cluster=cluster, kind=kind, name=name, deleted_at__isnull=True).first()
+    w = Workload.objects.filter(
+        cluster=cluster, kind=kind, namespace="shop", name=name, deleted_at__isnull=True
+    ).first()
     if w is None or w.ready_replicas != ready:
         return None
     pods = Pod.objects.filter(cluster=cluster, workload_uid=w.uid, deleted_at__isnull=True, ready=True).count()
