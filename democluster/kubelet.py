@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from democluster.controllers.base import Context, now_rfc3339
-from democluster.resources import NODES, PODS, Resource
-from democluster.store import Key, Obj
+from democluster.resources import CONFIGMAPS, NODES, PODS, SECRETS, Resource
+from democluster.store import Key, Obj, Store
 
 log = logging.getLogger("democluster.kubelet")
 
@@ -97,6 +97,62 @@ def now_micro() -> str:
 
 class PodGone(Exception):
     """The Pod was deleted or replaced while its simulation ran."""
+
+
+def _keys_of(obj: Obj) -> set[str]:
+    return set(obj.get("data") or {}) | set(obj.get("binaryData") or {}) | set(obj.get("stringData") or {})
+
+
+def config_error(store: Store, namespace: str, container: Obj) -> str | None:
+    """Why the kubelet cannot make this container's environment (CreateContainerConfigError), in its words."""
+    for source in container.get("envFrom") or ():
+        for field_name, res, word in (("configMapRef", CONFIGMAPS, "configmap"), ("secretRef", SECRETS, "secret")):
+            ref = source.get(field_name)
+            if ref and not ref.get("optional") and store.try_get(res, namespace, ref.get("name", "")) is None:
+                return f'{word} "{ref.get("name", "")}" not found'
+    for env in container.get("env") or ():
+        value_from = env.get("valueFrom") or {}
+        for field_name, res, word, kind in (
+            ("configMapKeyRef", CONFIGMAPS, "configmap", "ConfigMap"),
+            ("secretKeyRef", SECRETS, "secret", "Secret"),
+        ):
+            ref = value_from.get(field_name)
+            if not ref:
+                continue
+            name, key = ref.get("name", ""), ref.get("key", "")
+            obj = store.try_get(res, namespace, name)
+            if ref.get("optional"):
+                continue
+            if obj is None:
+                return f'{word} "{name}" not found'
+            if key not in _keys_of(obj):
+                return f"couldn't find key {key} in {kind} {namespace}/{name}"
+    return None
+
+
+def mount_error(store: Store, namespace: str, volumes: list[Obj]) -> tuple[str, str] | None:
+    """The first volume the kubelet cannot set up (a missing ConfigMap or Secret), with its FailedMount words."""
+    for volume in volumes:
+        sources: list[tuple[str, Obj]] = []
+        if volume.get("configMap"):
+            sources.append(("configMap", volume["configMap"]))
+        if volume.get("secret"):
+            sources.append(("secret", {**volume["secret"], "name": volume["secret"].get("secretName", "")}))
+        for projected in (volume.get("projected") or {}).get("sources") or ():
+            for field_name in ("configMap", "secret"):
+                if projected.get(field_name):
+                    sources.append((field_name, projected[field_name]))
+        for field_name, ref in sources:
+            res, word = (CONFIGMAPS, "configmap") if field_name == "configMap" else (SECRETS, "secret")
+            obj = store.try_get(res, namespace, ref.get("name", ""))
+            if ref.get("optional"):
+                continue
+            if obj is None:
+                return volume.get("name", ""), f'{word} "{ref.get("name", "")}" not found'
+            missing = [item.get("key", "") for item in ref.get("items") or () if item.get("key") not in _keys_of(obj)]
+            if missing:
+                return volume.get("name", ""), f"{word} references non-existent config key: {missing[0]}"
+    return None
 
 
 @dataclass
@@ -459,6 +515,7 @@ class Kubelet:
             sim.init = [waiting_status(c, "PodInitializing") for c in init_containers]
             sim.containers = [waiting_status(c, waiting_reason) for c in containers]
             self.write(sim)
+            await self.mount_volumes(sim, spec.get("volumes") or [])
             await self.sleep(random.uniform(0.4, 0.9))  # the sandbox and its network
             sim.sandbox_ready = True
             sim.pod_ip = self.allocate_ip(node)
@@ -484,6 +541,17 @@ class Kubelet:
         finally:
             if self.lifecycles.get(sim.uid) is asyncio.current_task():
                 self.lifecycles.pop(sim.uid, None)
+
+    async def mount_volumes(self, sim: PodSim, volumes: list[Obj]) -> None:
+        """Wait, as the kubelet's volume manager does, until every ConfigMap and Secret a volume needs exists."""
+        backoff = 0.5
+        while (problem := mount_error(self.store, sim.namespace, volumes)) is not None:
+            volume, reason = problem
+            self.event(
+                sim, None, "Warning", "FailedMount", f'MountVolume.SetUp failed for volume "{volume}" : {reason}'
+            )
+            await self.sleep(backoff)
+            backoff = min(backoff * 2, 16.0)
 
     async def pull(self, sim: PodSim, container: Obj, init: bool) -> bool:
         """Pull an image (or find it present); False after a failed pull, with the container in back-off."""
@@ -546,6 +614,16 @@ class Kubelet:
             self.write(sim)
             await self.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
+        config_backoff = 10.0
+        while (problem := config_error(self.store, sim.namespace, container)) is not None:
+            status["state"] = {"waiting": {"reason": "CreateContainerConfigError", "message": problem}}
+            self.write(sim)
+            self.event(sim, container, "Warning", "Failed", f"Error: {problem}", init)
+            await self.sleep(config_backoff)
+            config_backoff = min(config_backoff * 2, MAX_BACKOFF)
+            self.event(
+                sim, container, "Normal", "Pulled", f'Container image "{image}" already present on machine', init
+            )
         crash_code = crash_exit_code(pod, container)
         run_to_completion = init or sim.restart_policy != "Always"
         restart_backoff = 10.0

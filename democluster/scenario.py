@@ -9,6 +9,7 @@ revision is available (see ``break_rollout``).
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
 from democluster.config import SimConfig
@@ -20,6 +21,7 @@ from democluster.resources import (
     JOBS,
     NAMESPACES,
     PODS,
+    SECRETS,
     SERVICES,
     STATEFULSETS,
     Resource,
@@ -107,6 +109,18 @@ def manifests() -> list[tuple[Resource, Obj]]:
             },
         )
     )
+    # The Secrets the templates read (placeholder values: Podium only ever sees their names and keys).
+    for name, key in (("web-secrets", "api-token"), ("db-secrets", "password")):
+        objs.append(
+            (
+                SECRETS,
+                {
+                    "metadata": {"name": name, "namespace": "demo"},
+                    "type": "Opaque",
+                    "data": {key: base64.b64encode(f"demo-{key}".encode()).decode()},
+                },
+            )
+        )
     objs.append(
         (
             DEPLOYMENTS,

@@ -109,6 +109,13 @@ def edit_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         log.close()
 
 
+DB_CREDENTIALS = """apiVersion: v1
+kind: Secret
+metadata: {name: db-credentials, namespace: default}
+stringData: {password: not-a-real-password}
+"""
+
+
 def deployment_manifest(name: str, namespace: str = "default") -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
@@ -158,6 +165,8 @@ def cluster_row(edit_cluster: EditCluster, db: None) -> Cluster:
 def deployment(edit_cluster: EditCluster, cluster_row: Cluster) -> str:
     """A fresh Deployment (unique name per test) in the cluster and in the mirror; returns its name."""
     name = f"web-{os.getpid()}-{next(_names)}"
+    # The Secret its template reads: without it a kubelet holds the Pods in CreateContainerConfigError.
+    edit_cluster.kubectl("apply", "-f", "-", input=DB_CREDENTIALS)
     edit_cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(deployment_manifest(name)))
     settle(edit_cluster, name)
     sync_once(cluster_row, ["Deployment"])

@@ -30,6 +30,11 @@ apiVersion: v1
 kind: Namespace
 metadata: {{name: {NS}}}
 ---
+apiVersion: v1
+kind: Secret
+metadata: {{name: db-credentials, namespace: {NS}}}
+stringData: {{password: not-a-real-password}}
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {{name: web, namespace: {NS}, labels: {{app: web}}}}

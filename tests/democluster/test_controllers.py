@@ -17,6 +17,7 @@ from democluster.controllers.base import Context, get_condition, pod_is_ready
 from democluster.controllers.cronjob import CronError, Schedule
 from democluster.kubelet import CRASH_ANNOTATION
 from democluster.resources import (
+    CONFIGMAPS,
     CONTROLLERREVISIONS,
     CRONJOBS,
     DAEMONSETS,
@@ -27,6 +28,7 @@ from democluster.resources import (
     PODS,
     REPLICASETS,
     RESOURCES,
+    SECRETS,
     STATEFULSETS,
     Resource,
 )
@@ -322,6 +324,54 @@ async def test_a_crashing_container_backs_off(cluster: Cluster) -> None:
     assert cs["lastState"]["terminated"]["reason"] == "Error"
     assert status["phase"] == "Running"
     assert cluster.events("crasher", "BackOff")[0]["type"] == "Warning"
+
+
+def waiting_reason(cluster: Cluster, name: str) -> tuple[str, str] | None:
+    statuses = cluster.get(PODS, name).get("status", {}).get("containerStatuses") or [{}]
+    waiting = (statuses[0].get("state") or {}).get("waiting") or {}
+    return (waiting["reason"], waiting.get("message", "")) if waiting else None
+
+
+def running(cluster: Cluster, name: str) -> bool:
+    statuses = cluster.get(PODS, name).get("status", {}).get("containerStatuses") or [{}]
+    return "running" in (statuses[0].get("state") or {})
+
+
+async def test_a_missing_configmap_or_key_holds_the_container_in_create_container_config_error(
+    cluster: Cluster,
+) -> None:
+    env = [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "web-config", "key": "GREETING"}}}]
+    optional = [{"secretRef": {"name": "tls", "optional": True}}]
+    container = {"name": "app", "image": "nginx:1.25.3", "env": env, "envFrom": optional}
+    cluster.store.create(PODS, {"metadata": {"name": "reader"}, "spec": {"containers": [container]}})
+    await cluster.wait(lambda: (waiting_reason(cluster, "reader") or ("",))[0] == "CreateContainerConfigError")
+    assert waiting_reason(cluster, "reader") == ("CreateContainerConfigError", 'configmap "web-config" not found')
+    assert cluster.get(PODS, "reader")["status"]["phase"] == "Pending"
+    failed = cluster.events("reader", "Failed")
+    assert failed and failed[0]["type"] == "Warning"
+    assert failed[0]["message"] == 'Error: configmap "web-config" not found'
+
+    # A ConfigMap without the key: the kubelet's next try names the key.
+    cluster.store.create(CONFIGMAPS, {"metadata": {"name": "web-config", "namespace": "default"}, "data": {"x": "1"}})
+    message = "couldn't find key GREETING in ConfigMap default/web-config"
+    await cluster.wait(lambda: waiting_reason(cluster, "reader") == ("CreateContainerConfigError", message), 15)
+    cluster.change(CONFIGMAPS, "web-config", lambda cm: cm["data"].update(GREETING="hello"))
+    await cluster.wait(lambda: running(cluster, "reader"), timeout=15, what="the container started")
+
+
+async def test_a_volume_of_a_missing_secret_keeps_the_pod_creating_until_it_exists(cluster: Cluster) -> None:
+    container = {"name": "app", "image": "nginx:1.25.3", "volumeMounts": [{"name": "creds", "mountPath": "/c"}]}
+    volumes = [{"name": "creds", "secret": {"secretName": "db-creds"}}]
+    cluster.store.create(
+        PODS, {"metadata": {"name": "mounter"}, "spec": {"containers": [container], "volumes": volumes}}
+    )
+    await cluster.wait(lambda: cluster.events("mounter", "FailedMount"))
+    event = cluster.events("mounter", "FailedMount")[0]
+    assert event["type"] == "Warning"
+    assert event["message"] == 'MountVolume.SetUp failed for volume "creds" : secret "db-creds" not found'
+    assert waiting_reason(cluster, "mounter") == ("ContainerCreating", "")
+    cluster.store.create(SECRETS, {"metadata": {"name": "db-creds", "namespace": "default"}, "data": {"pw": "eA=="}})
+    await cluster.wait(lambda: running(cluster, "mounter"), timeout=15, what="the container started")
 
 
 async def test_a_never_ready_container_keeps_the_pod_unready(cluster: Cluster) -> None:
