@@ -19,8 +19,10 @@ KEEP = timedelta(days=7)
 def current_template_hashes(cluster_id: int, workloads: list[Workload]) -> dict[str, str]:
     """{uid: the template hash Pods of its current template carry}, one query for them all: a
     StatefulSet names it in its status, the others by their newest revision."""
+    stateful = [w.pk for w in workloads if w.kind == "StatefulSet"]
     hashes = {
-        w.uid: (w.raw.get("status") or {}).get("updateRevision") or "" for w in workloads if w.kind == "StatefulSet"
+        uid: revision or ""
+        for uid, revision in Workload.objects.filter(pk__in=stateful).values_list("uid", "raw__status__updateRevision")
     }
     others = [w.uid for w in workloads if w.kind != "StatefulSet"]
     if others:
@@ -45,7 +47,8 @@ def record(cluster_id: int, workload_uids: set[str], *, only_rolling: bool = Fal
     if only_rolling:
         unsettled = [uid for uid in workload_uids if (cluster_id, uid) in _unsettled]
         workloads = workloads.filter(~Q(health=Workload.Health.HEALTHY) | Q(uid__in=unsettled))
-    workloads = list(workloads)
+    # Only the columns a point needs: the whole object (raw) would be read and parsed per workload per batch.
+    workloads = list(workloads.only("uid", "kind", "desired_replicas", "updated_replicas", "available_replicas"))
     if not workloads:
         return
     uids = [w.uid for w in workloads]

@@ -131,7 +131,11 @@ class Watcher:
         return state
 
     def save_state(self, **fields: Any) -> None:
-        SyncState.objects.update_or_create(cluster_id=self.cluster_id, kind=self.kind, defaults=fields)
+        # One UPDATE (the row exists once the first watch of this kind began), not update_or_create's locked read
+        # and full save: this runs every SAVE_EVERY while events flow.
+        mine = SyncState.objects.filter(cluster_id=self.cluster_id, kind=self.kind)
+        if not mine.update(**fields, updated_at=timezone.now()):
+            SyncState.objects.update_or_create(cluster_id=self.cluster_id, kind=self.kind, defaults=fields)
 
     def api(self) -> Any:
         if self._api is None:
