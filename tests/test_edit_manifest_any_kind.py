@@ -4,6 +4,8 @@ admin, are refused per document and change nothing."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 
 from django.test import Client
@@ -106,3 +108,36 @@ def test_an_admin_applies_a_namespace_and_what_lives_in_it_in_one_go(
         )
     finally:
         edit_cluster.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found")
+
+
+def test_it_updates_a_secret_without_reading_or_showing_its_values(
+    editor_client: Client, edit_cluster: EditCluster, cluster_row: Cluster
+) -> None:
+    name, old, new = f"anykind-{os.getpid()}-secret", "old-value-never-shown", "new-value-never-shown"
+    edit_cluster.kubectl("create", "secret", "generic", name, f"--from-literal=password={old}")
+    metadata = f"{{name: {name}, namespace: default}}"
+    text = f"apiVersion: v1\nkind: Secret\nmetadata: {metadata}\nstringData: {{password: {new}}}\n"
+    try:
+        preview = editor_client.post("/c/demo/apply/", {"text": text, "preview": "1"})
+        assert preview.status_code == 200, errors(preview)
+        (item,) = preview.context["items"]
+        assert item.action == "update"
+        (change,) = [c for c in item.diff.changes if c.path == "data.password"]
+        assert change.before == "••••••" and change.after.startswith("•••••• #")
+        html = preview.content.decode()
+        # The textarea shows the key with the marker; sent back as it is, it is refused, never stored as a value.
+        assert "password: ••••••" in html
+        shown = preview.context["text"]
+        again = editor_client.post("/c/demo/apply/", {"text": shown, "preview": "1"})
+        assert "holds Podium&#x27;s redaction marker instead of its values" in again.content.decode()
+
+        applied = editor_client.post("/c/demo/apply/", {"apply": "1", "payload": preview.context["payload"]})
+        assert applied.status_code == 200, errors(applied)
+        stored = edit_cluster.get("secret", name)["data"]["password"]
+        assert base64.b64decode(stored).decode() == new
+        rows = json.dumps(list(ChangeRecord.objects.values()), default=str)
+        for page in (html, applied.content.decode(), again.content.decode(), rows):
+            for value in (old, new):
+                assert value not in page and base64.b64encode(value.encode()).decode() not in page
+    finally:
+        edit_cluster.kubectl("delete", "secret", name, "--ignore-not-found")

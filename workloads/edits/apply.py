@@ -358,7 +358,12 @@ def apply_manifest_item(cluster: Cluster, item: ManifestItem, *, dry_run: bool) 
                 item.result = kube.patch_object(
                     api, k, namespace, item.name, body, content_type=kube.MERGE, dry_run=dry_run
                 )
-            item.diff = diff_objects(item.kind, editable(current), editable(item.result))
+            before = editable(current)
+            if k.metadata_only:
+                # Read as metadata alone (its values are never read), what it holds now is unknown, not absent:
+                # each key shows a hidden value before, so that none reads as "added" when it may be unchanged.
+                before.update({key: dict.fromkeys(item.result.get(key) or {}, redaction.HIDDEN) for key in ("data",)})
+            item.diff = diff_objects(item.kind, before, editable(item.result))
 
 
 class AuditUnavailable(Exception):
