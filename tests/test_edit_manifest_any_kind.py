@@ -114,8 +114,10 @@ def test_it_updates_a_secret_without_reading_or_showing_its_values(
     editor_client: Client, edit_cluster: EditCluster, cluster_row: Cluster
 ) -> None:
     name, old, new = f"anykind-{os.getpid()}-secret", "old-value-never-shown", "new-value-never-shown"
-    edit_cluster.kubectl("create", "secret", "generic", name, f"--from-literal=password={old}")
     metadata = f"{{name: {name}, namespace: default}}"
+    # (kubectl apply, not kubectl create secret: democluster takes no protobuf body, see its README.)
+    edit_cluster.kubectl("apply", "-f", "-", input=f"apiVersion: v1\nkind: Secret\nmetadata: {metadata}\n"
+                         f"stringData: {{password: {old}}}\n")  # fmt: skip
     text = f"apiVersion: v1\nkind: Secret\nmetadata: {metadata}\nstringData: {{password: {new}}}\n"
     try:
         preview = editor_client.post("/c/demo/apply/", {"text": text, "preview": "1"})
