@@ -10,7 +10,7 @@ import os
 
 from django.test import Client
 
-from tests.edit_support import EditCluster
+from tests.edit_support import EditCluster, wait_for
 from workloads.models import ChangeRecord, Cluster
 
 pytest_plugins = ["tests.edit_support"]
@@ -143,3 +143,41 @@ def test_it_updates_a_secret_without_reading_or_showing_its_values(
                 assert value not in page and base64.b64encode(value.encode()).decode() not in page
     finally:
         edit_cluster.kubectl("delete", "secret", name, "--ignore-not-found")
+
+
+def test_what_the_cluster_refuses_in_a_new_namespace_leaves_nothing_behind(
+    admin_client_: Client, edit_cluster: EditCluster, cluster_row: Cluster
+) -> None:
+    namespace = f"anykind-{os.getpid()}-undo"
+    # Podium's schema check passes it (it has no name patterns); the API server refuses the container's name.
+    text = (
+        f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {namespace}}}\n---\n"
+        + config_map("settings", namespace)
+        + f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: {namespace}}}\n"
+        + "spec: {containers: [{name: Not_A_DNS_Label, image: 'nginx:1.27'}]}\n"
+    )
+    try:
+        preview = admin_client_.post("/c/demo/apply/", {"text": text, "preview": "1"})
+        assert preview.status_code == 200, errors(preview)
+
+        applied = admin_client_.post("/c/demo/apply/", {"apply": "1", "payload": preview.context["payload"]})
+
+        assert applied.status_code == 422
+        assert list(errors(applied)) == [f"Pod {namespace}/p"]
+        assert "spec.containers[0].name" in errors(applied)[f"Pod {namespace}/p"]
+        assert (
+            "The cluster refuses document 3 in the namespace this manifest creates: nothing was applied"
+            in applied.content.decode()
+        )
+        assert [i.applied for i in applied.context["items"]] == [False, False, False]
+
+        def gone() -> bool:
+            found = edit_cluster.kubectl("get", "namespace", namespace, "--ignore-not-found", "-o", "json").stdout
+            return not found or json.loads(found)["status"]["phase"] == "Terminating"
+
+        wait_for(gone, timeout=30, message="the namespace Podium created to be deleted again")
+        assert not exists(edit_cluster, "configmap", "settings", namespace)
+        undo = ChangeRecord.objects.get(action="undo-manifest")
+        assert (undo.kind, undo.name, undo.outcome) == ("Namespace", namespace, ChangeRecord.Outcome.APPLIED)
+    finally:
+        edit_cluster.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found")

@@ -779,15 +779,23 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
         context.update(items=items, applied=False, failed=failed, payload="" if failed else edit_apply.seal(text))
         return render(request, "workloads/edit/apply_manifest.html", context, status=422 if failed else 200)
     for item in items:
-        if item.deferred and not _dry_run_deferred(c, items, record):
-            context["error"] = _(
-                "The cluster refuses %(docs)s in the namespace this manifest created. Applied: %(done)s. "
-                "Not applied: %(rest)s."
-            ) % {
-                "docs": ", ".join(_("document %(i)d") % {"i": i.index} for i in items if i.error),
-                "done": ", ".join(i.label for i in items if i.applied) or _("nothing"),
-                "rest": ", ".join(i.label for i in items if not i.applied),
-            }
+        # Namespaces come first; before anything else is sent, what goes in the new ones is dry-run.
+        if item.kind != "Namespace" and any(i.deferred for i in items) and not _dry_run_deferred(c, items, record):
+            docs = ", ".join(_("document %(i)d") % {"i": i.index} for i in items if i.error)
+            if _undo_namespaces(request, c, [i for i in items if i.applied]):
+                context["error"] = _(
+                    "The cluster refuses %(docs)s in the namespace this manifest creates: nothing was applied "
+                    "(the namespace Podium had just created for it was deleted again)."
+                ) % {"docs": docs}
+            else:
+                context["error"] = _(
+                    "The cluster refuses %(docs)s in the namespace this manifest created. Applied: %(done)s. "
+                    "Not applied: %(rest)s."
+                ) % {
+                    "docs": docs,
+                    "done": ", ".join(i.label for i in items if i.applied) or _("nothing"),
+                    "rest": ", ".join(i.label for i in items if not i.applied),
+                }
             break
         attempt = edit_apply.begin(
             user=request.user,
@@ -842,6 +850,30 @@ def _dry_run_deferred(cluster: Cluster, items: list[edit_apply.ManifestItem], re
             item.error = _cluster_error(cluster, exc)
             record(item, edit_apply.outcome_for(exc), item.error)
     return not any(i.error for i in pending)
+
+
+def _undo_namespaces(request: HttpRequest, cluster: Cluster, created: list[edit_apply.ManifestItem]) -> bool:
+    """Delete again the Namespaces this apply has just created (nothing else was sent: they are empty), each
+    recorded; False when the cluster refuses one, which then stays applied and says why."""
+    undone = True
+    for item in created:
+        attempt = edit_apply.begin(
+            user=request.user, cluster=cluster, action="undo-manifest", kind=item.kind, namespace="", name=item.name
+        )
+        try:
+            edit_apply.delete_manifest_item(cluster, item)
+        except kube.KubeError as exc:
+            item.error = _("Created, and Podium could not delete it again: %(e)s") % {"e": _cluster_error(cluster, exc)}
+            edit_apply.finish(attempt, edit_apply.outcome_for(exc), message=item.error)
+            undone = False
+            continue
+        item.applied = False
+        edit_apply.finish(
+            attempt,
+            Outcome.APPLIED,
+            message=_("Deleted again: the cluster refused what the manifest puts in it, so nothing of it stays."),
+        )
+    return undone
 
 
 def _cluster_error(cluster: Cluster, exc: kube.KubeError) -> str:

@@ -366,6 +366,13 @@ def apply_manifest_item(cluster: Cluster, item: ManifestItem, *, dry_run: bool) 
             item.diff = diff_objects(item.kind, before, editable(item.result))
 
 
+def delete_manifest_item(cluster: Cluster, item: ManifestItem) -> None:
+    """Delete what ``apply_manifest_item`` created (a Namespace whose contents the cluster then refused)."""
+    k = item.resource or kube.kind_for(item.kind)
+    with cluster_api(cluster) as api:
+        kube.delete_object(api, k, item.namespace if k.namespaced else None, item.name, propagation="Background")
+
+
 class AuditUnavailable(Exception):
     """The audit trail cannot be written (the database is locked or down): nothing may be sent to the cluster."""
 
