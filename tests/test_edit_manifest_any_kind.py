@@ -181,3 +181,19 @@ def test_what_the_cluster_refuses_in_a_new_namespace_leaves_nothing_behind(
         assert (undo.kind, undo.name, undo.outcome) == ("Namespace", namespace, ChangeRecord.Outcome.APPLIED)
     finally:
         edit_cluster.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found")
+
+
+def test_a_secret_in_yaml_that_cannot_be_read_is_not_shown_again(
+    editor_client: Client, edit_cluster: EditCluster, cluster_row: Cluster
+) -> None:
+    value = "unreadable-yaml-value-never-shown"
+    text = f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n  password: {value}: [\n"
+    response = editor_client.post("/c/demo/apply/", {"text": text, "preview": "1"})
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "This is not valid YAML" in html and "(line 5, column" in html
+    assert "It seems to hold a Secret, so Podium does not show it again" in html
+    assert response.context["text"] == ""
+    assert value not in html
+    assert value not in json.dumps(list(ChangeRecord.objects.values()), default=str)

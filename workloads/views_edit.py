@@ -7,6 +7,7 @@ form was read at is what makes a concurrent change a conflict rather than an ove
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,8 @@ SCHEMA_VERSION = "1.32"
 MAX_MANIFEST_BYTES = 1024 * 1024
 # Each document is a round trip or two to the API server and an audit row: 1,000 Pods took 47 s.
 MAX_MANIFEST_DOCUMENTS = 100
+# A manifest that holds a Secret, as far as text that YAML cannot read tells.
+SECRET_DOCUMENT = re.compile(r"""kind["']?\s*:\s*["']?Secret\b""")
 AUDIT_PAGE_SIZE = 50
 # The action of an audit row for a request refused before any view ran (no valid CSRF token): nobody's attempt.
 REFUSED_REQUEST = "refused-request"
@@ -511,10 +514,15 @@ def _schema_errors(doc: dict[str, Any], *, unknown_kind_ok: bool = False) -> str
     return ""
 
 
-def _yaml_error(exc: yaml.YAMLError) -> str:
+def _yaml_error(exc: yaml.YAMLError, *, quote: bool = True) -> str:
+    """Without ``quote``, where it is without the line it quotes (which may hold a Secret's value)."""
+    where = exc
+    if not quote and isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        where = f"{exc.problem or exc.context} (line {mark.line + 1}, column {mark.column + 1})"
     if isinstance(exc, useryaml.Refused):
-        return _("This YAML is refused: %(e)s") % {"e": exc}
-    return _("This is not valid YAML: %(e)s") % {"e": exc}
+        return _("This YAML is refused: %(e)s") % {"e": where}
+    return _("This is not valid YAML: %(e)s") % {"e": where}
 
 
 def _parse_one(text: str) -> tuple[dict[str, Any] | None, str]:
@@ -609,6 +617,10 @@ def _manifest_items(text: str) -> tuple[list[edit_apply.ManifestItem], str]:
     try:
         docs = useryaml.load_all(text)
     except yaml.YAMLError as exc:
+        if SECRET_DOCUMENT.search(text):
+            return [], _yaml_error(exc, quote=False) + " " + _(
+                "It seems to hold a Secret, so Podium does not show it again: paste it again once fixed."
+            )
         return [], _yaml_error(exc)
     if not docs:
         return [], _("Paste or upload at least one object.")
@@ -667,7 +679,10 @@ def _resolve_kind(request: HttpRequest, cluster: Cluster, item: edit_apply.Manif
 
 
 def _shown_text(text: str, items: list[edit_apply.ManifestItem]) -> str:
-    """The manifest as the page shows it again: a Secret's values hidden (the page keeps the sealed original)."""
+    """The manifest as the page shows it again: a Secret's values hidden (the page keeps the sealed original), and
+    nothing of one that could not be read and seems to hold a Secret."""
+    if not items and SECRET_DOCUMENT.search(text):
+        return ""
     if not any(redaction.has_secret_values(i.doc) for i in items):
         return text
     docs = [redaction.redact(i.doc) if i.kind == "Secret" else i.doc for i in items]
