@@ -147,6 +147,14 @@ def test_it_applies_a_namespace_and_its_objects_and_never_shows_the_secret(
     assert target.get_json("service", "web", "-n", NAMESPACE)["spec"]["selector"] == {"app": "web"}
     target.kubectl("rollout", "status", "-n", NAMESPACE, "deploy/web", "--timeout=60s", timeout=90)
 
+    # Previewed again, every object exists: each is now a server dry run of the update, the Secret's keys hidden.
+    page.goto(f"{asgi.url}/c/{cluster.name}/apply/")
+    page.fill("#id_text", MANIFEST)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#manifest-items .badge", has_text="will be updated")).to_have_count(5)
+    expect(page.locator(".deferred-note")).to_have_count(0)
+    assert_hidden(page.content(), "the second preview")
+
     records = ChangeRecord.objects.filter(action="apply-manifest", outcome=ChangeRecord.Outcome.APPLIED)
     assert sorted(records.values_list("kind", flat=True)) == sorted(ORDER)
     assert_hidden(json.dumps(list(ChangeRecord.objects.values()), default=str), "the ChangeRecord rows")
