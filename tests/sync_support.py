@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 
 from realcluster.cluster import RealCluster
 from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row
@@ -211,3 +213,14 @@ def start_worker(tmp_path: Path) -> Iterator:
     for worker in workers:
         worker.kill()
     clean_redis()
+
+
+def everything_stored() -> str:
+    """Every row of every table in the database (Django's own too: sessions, users), as text: where a value that
+    must never be stored is searched for."""
+    dumped = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            dumped.append(f"{table}: " + json.dumps(cursor.fetchall(), default=str))
+    return "\n".join(dumped)

@@ -89,7 +89,7 @@ def test_a_manifest_is_not_applied_when_its_rows_cannot_be_written(
         "spec:\n  containers:\n  - name: app\n    image: nginx:1.25\n"
     )
     refuse("INSERT")
-    response = editor_client.post("/c/demo/apply/", {"apply": "1", "payload": edit_apply.sign({"text": text})})
+    response = editor_client.post("/c/demo/apply/", {"apply": "1", "payload": edit_apply.seal(text)})
     assert response.status_code == 503
     assert edit_cluster.kubectl("get", "pod", "audit-first-pod", check=False).returncode != 0
 

@@ -41,7 +41,7 @@ def test_an_apply_the_cluster_would_not_take_whole_applies_nothing(
 ) -> None:
     text = pod("aon-good-2") + "---\n" + pod("aon-bad-2", container="Not_A_DNS_Label")
     # As an older preview page offered it, or a page kept open while the cluster changed.
-    response = editor_client.post("/c/demo/apply/", {"apply": "1", "payload": edit_apply.sign({"text": text})})
+    response = editor_client.post("/c/demo/apply/", {"apply": "1", "payload": edit_apply.seal(text)})
     assert response.status_code == 422
     assert "nothing was applied" in response.content.decode()
     assert not exists(edit_cluster, "aon-good-2") and not exists(edit_cluster, "aon-bad-2")

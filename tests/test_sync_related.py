@@ -8,12 +8,12 @@ import base64
 import json
 
 import pytest
-from django.apps import apps
 
 from tests.support.clusters import TargetCluster
 from tests.support.stack import wait_for
 from tests.sync_support import (  # noqa: F401 - fixtures
     cluster,
+    everything_stored,
     mirror_equals_cluster,
     start_worker,
     target,
@@ -88,14 +88,6 @@ spec:
 
 def related(cluster: Cluster, kind: str, name: str) -> RelatedObject:
     return RelatedObject.objects.get(cluster=cluster, kind=kind, namespace="around", name=name, deleted_at=None)
-
-
-def everything_stored() -> str:
-    """Every row of every Podium table, as text: where a value must never be."""
-    dumped = []
-    for model in apps.get_app_config("workloads").get_models():
-        dumped.append(json.dumps(list(model.objects.values()), default=str))
-    return "\n".join(dumped)
 
 
 def test_it_mirrors_the_kinds_around_a_workload_without_their_values(

@@ -7,7 +7,9 @@ last-applied annotation, a patch, the two sides of a diff):
 - a string under a key that looks secret (``password: ...`` in a mapping) is hidden, except where the key
   names a reference rather than holds a value (``key`` and ``...Name`` / ``...Ref``, as in ``secretKeyRef``) and in
   label maps, which select and never hold credentials;
-- the userinfo of any URL (``postgres://app:PASSWORD@db/app``) is hidden, wherever the URL is.
+- the userinfo of any URL (``postgres://app:PASSWORD@db/app``) is hidden, wherever the URL is;
+- a Secret's ``data`` and ``stringData`` values are hidden, all of them, and its key names kept (a manifest's
+  Secret, a Secret inside a last-applied annotation).
 
 A diff hides values too, but must still show that a hidden value changed: there each hidden value carries a short
 keyed digest (``•••••• #1a2b3c4d``), equal for equal values and meaningless without the server's SECRET_KEY.
@@ -25,6 +27,7 @@ SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|api[_-]?key|private[_-]?k
 REFERENCE_KEY = re.compile(r"^key$|(Name|Ref|Refs)$")
 LABEL_MAPS = ("labels", "matchLabels", "nodeSelector")
 HIDDEN = "••••••"
+SECRET_VALUES = ("data", "stringData")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/?#@\s\"']+)@", re.I)
 
@@ -52,8 +55,11 @@ def redact(obj: Any, *, digest: bool = False) -> Any:
     """A copy of ``obj`` with every value the rules above hide hidden."""
     if isinstance(obj, dict):
         out = {}
+        secret = obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1"
         for key, value in obj.items():
-            if key == "env" and isinstance(value, list):
+            if secret and key in SECRET_VALUES:
+                out[key] = _secret_values(value, digest)
+            elif key == "env" and isinstance(value, list):
                 out[key] = [_env_var(e, digest) for e in value]
             elif key == "annotations" and isinstance(value, dict):
                 out[key] = redact_annotations(value, digest=digest)
@@ -69,6 +75,29 @@ def redact(obj: Any, *, digest: bool = False) -> Any:
     if isinstance(obj, str):
         return mask_text(obj, digest=digest)
     return obj
+
+
+def _secret_values(values: Any, digest: bool) -> Any:
+    if not isinstance(values, dict):
+        return HIDDEN
+    return {str(k): _hidden(v, digest) if isinstance(v, str) else HIDDEN for k, v in values.items()}
+
+
+def has_secret_values(obj: Any) -> bool:
+    """A Secret document that carries values (``data`` or ``stringData``)."""
+    return isinstance(obj, dict) and obj.get("kind") == "Secret" and any(obj.get(key) for key in SECRET_VALUES)
+
+
+def has_hidden_values(obj: Any) -> bool:
+    """A Secret document whose values are the marker these rules write: a redacted page pasted back."""
+    if not (isinstance(obj, dict) and obj.get("kind") == "Secret"):
+        return False
+    return any(
+        isinstance(v, str) and v.startswith(HIDDEN)
+        for key in SECRET_VALUES
+        if isinstance(obj.get(key), dict)
+        for v in obj[key].values()
+    )
 
 
 def _holds_secret(key: str) -> bool:

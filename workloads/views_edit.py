@@ -7,6 +7,7 @@ form was read at is what makes a concurrent change a conflict rather than an ove
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from workloads import access, kube, presenters, roles
+from workloads import access, kube, presenters, redaction, roles
 from workloads.edits import apply as edit_apply
 from workloads.edits import useryaml
 from workloads.edits.diff import diff_objects
@@ -38,6 +39,8 @@ SCHEMA_VERSION = "1.32"
 MAX_MANIFEST_BYTES = 1024 * 1024
 # Each document is a round trip or two to the API server and an audit row: 1,000 Pods took 47 s.
 MAX_MANIFEST_DOCUMENTS = 100
+# A manifest that holds a Secret, as far as text that YAML cannot read tells.
+SECRET_DOCUMENT = re.compile(r"""kind["']?\s*:\s*["']?Secret\b""")
 AUDIT_PAGE_SIZE = 50
 # The action of an audit row for a request refused before any view ran (no valid CSRF token): nobody's attempt.
 REFUSED_REQUEST = "refused-request"
@@ -492,7 +495,9 @@ def _yaml_text(obj: dict[str, Any]) -> str:
     return yaml.safe_dump(editable(obj), sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
 
 
-def _schema_errors(doc: dict[str, Any]) -> str:
+def _schema_errors(doc: dict[str, Any], *, unknown_kind_ok: bool = False) -> str:
+    """The document checked against the Kubernetes schema; with ``unknown_kind_ok`` a kind the schema does not
+    know (a custom resource) passes, and the API server's own strict field validation checks it."""
     try:
         kubernetes_validate.validate(doc, SCHEMA_VERSION, strict=True)
     except kubernetes_validate.ValidationError as exc:
@@ -502,15 +507,22 @@ def _schema_errors(doc: dict[str, Any]) -> str:
             "msg": exc.message,
             "v": exc.version,
         }
-    except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError) as exc:
+    except kubernetes_validate.SchemaNotFoundError as exc:
+        return "" if unknown_kind_ok else str(exc)
+    except kubernetes_validate.InvalidSchemaError as exc:
         return str(exc)
     return ""
 
 
-def _yaml_error(exc: yaml.YAMLError) -> str:
+def _yaml_error(exc: yaml.YAMLError, *, quote: bool = True) -> str:
+    """Without ``quote``, where it is without the line it quotes (which may hold a Secret's value)."""
+    where = exc
+    if not quote and isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        where = f"{exc.problem or exc.context} (line {mark.line + 1}, column {mark.column + 1})"
     if isinstance(exc, useryaml.Refused):
-        return _("This YAML is refused: %(e)s") % {"e": exc}
-    return _("This is not valid YAML: %(e)s") % {"e": exc}
+        return _("This YAML is refused: %(e)s") % {"e": where}
+    return _("This is not valid YAML: %(e)s") % {"e": where}
 
 
 def _parse_one(text: str) -> tuple[dict[str, Any] | None, str]:
@@ -600,11 +612,15 @@ def yaml_edit(request: HttpRequest, cluster: str, namespace: str, kind: str, nam
 # --- apply a manifest ------------------------------------------------------------------------------------------------
 
 
-def _manifest_items(text: str, namespaces: set[str]) -> tuple[list[edit_apply.ManifestItem], str]:
-    """The documents of a manifest, each with what refuses it; ``namespaces``: those it may write to."""
+def _manifest_items(text: str) -> tuple[list[edit_apply.ManifestItem], str]:
+    """The documents of a manifest, each with what refuses it before the cluster is asked."""
     try:
         docs = useryaml.load_all(text)
     except yaml.YAMLError as exc:
+        if SECRET_DOCUMENT.search(text):
+            return [], _yaml_error(exc, quote=False) + " " + _(
+                "It seems to hold a Secret, so Podium does not show it again: paste it again once fixed."
+            )
         return [], _yaml_error(exc)
     if not docs:
         return [], _("Paste or upload at least one object.")
@@ -623,28 +639,54 @@ def _manifest_items(text: str, namespaces: set[str]) -> tuple[list[edit_apply.Ma
         item.kind = str(doc["kind"])
         metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
         item.name = str(metadata.get("name") or "")
-        if item.kind not in kube.APPLIABLE_KINDS:
-            item.error = _("Podium does not apply %(kind)s objects: it applies %(kinds)s.") % {
-                "kind": item.kind,
-                "kinds": ", ".join(kube.APPLIABLE_KINDS),
+        if not item.name:
+            item.error = _("metadata.name is required.")
+        elif redaction.has_hidden_values(doc):
+            item.error = _(
+                "This Secret holds Podium's redaction marker instead of its values (Podium never shows them "
+                "again): paste the manifest with its real values."
+            )
+    return items, ""
+
+
+def _resolve_kind(request: HttpRequest, cluster: Cluster, item: edit_apply.ManifestItem, namespaces: set[str]) -> None:
+    """What the cluster serves for the document's apiVersion and kind, and whether this person may send it there;
+    raises KubeError when discovery fails."""
+    api_version = str(item.doc["apiVersion"])
+    resource = edit_apply.served_kind(cluster, api_version, item.kind)
+    if resource is None:
+        item.error = _("The cluster serves no kind %(kind)s in %(api)s (as its discovery says).") % {
+            "kind": item.kind,
+            "api": api_version,
+        }
+        return
+    item.resource = resource
+    metadata = item.doc.get("metadata") if isinstance(item.doc.get("metadata"), dict) else {}
+    if not resource.namespaced:
+        if not request.user.has_perm(roles.MANAGE):
+            item.error = _("%(kind)s is cluster-scoped: only Podium admins apply cluster-scoped objects.") % {
+                "kind": item.kind
             }
-            continue
-        if kube.kind_for(item.kind).api_version != doc["apiVersion"]:
-            item.error = _("%(kind)s is served as %(api)s.") % {
-                "kind": item.kind,
-                "api": kube.kind_for(item.kind).api_version,
-            }
-            continue
-        item.namespace = str(metadata.get("namespace") or "default") if kube.kind_for(item.kind).namespaced else ""
-        if kube.kind_for(item.kind).namespaced and item.namespace not in namespaces:
+            return
+    else:
+        item.namespace = str(metadata.get("namespace") or "default")
+        if item.namespace not in namespaces:
             item.error = _("Podium shows no namespace %(ns)s in this cluster, so it writes nothing there.") % {
                 "ns": item.namespace
             }
-            continue
-        item.error = _schema_errors(doc)
-        if not item.name and not item.error:
-            item.error = _("metadata.name is required.")
-    return items, ""
+            return
+    item.error = _schema_errors(item.doc, unknown_kind_ok=True)
+
+
+def _shown_text(text: str, items: list[edit_apply.ManifestItem]) -> str:
+    """The manifest as the page shows it again: a Secret's values hidden (the page keeps the sealed original), and
+    nothing of one that could not be read and seems to hold a Secret."""
+    if not items and SECRET_DOCUMENT.search(text):
+        return ""
+    if not any(redaction.has_secret_values(i.doc) for i in items):
+        return text
+    docs = [redaction.redact(i.doc) if i.kind == "Secret" else i.doc for i in items]
+    return yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
 
 
 @change_required
@@ -657,10 +699,9 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
 
     applying = "apply" in request.POST
     if applying:
-        payload = _load_payload(request, "payload")
-        if payload is None:
+        text = edit_apply.unseal(request.POST.get("payload", ""))
+        if text is None:
             return HttpResponseBadRequest(_("This preview was not made by Podium or is too old; preview again."))
-        text = payload["text"]
     else:
         upload = request.FILES.get("file")
         if upload is not None:
@@ -670,11 +711,25 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
             text = upload.read().decode("utf-8", errors="replace")
         else:
             text = request.POST.get("text", "")
-    context["text"] = text
-    # The namespaces an editor may change workloads in: those the pages show (an edit page needs the mirror's
-    # row too). Cluster-scoped kinds are not in kube.APPLIABLE_KINDS, for anyone.
+    items, error = _manifest_items(text)
+    context["text"] = _shown_text(text, items)
+    # The namespaces an editor may write to: those the pages show (an edit page needs the mirror's row too), and
+    # those the manifest creates (a Namespace is cluster-scoped: only an admin's manifest can create one).
     namespaces = set(Namespace.objects.filter(cluster=c, deleted_at__isnull=True).values_list("name", flat=True))
-    items, error = _manifest_items(text, namespaces)
+    namespaces |= {i.name for i in items if i.kind == "Namespace" and i.doc.get("apiVersion") == "v1"}
+    unanswered = False
+    for item in items:
+        if item.error:
+            continue
+        if unanswered:
+            item.error = _("Not checked: the cluster did not answer.")
+            continue
+        try:
+            _resolve_kind(request, c, item, namespaces)
+        except kube.KubeError as exc:
+            item.error = _cluster_error(c, exc)
+            unanswered = isinstance(exc, kube.Unreachable)
+    items = edit_apply.in_apply_order(items)
 
     def record(item: edit_apply.ManifestItem, outcome: str, message: str = "") -> None:
         edit_apply.record(
@@ -706,18 +761,27 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
         )
         return render(request, "workloads/edit/apply_manifest.html", context, status=422)
     # All or nothing: every document is dry-run first, when applying too (the cluster may have changed since the
-    # preview), and nothing is sent for real unless the cluster would take all of them.
+    # preview), and nothing is sent for real unless the cluster would take all of them. A document in a namespace
+    # the manifest creates cannot be dry-run before that namespace exists: its preview is the document itself, and
+    # it is dry-run, all such together, once the namespace is created (see ``_apply_deferred``).
+    created: set[str] = set()
     for index, item in enumerate(items):
+        if item.namespace in created:
+            item.deferred = True
+            edit_apply.preview_deferred(item)
+            continue
         try:
             edit_apply.apply_manifest_item(c, item, dry_run=True)
         except kube.KubeError as exc:
-            item.error = _cluster_error(exc)
+            item.error = _cluster_error(c, exc)
             record(item, edit_apply.outcome_for(exc), item.error)
             if isinstance(exc, kube.Unreachable):
                 # One deadline for the person, not one per document: the rest are not sent.
                 for rest in items[index + 1 :]:
                     rest.error = _("Not checked: the cluster did not answer.")
                 break
+        if item.kind == "Namespace" and item.action == "create":
+            created.add(item.name)
     failed = any(i.error for i in items)
     if failed or not applying:
         if not failed:
@@ -727,11 +791,27 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
             context["error"] = _("The cluster refuses %(docs)s: nothing was applied.") % {
                 "docs": ", ".join(_("document %(i)d") % {"i": i.index} for i in items if i.error)
             }
-        context.update(
-            items=items, applied=False, failed=failed, payload="" if failed else edit_apply.sign({"text": text})
-        )
+        context.update(items=items, applied=False, failed=failed, payload="" if failed else edit_apply.seal(text))
         return render(request, "workloads/edit/apply_manifest.html", context, status=422 if failed else 200)
     for item in items:
+        # Namespaces come first; before anything else is sent, what goes in the new ones is dry-run.
+        if item.kind != "Namespace" and any(i.deferred for i in items) and not _dry_run_deferred(c, items, record):
+            docs = ", ".join(_("document %(i)d") % {"i": i.index} for i in items if i.error)
+            if _undo_namespaces(request, c, [i for i in items if i.applied]):
+                context["error"] = _(
+                    "The cluster refuses %(docs)s in the namespace this manifest creates: nothing was applied "
+                    "(the namespace Podium had just created for it was deleted again)."
+                ) % {"docs": docs}
+            else:
+                context["error"] = _(
+                    "The cluster refuses %(docs)s in the namespace this manifest created. Applied: %(done)s. "
+                    "Not applied: %(rest)s."
+                ) % {
+                    "docs": docs,
+                    "done": ", ".join(i.label for i in items if i.applied) or _("nothing"),
+                    "rest": ", ".join(i.label for i in items if not i.applied),
+                }
+            break
         attempt = edit_apply.begin(
             user=request.user,
             cluster=c,
@@ -745,7 +825,7 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
             edit_apply.apply_manifest_item(c, item, dry_run=False)
         except kube.KubeError as exc:
             # Refused midway though its dry run passed (someone else's change in between): say exactly what is in.
-            item.error = _cluster_error(exc)
+            item.error = _cluster_error(c, exc)
             edit_apply.finish(attempt, edit_apply.outcome_for(exc), patch=item.doc, message=item.error)
             done = [i for i in items if i.applied]
             context["error"] = _(
@@ -773,9 +853,51 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
     return render(request, "workloads/edit/apply_manifest.html", context, status=422 if failed else 200)
 
 
-def _cluster_error(exc: kube.KubeError) -> str:
+def _dry_run_deferred(cluster: Cluster, items: list[edit_apply.ManifestItem], record: Callable[..., None]) -> bool:
+    """Dry-run, together, the documents whose namespace the manifest has just created (once: they are no longer
+    deferred after); False when the cluster refuses any of them, and then none of them is sent."""
+    pending = [i for i in items if i.deferred]
+    for item in pending:
+        item.deferred = False
+        try:
+            edit_apply.apply_manifest_item(cluster, item, dry_run=True)
+        except kube.KubeError as exc:
+            item.error = _cluster_error(cluster, exc)
+            record(item, edit_apply.outcome_for(exc), item.error)
+    return not any(i.error for i in pending)
+
+
+def _undo_namespaces(request: HttpRequest, cluster: Cluster, created: list[edit_apply.ManifestItem]) -> bool:
+    """Delete again the Namespaces this apply has just created (nothing else was sent: they are empty), each
+    recorded; False when the cluster refuses one, which then stays applied and says why."""
+    undone = True
+    for item in created:
+        attempt = edit_apply.begin(
+            user=request.user, cluster=cluster, action="undo-manifest", kind=item.kind, namespace="", name=item.name
+        )
+        try:
+            edit_apply.delete_manifest_item(cluster, item)
+        except kube.KubeError as exc:
+            item.error = _("Created, and Podium could not delete it again: %(e)s") % {"e": _cluster_error(cluster, exc)}
+            edit_apply.finish(attempt, edit_apply.outcome_for(exc), message=item.error)
+            undone = False
+            continue
+        item.applied = False
+        edit_apply.finish(
+            attempt,
+            Outcome.APPLIED,
+            message=_("Deleted again: the cluster refused what the manifest puts in it, so nothing of it stays."),
+        )
+    return undone
+
+
+def _cluster_error(cluster: Cluster, exc: kube.KubeError) -> str:
     causes = getattr(exc, "causes", [])
-    return "\n".join(f"{x.get('field')}: {x.get('message')}" for x in causes) or exc.message
+    return (
+        access.refusal(cluster, exc)
+        or "\n".join(f"{x.get('field')}: {x.get('message')}" for x in causes)
+        or exc.message
+    )
 
 
 # --- audit -----------------------------------------------------------------------------------------------------------

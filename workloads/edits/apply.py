@@ -3,6 +3,7 @@ apply a manifest, and record every attempt as a ChangeRecord."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Iterator
@@ -10,9 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import DatabaseError, transaction
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from workloads import identity, kube, redaction
@@ -27,6 +31,35 @@ PAYLOAD_MAX_AGE = 24 * 3600
 JOB_SERVER_LABELS = ("batch.kubernetes.io/controller-uid", "controller-uid")
 RECREATE_ATTEMPTS = 40
 STATUS_ONLY_RETRIES = 5
+# How long what a cluster's discovery said it serves stands (a CRD installed a moment ago shows up after this).
+DISCOVERY_SECONDS = 60
+# The order Apply manifest sends kinds in, so that a manifest creates what its later objects need first: the
+# Namespace, then what workloads read or are reached by, then the workloads. Kinds not named go after these.
+APPLY_ORDER = (
+    "Namespace",
+    "CustomResourceDefinition",
+    "ResourceQuota",
+    "LimitRange",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicaSet",
+    "Deployment",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "Ingress",
+)
 
 
 class ClusterDisabled(kube.Forbidden):
@@ -80,6 +113,40 @@ def sign(data: dict[str, Any]) -> str:
 def unsign(text: str) -> dict[str, Any]:
     """Raises signing.BadSignature (or SignatureExpired) when the page was not made by Podium."""
     return signing.loads(text, salt=PAYLOAD_SALT, max_age=PAYLOAD_MAX_AGE)
+
+
+def _manifest_key() -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(salted_hmac("podium.manifest", "fernet", algorithm="sha256").digest()))
+
+
+def seal(text: str) -> str:
+    """A manifest carried from its preview to its apply through the page, encrypted (not only signed): it may hold
+    a Secret's values, which the page must not show in any form."""
+    return _manifest_key().encrypt(text.encode()).decode()
+
+
+def unseal(token: str) -> str | None:
+    """None when the page was not made by Podium or is too old."""
+    try:
+        return _manifest_key().decrypt(token.encode(), ttl=PAYLOAD_MAX_AGE).decode()
+    except (InvalidToken, ValueError):
+        return None
+
+
+def served_kind(cluster: Cluster, api_version: str, kind: str) -> kube.Kind | None:
+    """The kind as the cluster's discovery serves it (its resource and whether it is namespaced), or None.
+    Remembered per cluster for DISCOVERY_SECONDS."""
+    key = f"podium:discovery:{cluster.pk}:{api_version}"
+    kinds = cache.get(key)
+    if kinds is None:
+        with cluster_api(cluster) as api:
+            kinds = kube.served_kinds(api, api_version=api_version)
+        cache.set(key, kinds, DISCOVERY_SECONDS)
+    served = kinds.get(kind)
+    known = kube.KINDS.get(kind)
+    if served and known and (known.group, known.version, known.plural) == (served.group, served.version, served.plural):
+        return known  # with what Podium knows of it (a Secret is read as metadata alone)
+    return served
 
 
 def read(cluster: Cluster, kind: str, namespace: str, name: str) -> dict[str, Any]:
@@ -232,6 +299,7 @@ class ManifestItem:
     index: int
     doc: dict[str, Any]
     kind: str = ""
+    resource: kube.Kind | None = None  # as the cluster's discovery serves it
     namespace: str = ""
     name: str = ""
     action: str = ""  # "create" or "update"
@@ -239,15 +307,33 @@ class ManifestItem:
     error: str = ""
     result: dict[str, Any] = field(default_factory=dict)
     applied: bool = False  # sent for real and accepted (a dry run leaves it False)
+    # Its namespace is one the manifest creates: the server cannot dry-run it before that namespace exists.
+    deferred: bool = False
 
     @property
     def label(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
 
+    @property
+    def order(self) -> tuple[int, int]:
+        rank = APPLY_ORDER.index(self.kind) if self.kind in APPLY_ORDER else len(APPLY_ORDER)
+        return rank, self.index
+
+
+def in_apply_order(items: list[ManifestItem]) -> list[ManifestItem]:
+    return sorted(items, key=lambda item: item.order)
+
+
+def preview_deferred(item: ManifestItem) -> None:
+    """What a document in a namespace the manifest creates will make, from the document alone: the cluster checks
+    it when it is applied, once its namespace exists (a server dry run in a missing namespace is a 404)."""
+    item.action = "create"
+    item.diff = diff_objects(item.kind, {}, editable({k: v for k, v in item.doc.items() if k != "status"}))
+
 
 def apply_manifest_item(cluster: Cluster, item: ManifestItem, *, dry_run: bool) -> None:
     """Like ``kubectl apply``: create when missing, otherwise a strategic merge patch of what the document says."""
-    k = kube.kind_for(item.kind)
+    k = item.resource or kube.kind_for(item.kind)
     body = {key: value for key, value in item.doc.items() if key != "status"}
     body["metadata"] = (
         {**(body.get("metadata") or {}), "namespace": item.namespace} if k.namespaced else body["metadata"]
@@ -264,8 +350,27 @@ def apply_manifest_item(cluster: Cluster, item: ManifestItem, *, dry_run: bool) 
             item.diff = diff_objects(item.kind, {}, editable(item.result))
         else:
             item.action = "update"
-            item.result = kube.patch_object(api, k, namespace, item.name, body, dry_run=dry_run)
-            item.diff = diff_objects(item.kind, editable(current), editable(item.result))
+            try:
+                item.result = kube.patch_object(api, k, namespace, item.name, body, dry_run=dry_run)
+            except kube.KubeError as exc:
+                if exc.code != 415:  # custom resources take no strategic merge patch: a merge patch, as kubectl
+                    raise
+                item.result = kube.patch_object(
+                    api, k, namespace, item.name, body, content_type=kube.MERGE, dry_run=dry_run
+                )
+            before = editable(current)
+            if k.metadata_only:
+                # Read as metadata alone (its values are never read), what it holds now is unknown, not absent:
+                # each key shows a hidden value before, so that none reads as "added" when it may be unchanged.
+                before.update({key: dict.fromkeys(item.result.get(key) or {}, redaction.HIDDEN) for key in ("data",)})
+            item.diff = diff_objects(item.kind, before, editable(item.result))
+
+
+def delete_manifest_item(cluster: Cluster, item: ManifestItem) -> None:
+    """Delete what ``apply_manifest_item`` created (a Namespace whose contents the cluster then refused)."""
+    k = item.resource or kube.kind_for(item.kind)
+    with cluster_api(cluster) as api:
+        kube.delete_object(api, k, item.namespace if k.namespaced else None, item.name, propagation="Background")
 
 
 class AuditUnavailable(Exception):

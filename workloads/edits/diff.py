@@ -119,8 +119,9 @@ def _show(value: Any) -> str:
 def diff_objects(kind: str, before: dict[str, Any], after: dict[str, Any]) -> Diff:
     """Secret-looking values are hidden on both sides (with a digest, so that a change still shows): a diff is
     shown on preview pages and kept in the audit trail."""
-    old = redaction.redact(comparable(before), digest=True)
-    new = redaction.redact(comparable(after), digest=True)
+    # Redacted whole first: what it hides may depend on the kind (a Secret's values), which ``comparable`` drops.
+    old = comparable(redaction.redact(before, digest=True))
+    new = comparable(redaction.redact(after, digest=True))
     old_items: dict[str, Any] = {}
     flat_old, flat_new = flatten(old, items=old_items), flatten(new)
     # A removed list item is one change (the whole item), not one per field; an added one shows its fields.

@@ -5,6 +5,7 @@ It hands back plain dicts parsed with orjson and raises Podium's own errors.
 
 from workloads.kube.access import access_review, rules_review
 from workloads.kube.client import ClusterConfig, api_client_for, config_for_cluster, server_version
+from workloads.kube.discovery import served_kinds
 from workloads.kube.errors import (
     Conflict,
     Expired,
@@ -67,5 +68,6 @@ __all__ = [
     "patch_object",
     "read_log",
     "server_version",
+    "served_kinds",
     "watch_objects",
 ]

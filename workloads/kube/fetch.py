@@ -121,4 +121,7 @@ def list_objects(
 def get_object(
     api: k8s_client.ApiClient, kind: Kind, namespace: str | None, name: str, *, subresource: str = ""
 ) -> dict[str, Any]:
+    """The object; for a metadata-only kind (a Secret) its metadata alone, so that its values are never read."""
+    if kind.metadata_only and not subresource:
+        return metadata_of(request_json(api, "GET", kind.item_path(namespace, name), accept=METADATA), kind)
     return request_json(api, "GET", kind.item_path(namespace, name, subresource))

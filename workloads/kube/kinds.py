@@ -13,7 +13,9 @@ class Kind:
     plural: str
     namespaced: bool = True
     # What Podium's pages may send for this kind besides get/list/watch (see ``access_rules``):
-    appliable: bool = False  # create or patch it (Apply manifest, the edit form and YAML tab, rollout actions)
+    # Podium's own role creates or patches it (the edit form and YAML tab, rollout actions, Apply manifest). Apply
+    # manifest sends any kind the cluster serves: the others need the person's RBAC (impersonation) or a wider role.
+    appliable: bool = False
     scalable: bool = False  # patch its scale subresource
     deletable: bool = False  # delete it (a Pod, to have its controller replace it; a Job, to recreate it)
     # Listed and watched as PartialObjectMetadata only, so that what it holds never leaves the cluster (Secrets):
