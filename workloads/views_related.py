@@ -205,7 +205,7 @@ def _restart_one(request: HttpRequest, w: Workload, change: Change, source: Rela
         said = access.refusal(target.cluster, exc) or exc.message
         return False, _("%(w)s: the cluster refused to restart it: %(error)s") % {"w": label, "error": said}
     diff = diff_objects(target.kind, change.base, editable(result))
-    message = _("Restarted at %(t)s, as %(k)s %(n)s changed: every Pod is replaced.") % {
+    message = _("Restarted at %(t)s to read %(k)s %(n)s again: every Pod is replaced.") % {
         "t": change.note,
         "k": source.kind,
         "n": source.name,
@@ -237,6 +237,7 @@ def _restart_users(request: HttpRequest, cluster: str, namespace: str, kind: str
             "obj": obj,
             "page_url": page,
             "plans": plans,
+            "restarting": sum(p.change is not None for p in plans),
             "payload": _payload(obj, plans) if any(p.change for p in plans) else "",
         }
         return render(request, "workloads/related/restart_preview.html", context)

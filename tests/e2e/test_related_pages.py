@@ -97,9 +97,10 @@ def mirrored(cluster: Cluster) -> bool:
     return {"web", "cache"} <= names and {"Service", "EndpointSlice", "ConfigMap"} <= kinds
 
 
-def pod_names(target: TargetCluster, app: str) -> set[str]:
-    pods = target.get_json("pods", "-n", NS, "-l", f"app={app}")["items"]
-    return {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")}
+def pods(target: TargetCluster, app: str, field: str = "uid") -> set[str]:
+    """The names or uids of an app's Pods that are not being deleted (a StatefulSet's new Pod has the old name)."""
+    items = target.get_json("pods", "-n", NS, "-l", f"app={app}")["items"]
+    return {p["metadata"][field] for p in items if not p["metadata"].get("deletionTimestamp")}
 
 
 def test_a_service_follows_a_scale_and_a_configmap_restarts_its_readers(
@@ -125,7 +126,7 @@ def test_a_service_follows_a_scale_and_a_configmap_restarts_its_readers(
     ready = page.locator("#endpoints tr.endpoint-ready")
     expect(ready).to_have_count(2, timeout=TIMEOUT)
     expect(page.locator("#endpoint-summary")).to_have_text("2 ready, 0 not ready")
-    for name in pod_names(target, "web"):
+    for name in pods(target, "web", "name"):
         expect(page.locator("#endpoints")).to_contain_text(name)
 
     page.evaluate("window.__notReloaded = true")
@@ -149,25 +150,25 @@ def test_a_service_follows_a_scale_and_a_configmap_restarts_its_readers(
     expect(page.locator("#restart-note")).to_contain_text("does not restart the Pods that read it")
     screenshot(page, "related-2-configmap")
 
-    before = {"web": pod_names(target, "web"), "cache": pod_names(target, "cache")}
+    before = {"web": pods(target, "web"), "cache": pods(target, "cache")}
     page.get_by_role("button", name="Restart the workloads that use it…").click()
     plan = page.locator("#restart-plan")
     expect(plan.locator("tr.plan-restart")).to_have_count(2)
     expect(plan.locator("tr.plan-skip")).to_contain_text("A Job cannot be restarted")
     screenshot(page, "related-3-restart-preview")
     assert not ChangeRecord.objects.filter(action="restart", outcome=ChangeRecord.Outcome.APPLIED).exists()
-    page.get_by_role("button", name="Restart", exact=True).click()
+    page.get_by_role("button", name="Restart 2 workloads").click()
     page.wait_for_url(f"{base}/c/{cluster.name}/ns/{NS}/configmap/web-config/")
     expect(page.locator(".messages")).to_contain_text("Deployment web: restarted")
     expect(page.locator(".messages")).to_contain_text("StatefulSet cache: restarted")
     screenshot(page, "related-4-restarted")
 
-    # New Pods roll out in the cluster: every Pod of each workload is a new one.
+    # New Pods roll out in the cluster: every Pod of each workload is a new one (a new uid).
     target.kubectl("rollout", "status", "-n", NS, "deploy/web", "--timeout=90s", timeout=120)
     target.kubectl("rollout", "status", "-n", NS, "sts/cache", "--timeout=90s", timeout=120)
     for app, old in before.items():
         wait_for(
-            lambda app=app, old=old: (now := pod_names(target, app)) and not (now & old),
+            lambda app=app, old=old: (now := pods(target, app)) and not (now & old),
             timeout=90,
             what=f"{app}'s Pods to be replaced",
         )
