@@ -1,7 +1,8 @@
 """The reverse look-ups in Chromium, on both clusters: a Service's page lists its ready endpoints and follows a scale
-without a reload; a ConfigMap's page lists the workloads that read it, and "restart the workloads that use it"
-previews (the Job that reads it is skipped, and why), then restarts them (new Pods roll out in the cluster) with an
-audit record per workload; a viewer sees that action disabled, with the reason."""
+without a reload; a Secret's page lists its readers and no value; a ConfigMap's page lists the workloads that read
+it, and "restart the workloads that use it" previews (the Job that reads it is skipped, and why), then restarts them
+(new Pods roll out in the cluster) with an audit record per workload; a viewer sees that action disabled, with the
+reason."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT = 30_000
 NS = "rel"
+SECRET_VALUE = "s3cret-token-rel"
 MANIFEST = f"""
 apiVersion: v1
 kind: Namespace
@@ -28,6 +30,11 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {{name: web-config, namespace: {NS}}}
 data: {{GREETING: hello-from-the-configmap}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: web-creds, namespace: {NS}}}
+stringData: {{token: {SECRET_VALUE}}}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -43,6 +50,7 @@ spec:
         image: nginx:1.27
         ports: [{{name: http, containerPort: 8080}}]
         envFrom: [{{configMapRef: {{name: web-config}}}}]
+        env: [{{name: TOKEN, valueFrom: {{secretKeyRef: {{name: web-creds, key: token}}}}}}]
 ---
 apiVersion: apps/v1
 kind: StatefulSet
@@ -136,6 +144,15 @@ def test_a_service_follows_a_scale_and_a_configmap_restarts_its_readers(
     assert page.evaluate("window.__notReloaded") is True
     screenshot(page, "related-1-service-scaled")
 
+    # The Secret's page: who reads it, and never its value.
+    page.goto(f"{base}/c/{cluster.name}/ns/{NS}/deployment/web/")
+    page.locator(".around").get_by_role("link", name="web-creds").click()
+    page.wait_for_url(f"{base}/c/{cluster.name}/ns/{NS}/secret/web-creds/")
+    expect(page.locator("table.readers")).to_contain_text("env TOKEN of container web")
+    expect(page.locator(".secret-note")).to_have_text("Podium never reads, stores or shows a Secret's values.")
+    assert SECRET_VALUE not in page.content()
+    screenshot(page, "related-2-secret")
+
     # The ConfigMap's page: who reads it and how, the note that a change restarts nothing, and the restart.
     page.goto(f"{base}/c/{cluster.name}/ns/{NS}/deployment/web/")
     page.locator(".around").get_by_role("link", name="web-config").click()
@@ -148,20 +165,20 @@ def test_a_service_follows_a_scale_and_a_configmap_restarts_its_readers(
     expect(page.locator(".config-keys")).to_have_text("GREETING")
     expect(page.locator("main")).not_to_contain_text("hello-from-the-configmap")
     expect(page.locator("#restart-note")).to_contain_text("does not restart the Pods that read it")
-    screenshot(page, "related-2-configmap")
+    screenshot(page, "related-3-configmap")
 
     before = {"web": pods(target, "web"), "cache": pods(target, "cache")}
     page.get_by_role("button", name="Restart the workloads that use it…").click()
     plan = page.locator("#restart-plan")
     expect(plan.locator("tr.plan-restart")).to_have_count(2)
     expect(plan.locator("tr.plan-skip")).to_contain_text("A Job cannot be restarted")
-    screenshot(page, "related-3-restart-preview")
+    screenshot(page, "related-4-restart-preview")
     assert not ChangeRecord.objects.filter(action="restart", outcome=ChangeRecord.Outcome.APPLIED).exists()
     page.get_by_role("button", name="Restart 2 workloads").click()
     page.wait_for_url(f"{base}/c/{cluster.name}/ns/{NS}/configmap/web-config/")
     expect(page.locator(".messages")).to_contain_text("Deployment web: restarted")
     expect(page.locator(".messages")).to_contain_text("StatefulSet cache: restarted")
-    screenshot(page, "related-4-restarted")
+    screenshot(page, "related-5-restarted")
 
     # New Pods roll out in the cluster: every Pod of each workload is a new one (a new uid).
     target.kubectl("rollout", "status", "-n", NS, "deploy/web", "--timeout=90s", timeout=120)
@@ -186,4 +203,4 @@ def test_a_service_follows_a_scale_and_a_configmap_restarts_its_readers(
     expect(page.locator("#restart-users-denied")).to_have_text(
         "val-viewer lacks the editor role: only editors may restart workloads."
     )
-    screenshot(page, "related-5-viewer")
+    screenshot(page, "related-6-viewer")
