@@ -193,3 +193,19 @@ def test_a_restart_without_csrf_or_the_editor_role_changes_nothing(
 
     assert target.get_json("deployment", "web", "-n", NS)["metadata"]["resourceVersion"] == before
     assert not ChangeRecord.objects.filter(outcome=ChangeRecord.Outcome.APPLIED).exists()
+
+
+def test_a_deleted_configmap_keeps_its_page_but_restarts_nothing(
+    cluster: Cluster, target: TargetCluster, editor_client: Client
+) -> None:
+    doomed = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: doomed, namespace: {NS}}}\n"
+    target.kubectl("apply", "-f", "-", input=doomed)
+    sync_once(cluster, ["ConfigMap"])
+    target.kubectl("delete", "configmap", "doomed", "-n", NS)
+    sync_once(cluster, ["ConfigMap"])
+
+    html = editor_client.get(f"{BASE}/configmap/doomed/").content.decode()
+    assert "Deleted from the cluster" in html
+    response = editor_client.post(f"{BASE}/configmap/doomed/restart/", follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["It was deleted from the cluster."]
+    assert not ChangeRecord.objects.exists()

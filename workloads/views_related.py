@@ -228,6 +228,9 @@ def _restart_users(request: HttpRequest, cluster: str, namespace: str, kind: str
     c = get_object_or_404(Cluster, name=cluster)
     obj = _related(c, namespace, kind, name)
     page = related_url(obj, c.name)
+    if obj.deleted_at is not None:
+        messages.error(request, _("It was deleted from the cluster."))
+        return redirect(page)
     readers = readers_of(obj)
     if "payload" not in request.POST:
         plans = [_plan(request, r) for r in readers]
