@@ -27,7 +27,7 @@ KUBERNETES_WORDS = {
     "DaemonSet", "DaemonSets", "Job", "Jobs", "CronJob", "CronJobs", "ControllerRevision", "Namespace", "Node",
     "ConfigMap", "ConfigMaps", "Secret", "Secrets", "Service", "Services", "EndpointSlice", "HorizontalPodAutoscaler",
     "PodDisruptionBudget", "PersistentVolumeClaim", "PersistentVolumeClaims", "volumeClaimTemplates",
-    "imagePullSecrets", "RoleBinding", "Impersonate-User", "Impersonate-Group", "PODIUM_OIDC_ROLE_MAP",
+    "imagePullSecrets", "subPath", "RoleBinding", "Impersonate-User", "Impersonate-Group", "PODIUM_OIDC_ROLE_MAP",
     "YAML", "JSON", "CPU", "IP", "IPs", "DNS", "QoS", "CSRF", "API", "PVC", "UTF",
     "init", "envFrom", "env", "maxSurge", "maxUnavailable", "partition", "restartPolicy", "Always", "resourceVersion",
     "metadata", "name", "spec", "status", "managedFields", "kubectl", "rollout", "resume", "apiVersion", "kind",

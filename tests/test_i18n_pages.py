@@ -19,7 +19,17 @@ from tests.edit_support import form_data
 from tests.i18n_support import ClusterText, strings_in, untranslated
 from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row
 from tests.support.stack import Democluster, wait_for
-from workloads.models import ChangeRecord, Cluster, Event, Namespace, Node, Pod, TemplateRevision, Workload
+from workloads.models import (
+    ChangeRecord,
+    Cluster,
+    Event,
+    Namespace,
+    Node,
+    Pod,
+    RelatedObject,
+    TemplateRevision,
+    Workload,
+)
 from workloads.sync.watcher import sync_once
 
 pytestmark = [pytest.mark.django_db]
@@ -113,6 +123,23 @@ spec:
           containers: [{{name: report, image: "busybox:1.36", command: ["sh", "-c", "date"]}}]
 ---
 apiVersion: v1
+kind: Secret
+metadata: {{name: db-credentials, namespace: {NS}}}
+stringData: {{password: i18n-secret-value}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: web-settings, namespace: {NS}}}
+data: {{MODE: prod}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: {NS}}}
+spec:
+  selector: {{app: web}}
+  ports: [{{name: http, port: 80, targetPort: http}}]
+---
+apiVersion: v1
 kind: Pod
 metadata: {{name: nginx, namespace: {NS}}}
 spec:
@@ -145,9 +172,13 @@ GET_PAGES = [
     f"/c/dc/ns/{NS}/pods/nginx/logs/",
     f"/c/dc/ns/{NS}/deployment/web/logs/",
     f"/c/dc/ns/{NS}/deployment/web/logs/?tail=abc",  # a form error
+    f"/c/dc/ns/{NS}/configmap/web-settings/",
+    f"/c/dc/ns/{NS}/secret/db-credentials/",
+    f"/c/dc/ns/{NS}/service/web/",
     "/c/dc/apply/",
     "/audit/",
     f"/c/dc/ns/{NS}/deployment/nothing-here/",  # 404
+    f"/c/dc/ns/{NS}/configmap/nothing-here/",  # 404
 ]
 
 
@@ -194,7 +225,7 @@ def cluster(target: TargetCluster) -> Cluster:
 def cluster_text(cluster: Cluster) -> ClusterText:
     """Every word the cluster (or a person, through a form) wrote: names, images, labels, messages, reasons."""
     strings: list[str] = [cluster.name, cluster.server_version or ""]
-    for model in (Namespace, Node, Workload, TemplateRevision, Pod, Event):
+    for model in (Namespace, Node, Workload, TemplateRevision, Pod, Event, RelatedObject):
         for raw in model.objects.filter(cluster=cluster).values_list("raw", flat=True):
             strings.extend(strings_in(raw))
     for record in ChangeRecord.objects.all():
@@ -235,6 +266,7 @@ def test_it_shows_every_page_in_chinese(editor_client: Client, cluster: Cluster,
     assert 'id="diff-table"' in preview
     check(client, cluster, "POST", f"/c/dc/ns/{NS}/deployment/web/actions/restart/")
     check(client, cluster, "POST", f"/c/dc/ns/{NS}/deployment/web/actions/undo/", {"revision": "9"})
+    check(client, cluster, "POST", f"/c/dc/ns/{NS}/secret/db-credentials/restart/")
     cron = form_data(client.get(f"/c/dc/ns/{NS}/cronjob/nightly/edit/").content.decode())
     html = check(client, cluster, "POST", f"/c/dc/ns/{NS}/cronjob/nightly/edit/", {**cron, "workload-schedule": "x"})
     assert "不是 cron 调度表达式" in html

@@ -249,7 +249,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def mirror_changed(self, event: dict) -> None:
         if (
-            self.page.view in live_pages.LIST_VIEWS
+            self.page.view in live_pages.EVENTLESS_VIEWS
             and set(event.get("kinds") or ()) <= {"Event"}
             and ("namespace" in event or "namespaces" in event)
         ):

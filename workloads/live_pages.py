@@ -57,9 +57,14 @@ PARTIALS: dict[str, list[str]] = {
         "workloads/pod_detail.html#pod-conditions",
         "workloads/pod_detail.html#pod-events",
     ],
+    "service": ["workloads/_cluster_banner.html", "workloads/related/service_detail.html#service-live"],
+    "configmap": ["workloads/_cluster_banner.html", "workloads/related/config_detail.html#config-live"],
+    "secret": ["workloads/_cluster_banner.html", "workloads/related/config_detail.html#config-live"],
 }
 # Lists show no Events: a batch of nothing but Events does not change them.
 LIST_VIEWS = {"overview", "cluster_workloads", "namespace"}
+# Nor do the pages of a Service, ConfigMap or Secret, which follow their namespace.
+EVENTLESS_VIEWS = LIST_VIEWS | {"service", "configmap", "secret"}
 
 log = logging.getLogger(__name__)
 

@@ -50,10 +50,11 @@ def template_references(template: Obj) -> list[Reference]:
                 if ref and ref.get("name"):
                     found.append(Reference(kind, ref["name"], "", where, bool(ref.get("optional"))))
     for volume in spec.get("volumes") or ():
-        where = _("volume %(v)s") % {"v": volume.get("name", "")}
-        sources = [volume]
-        sources += [s for s in (volume.get("projected") or {}).get("sources") or ()]
-        for source in sources:
+        own = _("volume %(v)s") % {"v": volume.get("name", "")}
+        projected = _("projected volume %(v)s") % {"v": volume.get("name", "")}
+        sources = [(volume, own)]
+        sources += [(s, projected) for s in (volume.get("projected") or {}).get("sources") or ()]
+        for source, where in sources:
             config_map, secret = source.get("configMap"), source.get("secret")
             if config_map and config_map.get("name"):
                 found += _volume_refs("ConfigMap", config_map["name"], config_map, where)
@@ -290,3 +291,48 @@ def _shows(w: Workload, kind: str, objs: list[Obj], names: set[str], services: l
     if kind == "PersistentVolumeClaim":
         return w.kind == "StatefulSet" and any(f"-{w.name}-" in n for n in names)
     return False
+
+
+@dataclass
+class Endpoint:
+    """One endpoint of a Service, as its EndpointSlices say (a Pod's address, and whether it takes traffic)."""
+
+    addresses: list[str]
+    ready: bool
+    serving: bool
+    terminating: bool
+    pod_name: str  # the Pod behind it ("" when its targetRef is not a Pod)
+    node_name: str
+    slice_name: str
+
+
+def endpoints_of(service: RelatedObject) -> list[Endpoint]:
+    """Every endpoint of a Service from its EndpointSlices, ready ones first, then by Pod name. The API says a
+    missing ``ready`` condition means ready."""
+    slices = _live(
+        RelatedObject.objects.filter(
+            cluster_id=service.cluster_id, namespace=service.namespace, kind="EndpointSlice", target_name=service.name
+        )
+    ).order_by("name")
+    found = []
+    for endpoint_slice in slices:
+        for endpoint in endpoint_slice.raw.get("endpoints") or ():
+            conditions = endpoint.get("conditions") or {}
+            ref = endpoint.get("targetRef") or {}
+            ready = conditions.get("ready") is not False
+            found.append(
+                Endpoint(
+                    addresses=[str(a) for a in endpoint.get("addresses") or ()],
+                    ready=ready,
+                    serving=conditions.get("serving", ready) is not False,
+                    terminating=bool(conditions.get("terminating")),
+                    pod_name=ref.get("name", "") if ref.get("kind") == "Pod" else "",
+                    node_name=endpoint.get("nodeName", ""),
+                    slice_name=endpoint_slice.name,
+                )
+            )
+    return sorted(found, key=lambda e: (not e.ready, e.pod_name, e.addresses))
+
+
+def service_ports(service: RelatedObject) -> list[str]:
+    return [_port_text(p) for p in (service.raw.get("spec") or {}).get("ports") or ()]

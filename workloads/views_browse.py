@@ -595,4 +595,8 @@ def page_context(view: str, kwargs: dict, params: QueryDict) -> dict:
         return workload_context(c, kwargs["namespace"], kwargs["kind"], kwargs["name"], params)
     if view == "pod":
         return pod_context(c, kwargs["namespace"], kwargs["name"])
+    if view in ("service", "configmap", "secret"):
+        from workloads import views_related  # it builds on this module
+
+        return views_related.page_context(view, c, kwargs)
     raise Http404(_("Not a live page"))

@@ -34,10 +34,35 @@ def pages(deployment: str, pod: str) -> list[str]:
         f"/c/demo/ns/default/pods/{pod}/",
         f"/c/demo/ns/default/pods/{pod}/logs/",
         f"/c/demo/ns/default/pods/{pod}/delete/",
+        "/c/demo/ns/default/configmap/a11y-settings/",
+        "/c/demo/ns/default/secret/db-credentials/",
+        f"/c/demo/ns/default/service/{deployment}/",
         "/c/demo/apply/",
         "/audit/",
         "/c/demo/ns/default/deployment/not-there/",
     ]
+
+
+def around(deployment: str) -> str:
+    """A Service for the Deployment, the Secret its template reads, and a ConfigMap: their pages are checked too."""
+    return f"""
+apiVersion: v1
+kind: Service
+metadata: {{name: {deployment}, namespace: default}}
+spec:
+  selector: {{app: {deployment}}}
+  ports: [{{name: http, port: 80, targetPort: http}}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: db-credentials, namespace: default}}
+stringData: {{password: a11y-value}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: a11y-settings, namespace: default}}
+data: {{MODE: prod}}
+"""
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
@@ -53,6 +78,7 @@ def test_axe_finds_nothing_serious_on_any_page(
     locale: str,
 ) -> None:
     settle(edit_cluster, deployment)
+    edit_cluster.kubectl("apply", "-f", "-", input=around(deployment))
     sync_once(cluster_row)
     pod = Pod.objects.filter(cluster=cluster_row, name__startswith=deployment, deleted_at__isnull=True).first()
     assert pod is not None
