@@ -232,6 +232,7 @@ def test_a_kind_the_person_may_not_list_is_hidden_and_the_page_says_why(
     assert pod.name in alice.get(web_url).content.decode()
     assert pod.name in alice.get(pods_url).content.decode()
     assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/").status_code == 200
+    assert f"/pods/{pod.name}/" in alice.get(f"/c/demo/workloads/?kind=Pod&q={pod.name}").content.decode()
 
     # The cluster admin takes "list pods" away from the Role dev; Deployments stay listed.
     target.cluster.kubectl(
@@ -244,7 +245,8 @@ def test_a_kind_the_person_may_not_list_is_hidden_and_the_page_says_why(
         assert pod.name not in page and f'<p class="denied pad">{reason}</p>' in page
         listed = alice.get(pods_url).content.decode()
         assert pod.name not in listed and reason in listed
-        assert pod.name not in alice.get(f"/c/demo/workloads/?kind=Pod&q={pod.name}").content.decode()
+        searched = alice.get(f"/c/demo/workloads/?kind=Pod&q={pod.name}").content.decode()
+        assert f"/pods/{pod.name}/" not in searched  # (the search box still holds the name)
         assert ">web<" in alice.get(f"/c/demo/ns/{SHOP}/").content.decode()
         assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/").status_code == 404
         assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/yaml/").status_code == 404

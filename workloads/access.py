@@ -3,9 +3,10 @@
 ``may`` asks the API server (a SelfSubjectAccessReview sent as that person) whether an action would be allowed,
 and remembers the answer for PODIUM_ACCESS_CACHE_SECONDS, so that pages offer what would work and disable the
 rest with the reason ("alice (groups: dev) may not patch deployments/scale in shop"). ``refusal`` says a 403 from
-the cluster the same way. ``visible_namespaces`` is what the person may list (a SelfSubjectRulesReview per
-namespace, remembered as long). On a cluster that does not impersonate, Podium's own roles decide alone and
-everything here allows.
+the cluster the same way. ``listable_kinds`` is what the person may list, kind by kind (a SelfSubjectRulesReview
+per namespace, remembered as long): a namespace is visible when they may list any kind Podium shows there
+(``may_see``), and within it only the kinds they may list (``may_list``; ``not_listed`` says why one is missing).
+On a cluster that does not impersonate, Podium's own roles decide alone and everything here allows.
 """
 
 from __future__ import annotations
