@@ -229,7 +229,15 @@ def test_a_kind_the_person_may_not_list_is_hidden_and_the_page_says_why(
 
     pod = wait_for(a_pod, what="a Pod of web in the mirror")
     web_url, pods_url = f"/c/demo/ns/{SHOP}/deployment/web/", f"/c/demo/ns/{SHOP}/?kind=Pod"
-    assert pod.name in alice.get(web_url).content.decode()
+    page = alice.get(web_url).content.decode()
+    assert pod.name in page
+    # The Role dev lists none of what the Around card reads: the card says so, and does not say "no Service".
+    around = (
+        f"alice (groups: dev, editor) may not list services, endpointslices, configmaps, secrets, "
+        f"persistentvolumeclaims, horizontalpodautoscalers, poddisruptionbudgets in {SHOP}"
+    )
+    assert f'<p class="denied around-hidden">{around}</p>' in page
+    assert "No Service selects these Pods." not in page
     assert pod.name in alice.get(pods_url).content.decode()
     assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/").status_code == 200
     assert f"/pods/{pod.name}/" in alice.get(f"/c/demo/workloads/?kind=Pod&q={pod.name}").content.decode()

@@ -199,6 +199,19 @@ def may_list(cluster: Any, namespace: str, kind: str) -> bool:
     return shown is None or kind in shown.get(namespace, set())
 
 
+def none_listed(cluster: Any, namespace: str, kinds: list[str]) -> str:
+    """Why the person sees none of ``kinds`` in ``namespace`` ("... may not list services, secrets in shop")."""
+    hidden = [kind for kind in kinds if not may_list(cluster, namespace, kind)]
+    if not hidden:
+        return ""
+    try:
+        person = acting_person(cluster)
+    except identity.NoIdentity as exc:
+        return str(exc)
+    plurals = ", ".join(kube.kind_for(kind).plural for kind in hidden)
+    return denial(person, "list", plurals, namespace) if person else ""
+
+
 def not_listed(cluster: Any, namespace: str, kind: str) -> str:
     """Why the person sees no ``kind`` in ``namespace`` although they see the namespace; "" when they may list it."""
     if may_list(cluster, namespace, kind):

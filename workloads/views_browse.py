@@ -459,6 +459,7 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
         .order_by("-last_seen", "-id")[:EVENTS_SHOWN]
     )
     meta = w.raw.get("metadata") or {}
+    listed = access.kinds_shown(c)  # what the person may list, when the cluster acts as them
     context = {
         "cluster": c,
         "namespace": namespace,
@@ -476,7 +477,8 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
         "tree": tree,
         "events": events,
         "owner": _owner_of(c, w.owner_uid) if w.owner_uid else None,
-        "around": related.around(w, pods),
+        "around": related.around(w, pods, None if listed is None else listed.get(namespace, set())),
+        "around_hidden": access.none_listed(c, namespace, list(related.AROUND_KINDS)),
         "live_groups": [live.cluster_group(c.id), live.workload_group(c.id, w.uid)],
     }
     return context
