@@ -238,6 +238,7 @@ def test_a_kind_the_person_may_not_list_is_hidden_and_the_page_says_why(
     )
     assert f'<p class="denied around-hidden">{around}</p>' in page
     assert "No Service selects these Pods." not in page
+    assert f'<p class="denied pad">alice (groups: dev, editor) may not list events in {SHOP}</p>' in page
     assert pod.name in alice.get(pods_url).content.decode()
     assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/").status_code == 200
     assert f"/pods/{pod.name}/" in alice.get(f"/c/demo/workloads/?kind=Pod&q={pod.name}").content.decode()

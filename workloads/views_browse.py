@@ -458,6 +458,8 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
         .defer("raw")
         .order_by("-last_seen", "-id")[:EVENTS_SHOWN]
     )
+    if events_hidden := access.not_listed(c, namespace, "Event"):
+        events = []
     meta = w.raw.get("metadata") or {}
     listed = access.kinds_shown(c)  # what the person may list, when the cluster acts as them
     context = {
@@ -476,6 +478,7 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
         "pods_per_group": PODS_PER_GROUP,
         "tree": tree,
         "events": events,
+        "events_hidden": events_hidden,
         "owner": _owner_of(c, w.owner_uid) if w.owner_uid else None,
         "around": related.around(w, pods, None if listed is None else listed.get(namespace, set())),
         "around_hidden": access.none_listed(c, namespace, list(related.AROUND_KINDS)),
@@ -558,6 +561,8 @@ def pod_context(c: Cluster, namespace: str, name: str) -> dict:
         .defer("raw")
         .order_by("-last_seen", "-id")[:EVENTS_SHOWN]
     )
+    if events_hidden := access.not_listed(c, namespace, "Event"):
+        events = []
     ips = [p.get("ip") for p in status.get("podIPs") or [] if p.get("ip")] or ([pod.pod_ip] if pod.pod_ip else [])
     meta = raw.get("metadata") or {}
     context = {
@@ -573,6 +578,7 @@ def pod_context(c: Cluster, namespace: str, name: str) -> dict:
         "qos": status.get("qosClass", ""),
         "chain": _owner_chain(c, pod),
         "events": events,
+        "events_hidden": events_hidden,
         "spec": spec,
         "live_groups": [live.cluster_group(c.id), live.pod_group(c.id, pod.uid)],
     }
