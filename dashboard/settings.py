@@ -304,6 +304,9 @@ PODIUM_KUBE_REQUEST_TIMEOUT = envint("PODIUM_KUBE_REQUEST_TIMEOUT", "10", minimu
 # list and do is remembered this many seconds, so a changed Role takes effect within that time.
 PODIUM_IMPERSONATE_GROUP_PREFIX = envstr("PODIUM_IMPERSONATE_GROUP_PREFIX", "")
 PODIUM_ACCESS_CACHE_SECONDS = envint("PODIUM_ACCESS_CACHE_SECONDS", "30", minimum=1)
+# An open live socket looks again this often at what nothing else would tell it: a sign-in that has ended (an OpenID
+# Connect token expired) and namespaces the cluster no longer lets the person see (its pages then drop them).
+PODIUM_LIVE_RECHECK_SECONDS = envint("PODIUM_LIVE_RECHECK_SECONDS", "10", minimum=1)
 # A watch that has sent nothing for this many seconds is checked: the API server must answer GET /version within
 # PODIUM_KUBE_REQUEST_TIMEOUT, or the cluster is unreachable (a hung server keeps a silent watch open for minutes).
 PODIUM_WATCH_PROBE_SECONDS = envint("PODIUM_WATCH_PROBE_SECONDS", "15", minimum=1)

@@ -5,6 +5,7 @@ clusters (see tests/impersonation_support.py for who may do what)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -167,3 +168,102 @@ def test_a_person_in_no_group_sees_nothing_and_is_told_why(target: Target, clust
     assert SHOP not in overview and HIDDEN not in overview
     assert "nemo is in no group, so the cluster demo shows them nothing" in overview
     assert client.get(f"/c/demo/ns/{SHOP}/").status_code == 404
+
+
+def test_undo_to_a_revision_and_the_yaml_tab_are_disabled_with_the_reason(
+    target: Target, cluster: Cluster, alice: Client
+) -> None:
+    from django.core.cache import cache
+
+    from workloads.sync.watcher import sync_once
+
+    image = target.cluster.get_json("deployment", "web", "-n", SHOP)["spec"]["template"]["spec"]["containers"][0]
+    target.cluster.kubectl("set", "image", "deployment/web", "-n", SHOP, f"app={image['image']}-alpine")
+    revisions_url = f"/c/demo/ns/{SHOP}/deployment/web/revisions/"
+
+    def undo_buttons() -> list[str]:
+        sync_once(cluster, ["Deployment", "ReplicaSet"])
+        return re.findall(r"<button[^>]*>Undo to [^<]*</button>", alice.get(revisions_url).content.decode())
+
+    offered = wait_for(lambda: undo_buttons(), what="a revision to undo to")
+    assert all("disabled" not in b for b in offered), offered  # alice may patch deployments in imp-shop
+    assert (
+        f'href="/c/demo/ns/{SHOP}/deployment/web/yaml/edit/"'
+        in alice.get(f"/c/demo/ns/{SHOP}/deployment/web/edit/").content.decode()
+    )
+
+    # The cluster admin takes "patch deployments" away from the Role dev.
+    target.cluster.kubectl(
+        "patch", "role", "dev", "-n", SHOP, "--type=json", "-p", '[{"op": "remove", "path": "/rules/1"}]'
+    )
+    cache.clear()  # what the cluster said a moment ago (the cache time is tested in test_a_role_change_...)
+    try:
+        reason = f"alice (groups: dev, editor) may not patch deployments in {SHOP}"
+        buttons = undo_buttons()
+        assert buttons and all(f'disabled title="{reason}"' in b for b in buttons), buttons
+        assert f'<small class="denied">{reason}</small>' in alice.get(revisions_url).content.decode()
+        edit = alice.get(f"/c/demo/ns/{SHOP}/deployment/web/edit/").content.decode()
+        assert "/yaml/edit/" not in edit
+        assert f'<span class="tab" aria-disabled="true" title="{reason}">YAML</span>' in edit
+        assert f'<p class="denied">{reason}</p>' in edit
+    finally:
+        rule = {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"]}
+        patch = json.dumps([{"op": "add", "path": "/rules/1", "value": rule}])
+        target.cluster.kubectl("patch", "role", "dev", "-n", SHOP, "--type=json", "-p", patch)
+
+
+def test_a_kind_the_person_may_not_list_is_hidden_and_the_page_says_why(
+    target: Target, cluster: Cluster, alice: Client
+) -> None:
+    from django.core.cache import cache
+
+    from workloads import identity, live, live_pages
+    from workloads.models import Pod, Workload
+    from workloads.sync.watcher import sync_once
+
+    web = Workload.objects.get(cluster=cluster, namespace=SHOP, name="web")
+
+    def a_pod() -> Pod | None:
+        sync_once(cluster, ["Pod"])
+        return Pod.objects.filter(cluster=cluster, workload_uid=web.uid, deleted_at__isnull=True).first()
+
+    pod = wait_for(a_pod, what="a Pod of web in the mirror")
+    web_url, pods_url = f"/c/demo/ns/{SHOP}/deployment/web/", f"/c/demo/ns/{SHOP}/?kind=Pod"
+    page = alice.get(web_url).content.decode()
+    assert pod.name in page
+    # The Role dev lists none of what the Around card reads: the card says so, and does not say "no Service".
+    around = (
+        f"alice (groups: dev, editor) may not list services, endpointslices, configmaps, secrets, "
+        f"persistentvolumeclaims, horizontalpodautoscalers, poddisruptionbudgets in {SHOP}"
+    )
+    assert f'<p class="denied around-hidden">{around}</p>' in page
+    assert "No Service selects these Pods." not in page
+    assert f'<p class="denied pad">alice (groups: dev, editor) may not list events in {SHOP}</p>' in page
+    assert pod.name in alice.get(pods_url).content.decode()
+    assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/").status_code == 200
+    assert f"/pods/{pod.name}/" in alice.get(f"/c/demo/workloads/?kind=Pod&q={pod.name}").content.decode()
+
+    # The cluster admin takes "list pods" away from the Role dev; Deployments stay listed.
+    target.cluster.kubectl(
+        "patch", "role", "dev", "-n", SHOP, "--type=json", "-p", '[{"op": "remove", "path": "/rules/2"}]'
+    )
+    cache.clear()  # what the cluster said a moment ago (the cache time is tested in tests/e2e/)
+    try:
+        reason = f"alice (groups: dev, editor) may not list pods in {SHOP}"
+        page = alice.get(web_url).content.decode()
+        assert pod.name not in page and f'<p class="denied pad">{reason}</p>' in page
+        listed = alice.get(pods_url).content.decode()
+        assert pod.name not in listed and reason in listed
+        searched = alice.get(f"/c/demo/workloads/?kind=Pod&q={pod.name}").content.decode()
+        assert f"/pods/{pod.name}/" not in searched  # (the search box still holds the name)
+        assert ">web<" in alice.get(f"/c/demo/ns/{SHOP}/").content.decode()
+        assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/").status_code == 404
+        assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/yaml/").status_code == 404
+        with identity.acting_user(User.objects.get(username="alice")):
+            live_pages.check_subscription(live.workload_group(cluster.id, web.uid))
+            with pytest.raises(live_pages.Refused):
+                live_pages.check_subscription(live.pod_group(cluster.id, pod.uid))
+    finally:
+        rule = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}
+        patch = json.dumps([{"op": "add", "path": "/rules/2", "value": rule}])
+        target.cluster.kubectl("patch", "role", "dev", "-n", SHOP, "--type=json", "-p", patch)

@@ -3,9 +3,10 @@
 ``may`` asks the API server (a SelfSubjectAccessReview sent as that person) whether an action would be allowed,
 and remembers the answer for PODIUM_ACCESS_CACHE_SECONDS, so that pages offer what would work and disable the
 rest with the reason ("alice (groups: dev) may not patch deployments/scale in shop"). ``refusal`` says a 403 from
-the cluster the same way. ``visible_namespaces`` is what the person may list (a SelfSubjectRulesReview per
-namespace, remembered as long). On a cluster that does not impersonate, Podium's own roles decide alone and
-everything here allows.
+the cluster the same way. ``listable_kinds`` is what the person may list, kind by kind (a SelfSubjectRulesReview
+per namespace, remembered as long): a namespace is visible when they may list any kind Podium shows there
+(``may_see``), and within it only the kinds they may list (``may_list``; ``not_listed`` says why one is missing).
+On a cluster that does not impersonate, Podium's own roles decide alone and everything here allows.
 """
 
 from __future__ import annotations
@@ -137,49 +138,95 @@ def _lists(rules: list[dict[str, Any]], group: str, plural: str) -> bool:
     return False
 
 
-def visible_namespaces(cluster: Any, namespaces: list[str]) -> set[str] | None:
-    """Of ``namespaces``, those where the person may list at least one kind Podium shows (None: every one, as
-    Podium acts as itself there). A person who cannot be named sees none."""
+def listable_kinds(cluster: Any, namespaces: list[str]) -> dict[str, set[str]] | None:
+    """Of ``namespaces``, the kinds Podium shows that the person may list in each (a SelfSubjectRulesReview per
+    namespace, remembered PODIUM_ACCESS_CACHE_SECONDS); None: every kind everywhere, as Podium acts as itself there.
+    A person who cannot be named may list nothing."""
     try:
         person = acting_person(cluster)
     except identity.NoIdentity:
-        return set()
+        return {}
     if person is None:
         return None
-    key = _key(cluster, person, "namespaces", *sorted(namespaces))
+    key = _key(cluster, person, "kinds", *sorted(namespaces))
     cached = cache.get(key)
     if cached is not None:
-        return set(cached)
+        return {namespace: set(kinds) for namespace, kinds in cached.items()}
     if cluster.status == cluster.Status.UNREACHABLE:
-        return set(cache.get(key + ":last", []))
+        return {namespace: set(kinds) for namespace, kinds in cache.get(key + ":last", {}).items()}
     from workloads.edits.apply import cluster_api
 
-    shown = [(k.group, k.plural) for k in kube.KINDS.values() if k.namespaced]
-    visible: set[str] = set()
+    shown = [k for k in kube.KINDS.values() if k.namespaced]
+    listed: dict[str, list[str]] = {}
     try:
         with cluster_api(cluster) as api:
             for namespace in namespaces:
                 rules = kube.rules_review(api, namespace=namespace)
-                if any(_lists(rules, group, plural) for group, plural in shown):
-                    visible.add(namespace)
+                if kinds := sorted(k.name for k in shown if _lists(rules, k.group, k.plural)):
+                    listed[namespace] = kinds
     except kube.KubeError:
         # Not known now (the cluster does not answer): what it last said, or nothing rather than too much.
-        return set(cache.get(key + ":last", []))
-    cache.set(key, sorted(visible), settings.PODIUM_ACCESS_CACHE_SECONDS)
-    cache.set(key + ":last", sorted(visible), LAST_KNOWN_SECONDS)
-    return visible
+        return {namespace: set(kinds) for namespace, kinds in cache.get(key + ":last", {}).items()}
+    cache.set(key, listed, settings.PODIUM_ACCESS_CACHE_SECONDS)
+    cache.set(key + ":last", listed, LAST_KNOWN_SECONDS)
+    return {namespace: set(kinds) for namespace, kinds in listed.items()}
 
 
-def namespaces_shown(cluster: Any) -> set[str] | None:
-    """The namespaces of ``cluster``'s mirror the signed-in person may see (None: all of them)."""
-    if not cluster.impersonates:
-        return None
+def visible_namespaces(cluster: Any, namespaces: list[str]) -> set[str] | None:
+    """Of ``namespaces``, those where the person may list at least one kind Podium shows (None: every one)."""
+    kinds = listable_kinds(cluster, namespaces)
+    return None if kinds is None else set(kinds)
+
+
+def _mirrored_namespaces(cluster: Any) -> list[str]:
     from workloads.models import Namespace, Pod, Workload
 
     names = set(Namespace.objects.filter(cluster=cluster, deleted_at__isnull=True).values_list("name", flat=True))
     names |= set(Workload.objects.filter(cluster=cluster).values_list("namespace", flat=True).distinct())
     names |= set(Pod.objects.filter(cluster=cluster).values_list("namespace", flat=True).distinct())
-    return visible_namespaces(cluster, sorted(names))
+    return sorted(names)
+
+
+def kinds_shown(cluster: Any) -> dict[str, set[str]] | None:
+    """Per namespace of ``cluster``'s mirror, the kinds the signed-in person may list (None: all of them)."""
+    if not cluster.impersonates:
+        return None
+    return listable_kinds(cluster, _mirrored_namespaces(cluster))
+
+
+def may_list(cluster: Any, namespace: str, kind: str) -> bool:
+    shown = kinds_shown(cluster)
+    return shown is None or kind in shown.get(namespace, set())
+
+
+def none_listed(cluster: Any, namespace: str, kinds: list[str]) -> str:
+    """Why the person sees none of ``kinds`` in ``namespace`` ("... may not list services, secrets in shop")."""
+    hidden = [kind for kind in kinds if not may_list(cluster, namespace, kind)]
+    if not hidden:
+        return ""
+    try:
+        person = acting_person(cluster)
+    except identity.NoIdentity as exc:
+        return str(exc)
+    plurals = ", ".join(kube.kind_for(kind).plural for kind in hidden)
+    return denial(person, "list", plurals, namespace) if person else ""
+
+
+def not_listed(cluster: Any, namespace: str, kind: str) -> str:
+    """Why the person sees no ``kind`` in ``namespace`` although they see the namespace; "" when they may list it."""
+    if may_list(cluster, namespace, kind):
+        return ""
+    try:
+        person = acting_person(cluster)
+    except identity.NoIdentity as exc:
+        return str(exc)
+    return denial(person, "list", kube.kind_for(kind).plural, namespace) if person else ""
+
+
+def namespaces_shown(cluster: Any) -> set[str] | None:
+    """The namespaces of ``cluster``'s mirror the signed-in person may see (None: all of them)."""
+    shown = kinds_shown(cluster)
+    return None if shown is None else set(shown)
 
 
 def may_see(cluster: Any, namespace: str) -> bool:

@@ -17,8 +17,12 @@ Protocol (see ``workloads.live_pages``):
   busy page gets at most one frame per ``FRAME_INTERVAL``, on a grid shared by every page of the process; a frame
   is always rendered after the latest change it covers. Pages showing the same thing
   to users with the same permissions share one render.
-- Before each frame the session and the user are read again: after a logout or a deactivation the socket closes
-  with 4401, after the viewer role is removed with 4403, and a changed role renders the page as it now shows.
+- Before each frame the session and the user are read again: after a logout, a deactivation or the end of an
+  OpenID Connect sign-in (its ID token expired) the socket closes with 4401, after the viewer role is removed with
+  4403, and a changed role renders the page as it now shows. The same is looked at every
+  ``PODIUM_LIVE_RECHECK_SECONDS`` without a change, and so are the subscriptions: one the cluster no longer lets
+  the person see (a RoleBinding removed) closes the socket with 4403, and where a cluster acts as the person the
+  page is rendered again, so that a namespace they may no longer see leaves it (and one they may now see comes).
 - While Redis (the channel layer) does not answer, the server sends ``{"live": false, "reason": ...}`` (JSON, not
   HTML): no change reaches the page meanwhile. When it answers again, every partial is sent again.
 - The client may send ``{"refresh": true}`` to get every partial again. Anything else (binary, not JSON, not an
@@ -45,6 +49,8 @@ from django.contrib.auth import get_user as get_user_sync
 from django.utils import translation
 
 from workloads import identity, live_bus, live_diff, live_pages, roles
+from workloads.models import Cluster
+from workloads.oidc.config import oidc_settings
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +114,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.dirty_at: float | None = None
         self.last_frame_at = 0.0
         self.flusher: asyncio.Task | None = None
+        self.rechecker: asyncio.Task | None = None
         self.language = live_pages.language_of(self.scope)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -146,6 +153,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self._send_changed(fragments)
         if not live_bus.monitor().add(self):
             await self._send_not_live(live_bus.REASON)
+        self.rechecker = asyncio.create_task(self._recheck())
 
     def _translated(self, message: str) -> str:
         with translation.override(self.language):
@@ -172,6 +180,31 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # Pages share a render only when they show the same thing in the same language.
         return groups, page, ((pages[0], self.language), live_pages.permissions_key(user))
 
+    async def _recheck(self) -> None:
+        """Look again at what no change message would tell: the sign-in, and what the cluster lets the person see."""
+        while True:
+            await asyncio.sleep(settings.PODIUM_LIVE_RECHECK_SECONDS)
+            if not await self._still_allowed():
+                return
+            try:
+                follows_people = await self._check_subscriptions()
+            except live_pages.Refused as exc:
+                log.info("live socket of %s closed: %s", self.scope["user"].get_username(), exc)
+                await self._leave()
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            if follows_people:
+                self.changed()
+
+    @database_sync_to_async
+    def _check_subscriptions(self) -> bool:
+        """Refuse (raise) a subscription the person may no longer see; True when a cluster acts as the person."""
+        user = self.scope["user"]
+        with identity.acting_user(user):
+            for group in self.groups_joined:
+                live_pages.check_subscription(group)
+        return user.is_authenticated and Cluster.objects.impersonating().exists()
+
     async def _still_allowed(self) -> bool:
         """The session as it is now (the one in the scope was read at connect), or close the socket."""
         code, user, permissions = await self._current_access()
@@ -190,6 +223,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         user = get_user_sync(SimpleNamespace(session=session))  # Django's own check, session hash included
         if not user.is_authenticated or user.pk != self.scope["user"].pk:
             return CLOSE_UNAUTHENTICATED, user, None
+        # An OpenID Connect sign-in lasts as long as its ID token (the next page request refreshes it, or signs out:
+        # workloads.oidc.middleware); a socket cannot refresh it, so it ends with it.
+        expires_at = session.get("oidc_expires_at")
+        if expires_at is not None and time.time() >= expires_at and oidc_settings() is not None:
+            return CLOSE_UNAUTHENTICATED, user, None
         if not user.has_perm(roles.VIEW):
             return CLOSE_FORBIDDEN, user, None
         return None, user, live_pages.permissions_key(user)
@@ -203,6 +241,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         live_bus.monitor().discard(self)
         if getattr(self, "flusher", None):
             self.flusher.cancel()
+        if getattr(self, "rechecker", None):
+            self.rechecker.cancel()
         try:
             await self._leave()
         except (redis.RedisError, OSError):

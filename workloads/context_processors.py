@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from workloads import roles
+from workloads import access, roles
 from workloads.models import Cluster, Namespace
 
 
@@ -26,6 +26,10 @@ def navigation(request: HttpRequest) -> dict:
             .order_by("name")
             .values_list("name", flat=True)
         )
+        # Only those the signed-in person may see, when the cluster acts as them.
+        shown = access.namespaces_shown(next(c for c in clusters if c.name == current_cluster))
+        if shown is not None:
+            namespaces = [n for n in namespaces if n in shown]
     return {
         "nav_clusters": clusters,
         "nav_cluster": current_cluster,

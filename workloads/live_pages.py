@@ -96,9 +96,12 @@ def check_subscription(group: str) -> None:
         raise Refused(f"unknown cluster {cluster_id}")
     prefix, key = m["prefix"], m["key"]
     if prefix in ("wl", "pod"):
-        model = Workload if prefix == "wl" else Pod
-        namespace = model.objects.filter(cluster_id=cluster_id, uid=key).values_list("namespace", flat=True).first()
-        if namespace is None or not access.may_see(cluster, namespace):
+        if prefix == "wl":
+            found = Workload.objects.filter(cluster_id=cluster_id, uid=key).values_list("namespace", "kind").first()
+        else:
+            found = Pod.objects.filter(cluster_id=cluster_id, uid=key).values_list("namespace").first()
+        # Also the kinds the person may list there, when the cluster acts as them.
+        if found is None or not access.may_list(cluster, found[0], found[1] if prefix == "wl" else "Pod"):
             raise Refused(f"no {'workload' if prefix == 'wl' else 'Pod'} {key} in cluster {cluster_id}")
     if prefix == "ns" and not access.may_see(cluster, key):
         raise Refused(f"no namespace {key} in cluster {cluster_id}")

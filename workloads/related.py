@@ -18,6 +18,11 @@ Obj = dict[str, Any]
 
 # The workloads that own Pods themselves (a ReplicaSet of a Deployment, a Job of a CronJob shows through its owner).
 TOP_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet")
+# What the "Around this workload" card reads.
+AROUND_KINDS = (
+    "Service", "EndpointSlice", "ConfigMap", "Secret", "PersistentVolumeClaim", "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -80,11 +85,14 @@ class ReferenceState:
     exists: bool
     key_missing: bool
     url: str = ""
+    hidden: bool = False  # the person may not list its kind: neither present nor missing to them
 
     @property
     def problem(self) -> str:
         """What a person must know, in the words the kubelet's failure would lead to; "" when all is well."""
         ref = self.ref
+        if self.hidden:
+            return ""
         if not self.exists:
             if ref.optional:
                 return ""
@@ -116,6 +124,7 @@ class Around:
     claim_templates: list[str] = field(default_factory=list)
     autoscaler: RelatedObject | None = None
     budgets: list[RelatedObject] = field(default_factory=list)
+    hidden_kinds: set[str] = field(default_factory=set)  # kinds the person may not list in the namespace
 
     @property
     def problems(self) -> list[str]:
@@ -159,12 +168,16 @@ def _port_text(port: Obj) -> str:
     return f"{name}{port.get('port')}→{target}/{port.get('protocol', 'TCP')}"
 
 
-def around(w: Workload, pods: Iterable[Pod]) -> Around:
-    """Everything around one workload, from the mirror (a few queries, bounded by its namespace)."""
+def around(w: Workload, pods: Iterable[Pod], listed: set[str] | None = None) -> Around:
+    """Everything around one workload, from the mirror (a few queries, bounded by its namespace); only the kinds in
+    ``listed`` when given (those the person may list there)."""
     result = Around()
     template = w.pod_template
     labels = (template.get("metadata") or {}).get("labels") or {}
     in_namespace = _live(RelatedObject.objects.filter(cluster_id=w.cluster_id, namespace=w.namespace))
+    if listed is not None:
+        result.hidden_kinds = {k for k in AROUND_KINDS if k not in listed}
+        in_namespace = in_namespace.filter(kind__in=listed)
     refs = template_references(template)
     names = {(r.kind, r.name) for r in refs}
     present = {
@@ -177,7 +190,9 @@ def around(w: Workload, pods: Iterable[Pod]) -> Around:
         obj = present.get((ref.kind, ref.name))
         # A Secret's key names are not in its metadata: a key of a Secret that exists is never called missing.
         key_missing = bool(obj and ref.key and ref.kind == "ConfigMap" and ref.key not in obj.keys)
-        result.references.append(ReferenceState(ref, obj is not None, key_missing))
+        result.references.append(
+            ReferenceState(ref, obj is not None, key_missing, hidden=ref.kind in result.hidden_kinds)
+        )
 
     pod_uids = {p.uid for p in pods}
     services = [s for s in in_namespace.filter(kind="Service") if service_selects(s, labels)]

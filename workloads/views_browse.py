@@ -75,6 +75,12 @@ def _check_visible(cluster: Cluster, namespace: str) -> None:
         raise Http404(_("No namespace %(ns)s in cluster %(c)s") % {"ns": namespace, "c": cluster.name})
 
 
+def _check_kind(cluster: Cluster, namespace: str, kind: str) -> None:
+    """An object of a kind the person may not list there is not found either, and the page says why."""
+    if hidden := access.not_listed(cluster, namespace, kind):
+        raise Http404(hidden)
+
+
 def _check_namespace(cluster: Cluster, namespace: str) -> None:
     """A namespace exists if the mirror knows it, or (before Namespaces are synced) anything lives in it."""
     _check_visible(cluster, namespace)
@@ -172,13 +178,22 @@ def overview_context() -> dict:
 
     for cluster_id, name in Namespace.objects.filter(deleted_at__isnull=True).values_list("cluster_id", "name"):
         summary(cluster_id, name)
+    # Per cluster that acts as the person: the kinds they may list in each namespace (counts of others are hidden).
+    listed = {c.id: access.kinds_shown(c) for c in clusters}
+
+    def counted(cluster_id: int, namespace: str, kind: str) -> bool:
+        kinds = listed.get(cluster_id)
+        return kinds is None or kind in kinds.get(namespace, set())
+
     rows = (
         Workload.objects.filter(deleted_at__isnull=True, owner_uid="")
-        .values("cluster_id", "namespace", "health")
+        .values("cluster_id", "namespace", "health", "kind")
         .annotate(n=Count("id"))
         .order_by()
     )
     for row in rows:
+        if not counted(row["cluster_id"], row["namespace"], row["kind"]):
+            continue
         s = summary(row["cluster_id"], row["namespace"])
         s.workloads[row["health"]] += row["n"]
         s.workload_total += row["n"]
@@ -195,12 +210,15 @@ def overview_context() -> dict:
         .order_by()
     )
     for row in pod_rows:
+        if not counted(row["cluster_id"], row["namespace"], "Pod"):
+            continue
         s = summary(row["cluster_id"], row["namespace"])
         s.pods, s.pods_ready, s.pods_pending = row["n"], row["ready"], row["pending"]
         s.pods_failed, s.pods_succeeded = row["failed"], row["succeeded"]
     health_order = [h for h, _label in Workload.Health.choices]
     for c in clusters:
-        shown = access.namespaces_shown(c)
+        kinds = listed.get(c.id)
+        shown = None if kinds is None else set(kinds)
         found = summaries.get(c.id, {}).values()
         c.namespace_summaries = sorted((s for s in found if shown is None or s.name in shown), key=lambda s: s.name)
         c.nothing_shown = access.why_nothing(c) if shown is not None and not shown else ""
@@ -264,8 +282,19 @@ def list_context(cluster: Cluster, namespace: str, params: QueryDict, *, namespa
     qs = model.objects.filter(cluster=cluster)
     if namespace:
         qs = qs.filter(namespace=namespace)
-    elif (shown := access.namespaces_shown(cluster)) is not None:
-        qs = qs.filter(namespace__in=shown)
+    kind_hidden = ""
+    if (shown := access.kinds_shown(cluster)) is not None:
+        # Only the kinds the person may list, namespace by namespace.
+        listed = {ns: kinds for ns, kinds in shown.items() if not namespace or ns == namespace}
+        if pods_mode:
+            qs = qs.filter(namespace__in=[ns for ns, kinds in listed.items() if "Pod" in kinds])
+        else:
+            allowed = Q(pk__in=[])
+            for ns, kinds in listed.items():
+                allowed |= Q(namespace=ns, kind__in=kinds)
+            qs = qs.filter(allowed)
+        if namespace and (kind or pods_mode):
+            kind_hidden = access.not_listed(cluster, namespace, kind)
     if not show_deleted:
         qs = qs.filter(deleted_at__isnull=True)
     if pods_mode:
@@ -290,7 +319,7 @@ def list_context(cluster: Cluster, namespace: str, params: QueryDict, *, namespa
         _with_status(rows)
 
     bare_pods = None
-    if namespace_page and not pods_mode and not (kind or label or text):
+    if namespace_page and not pods_mode and not (kind or label or text) and access.may_list(cluster, namespace, "Pod"):
         bare_qs = Pod.objects.filter(cluster=cluster, namespace=namespace, deleted_at__isnull=True, owner_uid="")
         bare_pods = list(bare_qs.only(*POD_LIST_FIELDS).order_by("name")[:PAGE_SIZE])
 
@@ -308,6 +337,7 @@ def list_context(cluster: Cluster, namespace: str, params: QueryDict, *, namespa
         "rows": rows,
         "kind_choices": KIND_CHOICES,
         "selector_error": selector_error,
+        "kind_hidden": kind_hidden,
         "bare_pods": bare_pods,
         "live_groups": _list_groups(cluster, namespace),
     }
@@ -386,6 +416,7 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
     if kind_name is None:
         raise Http404(_("Unknown kind %(k)s") % {"k": kind})
     _check_visible(c, namespace)
+    _check_kind(c, namespace, kind_name)
     w = _live_first(Workload.objects.filter(cluster=c, namespace=namespace, kind=kind_name, name=name))
     w.cluster = c
     _with_status([w])
@@ -397,6 +428,8 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
     pods = list(
         Pod.objects.filter(own_pods, cluster=c, deleted_at__isnull=True).only(*POD_LIST_FIELDS).order_by("name")
     )
+    if pods_hidden := access.not_listed(c, namespace, "Pod"):
+        pods = []  # the cluster does not let the person list them: the card says so
     groups = presenters.group_pods(
         kind=w.kind, name=w.name, raw=w.raw, current_column=w.current_revision, revisions=revisions, pods=pods
     )
@@ -425,7 +458,10 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
         .defer("raw")
         .order_by("-last_seen", "-id")[:EVENTS_SHOWN]
     )
+    if events_hidden := access.not_listed(c, namespace, "Event"):
+        events = []
     meta = w.raw.get("metadata") or {}
+    listed = access.kinds_shown(c)  # what the person may list, when the cluster acts as them
     context = {
         "cluster": c,
         "namespace": namespace,
@@ -437,12 +473,15 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
         "template": presenters.template_view(w.pod_template),
         "groups": groups,
         "pod_total": len(pods),
+        "pods_hidden": pods_hidden,
         "show_all": show_all,
         "pods_per_group": PODS_PER_GROUP,
         "tree": tree,
         "events": events,
+        "events_hidden": events_hidden,
         "owner": _owner_of(c, w.owner_uid) if w.owner_uid else None,
-        "around": related.around(w, pods),
+        "around": related.around(w, pods, None if listed is None else listed.get(namespace, set())),
+        "around_hidden": access.none_listed(c, namespace, list(related.AROUND_KINDS)),
         "live_groups": [live.cluster_group(c.id), live.workload_group(c.id, w.uid)],
     }
     return context
@@ -512,6 +551,7 @@ def pod_detail(request: HttpRequest, cluster: str, namespace: str, name: str) ->
 def pod_context(c: Cluster, namespace: str, name: str) -> dict:
     """One Pod's page; the live consumer calls it too, to re-render the same partials."""
     _check_visible(c, namespace)
+    _check_kind(c, namespace, "Pod")
     pod = _live_first(Pod.objects.filter(cluster=c, namespace=namespace, name=name))
     raw = pod.raw or {}
     status = raw.get("status") or {}
@@ -521,6 +561,8 @@ def pod_context(c: Cluster, namespace: str, name: str) -> dict:
         .defer("raw")
         .order_by("-last_seen", "-id")[:EVENTS_SHOWN]
     )
+    if events_hidden := access.not_listed(c, namespace, "Event"):
+        events = []
     ips = [p.get("ip") for p in status.get("podIPs") or [] if p.get("ip")] or ([pod.pod_ip] if pod.pod_ip else [])
     meta = raw.get("metadata") or {}
     context = {
@@ -536,6 +578,7 @@ def pod_context(c: Cluster, namespace: str, name: str) -> dict:
         "qos": status.get("qosClass", ""),
         "chain": _owner_chain(c, pod),
         "events": events,
+        "events_hidden": events_hidden,
         "spec": spec,
         "live_groups": [live.cluster_group(c.id), live.pod_group(c.id, pod.uid)],
     }
@@ -567,6 +610,7 @@ def object_yaml(request: HttpRequest, cluster: str, namespace: str, kind: str, n
             )
     else:
         raise Http404(_("Unknown kind %(k)s") % {"k": kind})
+    _check_kind(c, namespace, kind_name)
     text = yaml.safe_dump(redaction.redacted_for_yaml(obj.raw or {}), sort_keys=False, allow_unicode=True)
     back = ""
     if kind_name == "Pod":

@@ -44,7 +44,9 @@ def test_a_person_signed_in_at_the_provider_acts_on_the_cluster_as_their_provide
     # What she sees: imp-shop, never imp-demo (the cluster lets the group dev list nothing there).
     expect(page.locator("main")).to_contain_text(SHOP)
     expect(page.locator("main")).not_to_contain_text(HIDDEN)
-    expect(page.locator("select[name=namespace] option", has_text=HIDDEN)).to_have_count(0)
+    page.goto(f"{base}/c/demo/workloads/")  # the header's namespace picker lists the current cluster's
+    expect(page.locator(".pickers select[name=namespace] option", has_text=SHOP)).to_have_count(1)
+    expect(page.locator(".pickers select[name=namespace] option", has_text=HIDDEN)).to_have_count(0)
     assert page.goto(f"{base}/c/demo/ns/{HIDDEN}/").status == 404
     assert page.goto(f"{base}/c/demo/ns/{HIDDEN}/deployment/secret-web/").status == 404
 

@@ -5,8 +5,10 @@ the provider; a person whose groups give no role is signed in and told so."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
@@ -15,8 +17,8 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.conftest import screenshot
-from tests.support.oidc import OidcProvider, podium_settings
-from tests.support.stack import wait_for
+from tests.support.oidc import CLIENT_ID, CLIENT_SECRET, OidcProvider, podium_settings
+from tests.support.stack import AsgiServer, free_port, wait_for
 from workloads.models import Cluster, OIDCIdentity
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -282,3 +284,40 @@ def _session_of(user: User) -> dict[str, object]:
         if data.get("_auth_user_id") == str(user.pk):
             return data
     return {}
+
+
+def test_an_open_live_page_stops_when_the_id_token_expires(
+    page: Page, tmp_path: Path, oidc_provider: Callable[..., OidcProvider]
+) -> None:
+    # Through the ASGI server (the live socket), told of the provider as the PODIUM_OIDC_* variables tell it.
+    port = free_port()
+    podium_url = f"http://127.0.0.1:{port}"
+    provider = oidc_provider(podium_url, {"alice": dict(ALICE)}, idTokenTtl=8, refresh_tokens=False)
+    Cluster.objects.create(name="demo", status=Cluster.Status.CONNECTED)
+    server = AsgiServer(
+        tmp_path,
+        port=port,
+        PODIUM_OIDC_ISSUER=provider.issuer,
+        PODIUM_OIDC_CLIENT_ID=CLIENT_ID,
+        PODIUM_OIDC_CLIENT_SECRET=CLIENT_SECRET,
+        PODIUM_OIDC_SCOPES="openid email profile groups",
+        PODIUM_OIDC_PROVIDER_NAME="Test IdP",
+        PODIUM_OIDC_ROLE_MAP="developers=editor",
+        PODIUM_LIVE_RECHECK_SECONDS="1",
+    ).start()
+    try:
+        sign_in(page, podium_url, "alice")
+        expiry = wait_for(
+            lambda: _session_of(User.objects.get(username="alice")).get("oidc_expires_at"), what="the token's expiry"
+        )
+        indicator = page.locator("#live-indicator")
+        expect(indicator).to_have_attribute("data-state", "live")
+        assert time.time() < expiry  # live while the sign-in lasts
+
+        # No page request meanwhile: the socket itself notices, and the page stops saying it is live.
+        expect(indicator).to_have_attribute("data-state", "offline", timeout=(expiry - time.time() + 15) * 1000)
+        assert time.time() >= expiry
+        page.reload()
+        expect(page).to_have_url(re.compile(r"/login/"))
+    finally:
+        server.stop()
