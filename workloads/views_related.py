@@ -25,7 +25,7 @@ from workloads.edits import apply as edit_apply
 from workloads.edits.diff import diff_objects
 from workloads.edits.patch import editable
 from workloads.models import ChangeRecord, Cluster, RelatedObject, Workload
-from workloads.views_browse import _check_visible, _live_first, workload_url
+from workloads.views_browse import _check_kind, _check_visible, _live_first, workload_url
 from workloads.views_edit import Target, change_required, warn_if_unrecorded
 from workloads.views_rollout import ROLLING_KINDS, Change, _restart_change, _send
 
@@ -36,8 +36,9 @@ SLUGS = {"configmap": "ConfigMap", "secret": "Secret", "service": "Service"}
 
 def _related(c: Cluster, namespace: str, kind: str, name: str) -> RelatedObject:
     """The live object (or the last one deleted, kept for history); 404 when the mirror has none of that name, or
-    the namespace is one the signed-in person may not see."""
+    the namespace or kind is one the signed-in person may not see."""
     _check_visible(c, namespace)
+    _check_kind(c, namespace, kind)
     obj = _live_first(RelatedObject.objects.filter(cluster=c, namespace=namespace, kind=kind, name=name))
     obj.cluster = c
     return obj
