@@ -16,6 +16,17 @@ pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.impersonation_support"]
 
 READERS = f"""
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: dev-config, namespace: {SHOP}}}
+rules: [{{apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: dev-config, namespace: {SHOP}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: dev-config}}
+subjects: [{{apiGroup: rbac.authorization.k8s.io, kind: Group, name: dev}}]
+---
 apiVersion: v1
 kind: ConfigMap
 metadata: {{name: shared, namespace: {SHOP}}}
