@@ -114,6 +114,12 @@ def test_it_shows_what_stands_around_a_deployment(
     assert "it will override a manual scale" in html  # beside the Scale action
     assert "PodDisruptionBudget web allows no disruptions now" in html
     assert "hunter2" not in html
+    # The ownership tree's second ring: the missing ConfigMap first, then the Service, autoscaler and budget.
+    tree = html[html.index('<svg class="tree"') : html.index("</svg>", html.index('<svg class="tree"'))]
+    assert tree.index(">web-config<") < tree.index(">web<", tree.index("Service"))
+    for kind in ("Service", "HPA", "PDB", "Secret"):
+        assert f">{kind} · " in tree or f">{kind}<" in tree, kind
+    assert 'class="edge around"' in tree
 
     # Creating the missing ConfigMap clears its warning (the key warning about another ConfigMap stays).
     target.kubectl(

@@ -150,3 +150,29 @@ def test_it_parses_label_selectors(text: str, parsed: list) -> None:
 def test_it_refuses_a_bad_label_selector() -> None:
     with pytest.raises(p.SelectorError):
         p.parse_label_selector("app=<script>")
+
+
+def test_the_tree_draws_what_stands_around_as_a_bounded_second_ring() -> None:
+    ring = [p.RingItem("ConfigMap", "web-config", "not found", "", "box-failed")]
+    ring += [p.RingItem("Service", f"svc-{i}", "1 of 1 ready", f"/svc/{i}/") for i in range(11)]
+    tree = p.ownership_tree(
+        root_kind="Deployment",
+        root_name="web",
+        root_css="healthy",
+        groups=[],
+        pod_url=str,
+        revision_url=str,
+        around=ring,
+    )
+    around = [b for b in tree.boxes if b.kind != "Deployment"]
+    assert len(around) == p.AROUND_IN_TREE == len(tree.around_edges)
+    assert (around[0].label, around[0].css, around[0].sub) == ("web-config", "box-failed", "not found")
+    assert [text for _, _, text in tree.notes if "around" in text] == ["+4 more around it"]
+    root = next(b for b in tree.boxes if b.kind == "Deployment")
+    assert all(b.x + b.w < root.x for b in around)  # on the root's left, clear of it
+    assert tree.height >= max(b.y + b.h for b in around)
+
+    alone = p.ownership_tree(
+        root_kind="Deployment", root_name="web", root_css="healthy", groups=[], pod_url=str, revision_url=str
+    )
+    assert [b.kind for b in alone.boxes] == ["Deployment"] and not alone.around_edges and alone.boxes[0].x == 10

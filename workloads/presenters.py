@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 
 from workloads import status
 from workloads.redaction import HIDDEN, looks_secret, mask_text, redact_annotations
@@ -678,6 +678,22 @@ class Tree:
     edges: list[str]
     dots: list[TreeDot]
     notes: list[tuple[int, int, str]]
+    around_edges: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RingItem:
+    """An object around the workload (a Service, ConfigMap, Secret, claim, autoscaler or budget) for the tree's
+    second ring: ``css`` box-failed when it is missing or in trouble."""
+
+    kind: str
+    name: str
+    sub: str
+    url: str
+    css: str = "box-around"
+
+
+AROUND_IN_TREE = 8  # boxes of the second ring at most; the rest are counted in a "+N more"
 
 
 def ownership_tree(
@@ -689,13 +705,20 @@ def ownership_tree(
     pod_url: Any,
     revision_url: Any,
     max_dots: int = 60,
+    around: Sequence[RingItem] = (),
 ) -> Tree:
-    """Lay out workload -> revisions -> Pods as boxes and coloured dots; the template draws it as SVG."""
+    """Lay out workload -> revisions -> Pods as boxes and coloured dots, with what stands around the workload as a
+    second, bounded ring on its left (at most AROUND_IN_TREE boxes, then "+N more"); the template draws it as SVG."""
     dot, per_row, gap = 14, 20, 18
     box_w, box_h = 190, 44
-    col1, col2 = 10, 250
+    ring = list(around[:AROUND_IN_TREE])
+    more = len(around) - len(ring)
+    ring_w, ring_h, ring_gap = 190, 44, 8
+    col1 = 10 + (ring_w + 50 if ring else 0)
+    col2 = col1 + 240
     col3 = col2 + box_w + 40 if root_kind not in ("StatefulSet", "DaemonSet", "Job") else col2
     boxes, edges, dots, notes = [], [], [], []
+    around_edges: list[str] = []
     y = 10
     rows = []
     for g in groups:
@@ -704,9 +727,17 @@ def ownership_tree(
         height = max(box_h, dot_rows * dot + 8)
         rows.append((g, shown, y, height))
         y += height + gap
-    total_h = max(y - gap + 10, box_h + 20)
+    ring_total = len(ring) * (ring_h + ring_gap) - ring_gap + (24 if more else 0) + 20
+    total_h = max(y - gap + 10, box_h + 20, ring_total if ring else 0)
     root_y = max(10, (total_h - box_h) // 2)
     boxes.append(TreeBox(col1, root_y, box_w, box_h, root_kind, root_name, "", "", f"box-{root_css}"))
+    ring_y = max(10, (total_h - ring_total) // 2 + 10)
+    for item in ring:
+        boxes.append(TreeBox(10, ring_y, ring_w, ring_h, item.kind, item.name, item.sub, item.url, item.css))
+        around_edges.append(_edge(10 + ring_w, ring_y + ring_h // 2, col1, root_y + box_h // 2))
+        ring_y += ring_h + ring_gap
+    if more:
+        notes.append((14, ring_y + 12, ngettext("+%(n)d more around it", "+%(n)d more around it", more) % {"n": more}))
     for g, shown, top, height in rows:
         mid = top + height // 2
         dots_x = col3
@@ -750,7 +781,7 @@ def ownership_tree(
         elif len(g.pods) > len(shown):
             notes.append((dots_x + per_row * dot + 6, mid + 4, f"+{len(g.pods) - len(shown)}"))
     width = col3 + per_row * dot + 50
-    return Tree(width, total_h, boxes, edges, dots, notes)
+    return Tree(width, total_h, boxes, edges, dots, notes, around_edges)
 
 
 def _edge(x1: int, y1: int, x2: int, y2: int) -> str:

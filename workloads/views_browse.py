@@ -400,6 +400,50 @@ def _revision_url(w: Workload, rev: presenters.Revision) -> str:
     return reverse("workloads:yaml", args=[w.cluster.name, w.namespace, rev.kind.lower(), rev.name])
 
 
+def _ring(c: Cluster, namespace: str, around: related.Around) -> list[presenters.RingItem]:
+    """The ownership tree's second ring: what is missing or in trouble first, then Services, the autoscaler, the
+    budgets, the ConfigMaps and Secrets that exist, and claims (the tree shows the first few). The boxes are narrow,
+    so the long kinds go by kubectl's short names (HPA, PDB, PVC)."""
+    missing, present = [], []
+    seen: set[tuple[str, str]] = set()
+    for r in around.references:
+        if r.hidden or (r.ref.kind, r.ref.name) in seen:
+            continue
+        seen.add((r.ref.kind, r.ref.name))
+        if not r.exists:
+            if not r.ref.optional:
+                missing.append(presenters.RingItem(r.ref.kind, r.ref.name, _("not found"), "", "box-failed"))
+            continue
+        slug = "configmap" if r.ref.kind == "ConfigMap" else "secret"
+        url = reverse(f"workloads:{slug}", args=[c.name, namespace, r.ref.name])
+        css = "box-failed" if r.problem else "box-around"
+        present.append(presenters.RingItem(r.ref.kind, r.ref.name, _("key not found") if r.problem else "", url, css))
+    services = [
+        presenters.RingItem(
+            "Service",
+            s.service.name,
+            _("%(r)s of %(t)s ready") % {"r": s.ready, "t": s.endpoints},
+            reverse("workloads:service", args=[c.name, namespace, s.service.name]),
+            "box-degraded" if s.ready < s.endpoints else "box-around",
+        )
+        for s in around.services
+    ]
+    others = []
+    if (hpa := around.autoscaler) is not None:
+        spec = hpa.raw.get("spec") or {}
+        sub = _("%(min)s to %(max)s replicas") % {"min": spec.get("minReplicas", 1), "max": spec.get("maxReplicas")}
+        others.append(presenters.RingItem("HPA", hpa.name, sub, ""))
+    for budget in around.budgets:
+        allowed = (budget.raw.get("status") or {}).get("disruptionsAllowed") or 0
+        sub = _("%(n)s disruptions allowed") % {"n": allowed}
+        others.append(presenters.RingItem("PDB", budget.name, sub, "", "box-degraded" if not allowed else "box-around"))
+    claims = [
+        presenters.RingItem("PVC", claim.name, (claim.raw.get("status") or {}).get("phase", ""), "")
+        for claim in around.claims
+    ]
+    return [*missing, *services, *others, *present, *claims]
+
+
 @permission_required(roles.VIEW, raise_exception=True)
 def workload_detail(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
     context = workload_context(_cluster(cluster), namespace, kind, name, request.GET)
@@ -440,6 +484,8 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
     def pod_url(p: Pod) -> str:
         return reverse("workloads:pod", args=[c.name, p.namespace, p.name])
 
+    listed = access.kinds_shown(c)  # what the person may list, when the cluster acts as them
+    around = related.around(w, pods, None if listed is None else listed.get(namespace, set()))
     tree = presenters.ownership_tree(
         root_kind=w.kind,
         root_name=w.name,
@@ -447,6 +493,7 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
         groups=groups,
         pod_url=pod_url,
         revision_url=lambda rev: _revision_url(w, rev),
+        around=_ring(c, namespace, around),
     )
     for box in tree.boxes:
         box.label_short = box.label if len(box.label) <= 26 else box.label[:25] + "…"
@@ -461,7 +508,6 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
     if events_hidden := access.not_listed(c, namespace, "Event"):
         events = []
     meta = w.raw.get("metadata") or {}
-    listed = access.kinds_shown(c)  # what the person may list, when the cluster acts as them
     context = {
         "cluster": c,
         "namespace": namespace,
@@ -480,7 +526,7 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
         "events": events,
         "events_hidden": events_hidden,
         "owner": _owner_of(c, w.owner_uid) if w.owner_uid else None,
-        "around": related.around(w, pods, None if listed is None else listed.get(namespace, set())),
+        "around": around,
         "around_hidden": access.none_listed(c, namespace, list(related.AROUND_KINDS)),
         "live_groups": [live.cluster_group(c.id), live.workload_group(c.id, w.uid)],
     }
