@@ -29,7 +29,8 @@ metadata: {{name: web, namespace: {SHOP}, labels: {{touched: by-manifest}}}}
 def test_an_rbac_denial_is_shown_on_its_document_and_nothing_is_applied(
     target: Target, cluster: Cluster, alice: Client
 ) -> None:
-    before = target.cluster.get_json("deployment", "web", "-n", SHOP)["metadata"]["resourceVersion"]
+    # Its generation, not its resourceVersion: the controllers keep writing the status of a Deployment just made.
+    before = target.cluster.get_json("deployment", "web", "-n", SHOP)["metadata"]["generation"]
     preview = alice.post("/c/demo/apply/", {"text": MANIFEST, "preview": "1"})
 
     assert preview.status_code == 422
@@ -46,5 +47,6 @@ def test_an_rbac_denial_is_shown_on_its_document_and_nothing_is_applied(
     applied = alice.post("/c/demo/apply/", {"apply": "1", "payload": edit_apply.seal(MANIFEST)})
     assert applied.status_code == 422 and "nothing was applied" in applied.content.decode()
     assert target.cluster.kubectl("get", "configmap", "imp-settings", "-n", SHOP, "--ignore-not-found") == ""
-    assert target.cluster.get_json("deployment", "web", "-n", SHOP)["metadata"]["resourceVersion"] == before
+    web = target.cluster.get_json("deployment", "web", "-n", SHOP)["metadata"]
+    assert web["generation"] == before and "touched" not in (web.get("labels") or {})
     assert not ChangeRecord.objects.filter(outcome=ChangeRecord.Outcome.APPLIED).exists()
