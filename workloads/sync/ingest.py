@@ -185,10 +185,7 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         # After the commit, for the same reason as the linking below: a point counts Pods against
         # the current template's hash, and the Pod and ReplicaSet batches that move it may be in
         # flight at once; whichever commits last records the point that sees both.
-        if kind == "Pod":
-            samples.record_for_pods(cluster_id, changed.workload_uids)
-        else:
-            samples.record(cluster_id, changed.workload_uids)
+        samples.record(cluster_id, changed.workload_uids, only_rolling=kind == "Pod")
     if kind in ("Pod", "ReplicaSet", "Job") and live:
         # Watchers of different kinds write at once: a Pod batch and its ReplicaSet's batch may each
         # miss the other's uncommitted rows. Linking again after the commit means that whichever

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import timedelta
 
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -16,33 +14,6 @@ ROLLING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 # in this process: their Pods' changes still move the timeline after the workload itself looks done.
 _unsettled: set[tuple[int, str]] = set()
 KEEP = timedelta(days=7)
-# Pod batches under churn come every few milliseconds; their points are recorded at most this often per cluster
-# (the chart's finest tick is a second). The workloads' own batches, a list and an idle watcher record at once.
-POD_POINTS_EVERY = 0.25
-_pending: dict[int, set[str]] = {}
-_due_at: dict[int, float] = {}
-_pending_lock = threading.Lock()
-
-
-def record_for_pods(cluster_id: int, workload_uids: set[str]) -> None:
-    """``record(only_rolling=True)`` for a batch of Pod changes, at most every POD_POINTS_EVERY per cluster; the
-    workloads of the batches between are recorded with the next one (or by ``flush`` when the Pods go quiet)."""
-    now = time.monotonic()
-    with _pending_lock:
-        _pending.setdefault(cluster_id, set()).update(workload_uids)
-        if now < _due_at.get(cluster_id, 0.0):
-            return
-        _due_at[cluster_id] = now + POD_POINTS_EVERY
-        uids = _pending.pop(cluster_id)
-    record(cluster_id, uids, only_rolling=True)
-
-
-def flush(cluster_id: int) -> None:
-    """Record what Pod batches left waiting."""
-    with _pending_lock:
-        uids = _pending.pop(cluster_id, set())
-        _due_at.pop(cluster_id, None)
-    record(cluster_id, uids, only_rolling=True)
 
 
 def current_template_hashes(cluster_id: int, workloads: list[Workload]) -> dict[str, str]:

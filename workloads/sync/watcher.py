@@ -274,8 +274,6 @@ class Watcher:
                     received, first = events.get(timeout=1.0)
                 except queue.Empty:
                     self.note_lag(0)  # nothing waits: caught up
-                    if self.kind == "Pod":
-                        samples.flush(self.cluster_id)  # the points Pod batches left for later
                     if time.monotonic() - heard_at >= settings.PODIUM_WATCH_PROBE_SECONDS:
                         self.probe()
                         heard_at = time.monotonic()
