@@ -19,6 +19,7 @@ from tests.support.clusters import TargetCluster
 from tests.support.stack import wait_for
 from tests.sync_support import cluster, start_worker, target  # noqa: F401 - fixtures
 from workloads.models import Cluster, SyncState, Workload
+from workloads.sync.watcher import SYNC_KINDS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -77,6 +78,13 @@ def test_pages_say_the_mirror_is_behind_while_it_is(
         lambda: Cluster.objects.get(pk=cluster.pk).status == Cluster.Status.CONNECTED,
         timeout=60,
         what="the first sync to finish",
+    )
+    # Every watcher past its list: "connected" comes while some may still be listing, and one that ends its list
+    # during the lock starts its watch after it, reading the changes at once (no lag to show).
+    wait_for(
+        lambda: SyncState.objects.filter(cluster=cluster, status=SyncState.Status.WATCHING).count() == len(SYNC_KINDS),
+        timeout=60,
+        what="every kind watched",
     )
     page = "/c/dc/ns/lag/"
     assert viewer_client.get(page).status_code == 200
