@@ -265,7 +265,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # A refused POST (no CSRF token) is recorded in the audit trail like any other refused change.
-CSRF_FAILURE_VIEW = "workloads.views_edit.csrf_failure"
+CSRF_FAILURE_VIEW = "workloads.edits.views.csrf_failure"
 
 LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -291,7 +291,7 @@ PODIUM_DELETED_RETENTION_HOURS = envint("PODIUM_DELETED_RETENTION_HOURS", "24", 
 PODIUM_WATCH_RUN_SECONDS = envint("PODIUM_WATCH_RUN_SECONDS", "600", minimum=1)
 # Pages say "the mirror is N s behind" once a watcher writes events this many seconds after they arrived.
 PODIUM_LAG_SHOWN_SECONDS = envint("PODIUM_LAG_SHOWN_SECONDS", "5", minimum=1)
-# Live frames carry only the rows and elements of a partial that changed (workloads/live_diff.py); false sends each
+# Live frames carry only the rows and elements of a partial that changed (workloads/live/diff.py); false sends each
 # changed partial whole, as before (slower on large pages; for comparison, and should a page ever look stale).
 PODIUM_LIVE_ELEMENT_SWAPS = envbool("PODIUM_LIVE_ELEMENT_SWAPS", "true")
 # The democluster the run command starts writes its kubeconfig here.

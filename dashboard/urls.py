@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from workloads import views_health
+from workloads import health as views_health
 from workloads.oidc import views as oidc_views
 
 urlpatterns = [

@@ -1,7 +1,7 @@
 """Write what is generated under deploy/ from its one source, or with --check say what is stale.
 
 - deploy/helm/podium/files/rbac-rules.yaml: the chart's ClusterRole rules, from the access table
-  (workloads/kube/kinds.py ``access_rules``, through ``cluster_role_rules``);
+  (workloads/kinds.py ``access_rules``, through ``cluster_role_rules``);
 - deploy/kubernetes/10-rbac.yaml ... 50-beat.yaml: the chart rendered with its default values as
   the release "podium" in the namespace "podium" (helm, built by realcluster/build.sh), one file
   per template, for those who apply plain manifests. 00-namespace.yaml is written by hand: a chart
@@ -49,7 +49,7 @@ def rbac_rules_yaml() -> str:
     """The rules as YAML a person would write (flow lists, as in the Kubernetes docs), with a comment
     before the reading and before the changing part."""
     lines = [
-        "# Generated from the access table, workloads/kube/kinds.py access_rules(), by scripts/render_deploy.py.",
+        "# Generated from the access table, workloads/kinds.py access_rules(), by scripts/render_deploy.py.",
     ]
     read = True
     for i, rule in enumerate(cluster_role_rules()):

@@ -23,7 +23,7 @@ from tests.cluster_support import (  # noqa: F401 - fixtures
     deploy_manifests,
     start_democluster,
 )
-from workloads import kube, views_rollout
+from workloads import kinds, kube
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 # What democluster does not serve (yet): these are checked against the schema only.
@@ -92,10 +92,10 @@ def test_it_grants_exactly_what_podiums_pages_can_send() -> None:
 def test_every_kind_the_pages_offer_to_scale_or_apply_is_in_the_access_table() -> None:
     rules = kube.access_rules()
     # The rollout panel offers Scale for these; Apply manifest accepts these kinds.
-    for name in views_rollout.SCALABLE_KINDS:
+    for name in kinds.SCALABLE_KINDS:
         assert (kube.kind_for(name).group, f"{kube.kind_for(name).plural}/scale", "patch") in rules, name
     assert ("apps", "replicasets/scale", "patch") in rules
-    for name in kube.APPLIABLE_KINDS:
+    for name in kinds.APPLIABLE_KINDS:
         k = kube.kind_for(name)
         assert {(k.group, k.plural, "create"), (k.group, k.plural, "patch")} <= rules, name
     # Restart a Pod and recreate a Job delete them; nothing else is ever deleted.

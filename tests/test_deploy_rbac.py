@@ -1,7 +1,7 @@
 """deploy/kubernetes/10-rbac.yaml (the chart's ServiceAccount and ClusterRole, rendered) in a real API
 server: Podium running as its ServiceAccount, with only the shipped ClusterRole, mirrors every kind and
 changes workloads through its pages without a single 403, and every request it sends is one the access
-table (workloads/kube/kinds.py) names."""
+table (workloads/kinds.py) names."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from django.utils import translation
 
 from tests import factories as f
 from tests.test_live_consumer import ORIGIN, connect, cookie_for, frames, workload_socket
-from workloads import presenters
+from workloads.browse import presenters
 
 CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.8"}
 

@@ -134,7 +134,9 @@ def test_a_role_change_takes_effect_within_the_cache_time(
 def test_a_namespace_the_person_may_not_list_is_hidden_everywhere(
     target: Target, cluster: Cluster, alice: Client
 ) -> None:
-    from workloads import identity, live, live_pages
+    from workloads import identity
+    from workloads.live import publish as live
+    from workloads.live import subscriptions
 
     overview = alice.get("/").content.decode()
     assert f">{SHOP}<" in overview and HIDDEN not in overview
@@ -152,9 +154,9 @@ def test_a_namespace_the_person_may_not_list_is_hidden_everywhere(
     assert alice.get(f"/?cluster=demo&namespace={HIDDEN}").url == "/c/demo/workloads/"
     user = User.objects.get(username="alice")
     with identity.acting_user(user):
-        live_pages.check_subscription(live.namespace_group(cluster.id, SHOP))
-        with pytest.raises(live_pages.Refused):
-            live_pages.check_subscription(live.namespace_group(cluster.id, HIDDEN))
+        subscriptions.check_subscription(live.namespace_group(cluster.id, SHOP))
+        with pytest.raises(subscriptions.Refused):
+            subscriptions.check_subscription(live.namespace_group(cluster.id, HIDDEN))
 
 
 def test_a_person_in_no_group_sees_nothing_and_is_told_why(target: Target, cluster: Cluster) -> None:
@@ -217,7 +219,9 @@ def test_a_kind_the_person_may_not_list_is_hidden_and_the_page_says_why(
 ) -> None:
     from django.core.cache import cache
 
-    from workloads import identity, live, live_pages
+    from workloads import identity
+    from workloads.live import publish as live
+    from workloads.live import subscriptions
     from workloads.models import Pod, Workload
     from workloads.sync.watcher import sync_once
 
@@ -260,9 +264,9 @@ def test_a_kind_the_person_may_not_list_is_hidden_and_the_page_says_why(
         assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/").status_code == 404
         assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/yaml/").status_code == 404
         with identity.acting_user(User.objects.get(username="alice")):
-            live_pages.check_subscription(live.workload_group(cluster.id, web.uid))
-            with pytest.raises(live_pages.Refused):
-                live_pages.check_subscription(live.pod_group(cluster.id, pod.uid))
+            subscriptions.check_subscription(live.workload_group(cluster.id, web.uid))
+            with pytest.raises(subscriptions.Refused):
+                subscriptions.check_subscription(live.pod_group(cluster.id, pod.uid))
     finally:
         rule = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}
         patch = json.dumps([{"op": "add", "path": "/rules/2", "value": rule}])

@@ -16,7 +16,8 @@ from django.test import Client
 
 from dashboard.asgi import application
 from tests import factories as f
-from workloads import live, live_pages
+from workloads.live import pages as live_pages
+from workloads.live import publish as live
 from workloads.models import Cluster, Pod, Workload
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -451,7 +452,7 @@ async def test_it_keeps_streaming_while_access_holds(demo: dict, viewer: User, l
 async def test_what_the_sync_publishes_in_one_round_trip_reaches_the_page(
     demo: dict, viewer: User, layer: object
 ) -> None:
-    from workloads.sync.ingest import Changed
+    from workloads.live.publish import Changed
 
     cookie = await sync_to_async(cookie_for)(viewer)
     communicator, connected, _ = await connect(workload_socket(demo), ORIGIN, cookie)

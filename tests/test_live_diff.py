@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workloads.live_diff import Unreadable, changed_elements, messages_for, parse
+from workloads.live.diff import Unreadable, changed_elements, messages_for, parse
 
 
 def table(*rows: tuple[str, str], heading: str = "3 Pods") -> str:

@@ -15,11 +15,12 @@ from django.test import Client
 
 from tests import factories as f
 from tests.test_live_consumer import ORIGIN, connect, cookie_for, frames
-from workloads import live, live_pages
-from workloads.sync.ingest import Changed
+from workloads.live import publish as live
+from workloads.live import subscriptions
+from workloads.live.publish import Changed
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-NAMESPACES = [f"team-{i:03d}" for i in range(live_pages.MAX_SUBSCRIPTIONS + 16)]
+NAMESPACES = [f"team-{i:03d}" for i in range(subscriptions.MAX_SUBSCRIPTIONS + 16)]
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ async def test_a_page_of_every_namespace_follows_the_last_one_too(
     await sync_to_async(client.force_login)(viewer)
     path = await sync_to_async(socket_path)(client, page)
     groups = parse_qs(urlsplit(path).query)["sub"]
-    assert live.all_namespaces_group(many.id) in groups and len(groups) <= live_pages.MAX_SUBSCRIPTIONS
+    assert live.all_namespaces_group(many.id) in groups and len(groups) <= subscriptions.MAX_SUBSCRIPTIONS
 
     cookie = await sync_to_async(cookie_for)(viewer)
     communicator, connected, _ = await connect(path, ORIGIN, cookie)
@@ -79,7 +80,7 @@ def test_a_namespace_page_follows_its_own_namespace(many: object, viewer_client:
 
 
 def test_the_overview_says_which_clusters_it_does_not_follow(viewer_client: Client) -> None:
-    clusters = [f.make_cluster(f"c{i:02d}") for i in range(live_pages.MAX_SUBSCRIPTIONS // 2 + 2)]
+    clusters = [f.make_cluster(f"c{i:02d}") for i in range(subscriptions.MAX_SUBSCRIPTIONS // 2 + 2)]
     html = viewer_client.get("/").content.decode()
     groups = parse_qs(urlsplit(socket_path(viewer_client, "/")).query)["sub"]
     unfollowed = [c for c in clusters if live.all_namespaces_group(c.id) not in groups]

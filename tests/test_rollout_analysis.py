@@ -6,7 +6,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from workloads import rollouts
+from workloads.rollouts import analysis as rollouts
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 

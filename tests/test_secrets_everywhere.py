@@ -20,9 +20,9 @@ from django.test import Client
 
 from dashboard.asgi import application
 from tests import factories as f
-from workloads import live
 from workloads.edits import apply as edit_apply
 from workloads.edits.diff import diff_objects
+from workloads.live import publish as live
 from workloads.models import ChangeRecord
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

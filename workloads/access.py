@@ -20,8 +20,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
-from workloads import identity, kube
+from workloads import clusters, identity, kube
 from workloads.identity import Identity
+from workloads.models import Namespace, Pod, Workload
 
 # The words kube-apiserver uses in every RBAC refusal (checked against the real one in tests/differential/).
 _FORBIDDEN = re.compile(
@@ -96,10 +97,8 @@ def may(cluster: Any, action: str, *, kind: str, namespace: str, name: str = "")
         return Permission(*cached)
     if cluster.status == cluster.Status.UNREACHABLE:
         return ALLOWED  # asking would wait for a server that does not answer; submitting says what it answers
-    from workloads.edits.apply import cluster_api  # the one place that builds a person's client
-
     try:
-        with cluster_api(cluster) as api:
+        with clusters.connect(cluster) as api:
             allowed, _reason = kube.access_review(
                 api, verb=verb, group=k.group, resource=k.plural, subresource=subresource, namespace=namespace,
                 name=name,
@@ -154,12 +153,10 @@ def listable_kinds(cluster: Any, namespaces: list[str]) -> dict[str, set[str]] |
         return {namespace: set(kinds) for namespace, kinds in cached.items()}
     if cluster.status == cluster.Status.UNREACHABLE:
         return {namespace: set(kinds) for namespace, kinds in cache.get(key + ":last", {}).items()}
-    from workloads.edits.apply import cluster_api
-
     shown = [k for k in kube.KINDS.values() if k.namespaced]
     listed: dict[str, list[str]] = {}
     try:
-        with cluster_api(cluster) as api:
+        with clusters.connect(cluster) as api:
             for namespace in namespaces:
                 rules = kube.rules_review(api, namespace=namespace)
                 if kinds := sorted(k.name for k in shown if _lists(rules, k.group, k.plural)):
@@ -179,9 +176,7 @@ def visible_namespaces(cluster: Any, namespaces: list[str]) -> set[str] | None:
 
 
 def _mirrored_namespaces(cluster: Any) -> list[str]:
-    from workloads.models import Namespace, Pod, Workload
-
-    names = set(Namespace.objects.filter(cluster=cluster, deleted_at__isnull=True).values_list("name", flat=True))
+    names = set(Namespace.objects.live().filter(cluster=cluster).values_list("name", flat=True))
     names |= set(Workload.objects.filter(cluster=cluster).values_list("namespace", flat=True).distinct())
     names |= set(Pod.objects.filter(cluster=cluster).values_list("namespace", flat=True).distinct())
     return sorted(names)

@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+from workloads.signals import create_roles
 
 
 class WorkloadsConfig(AppConfig):
@@ -6,4 +9,4 @@ class WorkloadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from workloads import signals  # noqa: F401
+        post_migrate.connect(create_roles, sender=self)

@@ -22,7 +22,8 @@ def navigation(request: HttpRequest) -> dict:
     namespaces: list[str] = []
     if current_cluster:
         namespaces = list(
-            Namespace.objects.filter(cluster__name=current_cluster, deleted_at__isnull=True)
+            Namespace.objects.live()
+            .filter(cluster__name=current_cluster)
             .order_by("name")
             .values_list("name", flat=True)
         )

@@ -6,7 +6,7 @@ groups claim for a person signed in with OpenID Connect, the Django groups' name
 cannot become a service account, a node or ``system:masters`` however they are named.
 
 ``ActingPersonMiddleware`` remembers the signed-in person for the request, so that every write, dry run and
-access check made through ``workloads.edits.apply.cluster_api`` carries their identity; the sync never does
+access check made through ``workloads.clusters.connect`` carries their identity; the sync never does
 and keeps Podium's own. Headers the browser sends (a forged ``Impersonate-User``) are never forwarded: only
 this module's identity is.
 """

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from workloads.objects import pod_template_of
+
 
 class ClusterQuerySet(models.QuerySet):
     def impersonating(self) -> ClusterQuerySet:
@@ -83,6 +85,13 @@ class Cluster(models.Model):
         return self.impersonate
 
 
+class MirroredQuerySet(models.QuerySet):
+    """Mirrored rows: ``live()`` are those the cluster still has (a deleted object's row stays, for history)."""
+
+    def live(self) -> MirroredQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+
 class MirroredObject(models.Model):
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE)
     uid = models.CharField(max_length=64)
@@ -93,6 +102,8 @@ class MirroredObject(models.Model):
     created_at = models.DateTimeField(null=True)
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     raw = models.JSONField(default=dict)
+
+    objects = MirroredQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -158,10 +169,22 @@ class Workload(MirroredObject):
 
     @property
     def pod_template(self) -> dict:
-        spec = self.raw.get("spec") or {}
-        if self.kind == self.Kind.CRONJOB:
-            return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
-        return spec.get("template") or {}
+        return pod_template_of(self.kind, self.raw)
+
+    def pods(self) -> MirroredQuerySet:
+        """Its live Pods. The sync resolves every Pod's top workload; a workload that has an owner itself (a
+        ReplicaSet of a Deployment, a Job of a CronJob) has the Pods it made directly. One indexed column, never an
+        OR of two (SQLite would scan every Pod of the cluster for it)."""
+        own = models.Q(owner_uid=self.uid) if self.owner_uid else models.Q(workload_uid=self.uid)
+        return Pod.objects.live().filter(own, cluster_id=self.cluster_id)
+
+    def revisions(self) -> MirroredQuerySet:
+        """Its live template revisions (ReplicaSets, ControllerRevisions, a CronJob's Jobs), newest first."""
+        return (
+            TemplateRevision.objects.live()
+            .filter(cluster_id=self.cluster_id, workload_uid=self.uid)
+            .order_by("-revision", "-created_at")
+        )
 
 
 class TemplateRevision(MirroredObject):

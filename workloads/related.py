@@ -159,7 +159,7 @@ def service_selects(service: RelatedObject, labels: dict[str, str]) -> bool:
 
 
 def _live(qs: Any) -> Any:
-    return qs.filter(deleted_at__isnull=True)
+    return qs.live()
 
 
 def _port_text(port: Obj) -> str:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from workloads import consumers, live_bus
+from workloads.live import bus as live_bus
+from workloads.live import consumers
 from workloads.logs import consumers as logs_consumers
 
 websocket_urlpatterns = [

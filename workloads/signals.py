@@ -1,11 +1,8 @@
 from django.apps import apps as global_apps
-from django.db.models.signals import post_migrate
-from django.dispatch import receiver
 
 from workloads.roles import ensure_roles
 
 
-@receiver(post_migrate)
 def create_roles(sender: object, apps: object = global_apps, **kwargs: object) -> None:
     """Permissions exist only after migrate's post_migrate, so the groups are made there too."""
     if getattr(sender, "name", "") != "workloads":

@@ -9,18 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-
-def _dig(obj: Any, *path: str | int, default: Any = None) -> Any:
-    for key in path:
-        if isinstance(obj, dict):
-            obj = obj.get(key)
-        elif isinstance(obj, list) and isinstance(key, int) and -len(obj) <= key < len(obj):
-            obj = obj[key]
-        else:
-            return default
-        if obj is None:
-            return default
-    return obj
+from workloads.objects import condition, dig
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -36,13 +25,6 @@ class Status:
     reason: str = ""
 
 
-def _condition(raw: dict, type_: str) -> dict:
-    for cond in _dig(raw, "status", "conditions", default=[]) or []:
-        if isinstance(cond, dict) and cond.get("type") == type_:
-            return cond
-    return {}
-
-
 def workload_status(kind: str, raw: dict, *, desired: int = 0, ready: int = 0, updated: int = 0) -> Status:
     """The badge: healthy, progressing, degraded, failed, paused, completed or suspended.
 
@@ -50,7 +32,7 @@ def workload_status(kind: str, raw: dict, *, desired: int = 0, ready: int = 0, u
     """
     spec = raw.get("spec") or {}
     status = raw.get("status") or {}
-    generation = _int(_dig(raw, "metadata", "generation"))
+    generation = _int(dig(raw, "metadata", "generation"))
     observed = _int(status.get("observedGeneration"), generation)
     if kind == "CronJob":
         if spec.get("suspend"):
@@ -60,10 +42,10 @@ def workload_status(kind: str, raw: dict, *, desired: int = 0, ready: int = 0, u
             return Status("progressing", _("%(n)s active Job(s)") % {"n": active})
         return Status("healthy", _("Schedule %(s)s") % {"s": spec.get("schedule", "?")})
     if kind == "Job":
-        if _condition(raw, "Failed").get("status") == "True":
-            cond = _condition(raw, "Failed")
+        if condition(raw, "Failed").get("status") == "True":
+            cond = condition(raw, "Failed")
             return Status("failed", cond.get("message") or cond.get("reason") or _("Job failed"))
-        if _condition(raw, "Complete").get("status") == "True":
+        if condition(raw, "Complete").get("status") == "True":
             return Status("completed", _("Completed"))
         if spec.get("suspend"):
             return Status("suspended", _("Suspended"))
@@ -87,10 +69,10 @@ def workload_status(kind: str, raw: dict, *, desired: int = 0, ready: int = 0, u
     if kind == "Deployment":
         if spec.get("paused"):
             return Status("paused", _("Rollout paused"))
-        progressing = _condition(raw, "Progressing")
+        progressing = condition(raw, "Progressing")
         if progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded":
             return Status("failed", progressing.get("message") or _("Progress deadline exceeded"))
-        failure = _condition(raw, "ReplicaFailure")
+        failure = condition(raw, "ReplicaFailure")
         if failure.get("status") == "True":
             return Status("failed", failure.get("message") or failure.get("reason") or _("Replica failure"))
     rolling = observed < generation or updated < desired or total > updated
@@ -153,7 +135,7 @@ def pod_status_text(raw: dict) -> str:
             elif state.get("running") and cs.get("ready"):
                 has_running = True
         if reason == "Completed" and has_running:
-            reason = "Running" if _condition(raw, "Ready").get("status") == "True" else "NotReady"
-    if _dig(raw, "metadata", "deletionTimestamp"):
+            reason = "Running" if condition(raw, "Ready").get("status") == "True" else "NotReady"
+    if dig(raw, "metadata", "deletionTimestamp"):
         reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
     return reason

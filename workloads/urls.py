@@ -1,6 +1,10 @@
 from django.urls import path
 
-from workloads import views_browse, views_related
+from workloads.browse import related as views_related
+from workloads.browse import views as views_browse
+from workloads.edits.urls import urlpatterns as edit_urlpatterns
+from workloads.logs.urls import urlpatterns as logs_urlpatterns
+from workloads.rollouts.urls import urlpatterns as rollout_urlpatterns
 
 app_name = "workloads"
 
@@ -27,15 +31,5 @@ urlpatterns = [
     path("c/<slug:cluster>/ns/<str:namespace>/<str:kind>/<str:name>/", views_browse.workload_detail, name="workload"),
 ]
 
-# Editing and rollout actions live in their own modules (their own helpers own them).
-from workloads.urls_edit import urlpatterns as edit_urlpatterns  # noqa: E402
-
-urlpatterns += edit_urlpatterns
-
-from workloads.urls_rollout import urlpatterns as rollout_urlpatterns  # noqa: E402
-
-urlpatterns += rollout_urlpatterns
-
-from workloads.logs.urls import urlpatterns as logs_urlpatterns  # noqa: E402
-
-urlpatterns += logs_urlpatterns
+# Editing, rollout actions and logs have their own routes, beside their views.
+urlpatterns += edit_urlpatterns + rollout_urlpatterns + logs_urlpatterns

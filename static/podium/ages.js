@@ -1,6 +1,6 @@
 // Ages keep counting: every <time data-age datetime="..."> shows kubectl's short age (45s, 5m30s, 2d3h), as the
-// server's `age` filter writes it (workloads/presenters.py), counted from the server's clock. The server sends a
-// row again only when something other than time changed in it (workloads/live_diff.py).
+// server's `age` filter writes it (workloads/browse/presenters.py), counted from the server's clock. The server sends a
+// row again only when something other than time changed in it (workloads/live/diff.py).
 (function () {
   "use strict";
   var meta = document.querySelector('meta[name="podium-server-time"]');

@@ -20,7 +20,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.impersonation_support import HIDDEN, SHOP, Target
 from tests.support.stack import AsgiServer
-from workloads import live, live_pages
+from workloads.live import publish as live
+from workloads.live import subscriptions
 from workloads.models import Cluster, Workload
 from workloads.sync.watcher import sync_once
 
@@ -52,7 +53,7 @@ def asgi(tmp_path: Path) -> Iterator[AsgiServer]:
 
 
 def open_socket(asgi: AsgiServer, person: Client, groups: list[str], page: str) -> ClientConnection:
-    url = asgi.url.replace("http://", "ws://") + live_pages.page_url(groups, page)
+    url = asgi.url.replace("http://", "ws://") + subscriptions.page_url(groups, page)
     cookie = f"{settings.SESSION_COOKIE_NAME}={person.cookies[settings.SESSION_COOKIE_NAME].value}"
     return connect(url, additional_headers={"Cookie": cookie, "Origin": asgi.url}, open_timeout=15)
 

@@ -6,13 +6,10 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
@@ -20,9 +17,9 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from workloads import identity, kube, redaction
+from workloads.clusters import connect
 from workloads.edits.diff import Diff, diff_objects
 from workloads.edits.patch import editable, with_precondition
-from workloads.identity import Identity
 from workloads.models import ChangeRecord, Cluster
 
 logger = logging.getLogger(__name__)
@@ -62,49 +59,6 @@ APPLY_ORDER = (
 )
 
 
-class ClusterDisabled(kube.Forbidden):
-    """Podium reads a disabled cluster's mirror (its history stays) but sends it nothing."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        super().__init__(
-            _("Cluster %(name)s is disabled: Podium changes nothing in it until an admin enables it again.")
-            % {"name": cluster.name}
-        )
-        self.cluster = cluster
-
-
-def check_enabled(cluster: Cluster) -> None:
-    """Raises ClusterDisabled; the Cluster row is read again (an admin may have disabled it a moment ago)."""
-    if not Cluster.objects.filter(pk=cluster.pk, enabled=True).exists():
-        raise ClusterDisabled(cluster)
-
-
-def acting_as(cluster: Cluster) -> Identity | None:
-    """Whom the cluster is told acts: the signed-in person when the cluster impersonates, else Podium itself."""
-    if not cluster.impersonates:
-        return None
-    try:
-        return identity.person(identity.current_user())
-    except identity.NoIdentity as exc:
-        raise kube.Forbidden(str(exc)) from exc
-
-
-@contextmanager
-def cluster_api(cluster: Cluster) -> Iterator[Any]:
-    check_enabled(cluster)
-    person = acting_as(cluster)
-    # A person waits for every request made here: one short deadline each, never the sync layer's long ones.
-    api = kube.api_client_for(
-        kube.config_for_cluster(cluster),
-        deadline=settings.PODIUM_KUBE_REQUEST_TIMEOUT,
-        impersonate=person.headers() if person else None,
-    )
-    try:
-        yield api
-    finally:
-        api.close()
-
-
 def sign(data: dict[str, Any]) -> str:
     """Carry what the person saw (the object as read, the previewed patch) through the page, tamper-proof."""
     return signing.dumps(data, salt=PAYLOAD_SALT, compress=True)
@@ -139,7 +93,7 @@ def served_kind(cluster: Cluster, api_version: str, kind: str) -> kube.Kind | No
     key = f"podium:discovery:{cluster.pk}:{api_version}"
     kinds = cache.get(key)
     if kinds is None:
-        with cluster_api(cluster) as api:
+        with connect(cluster) as api:
             kinds = kube.served_kinds(api, api_version=api_version)
         cache.set(key, kinds, DISCOVERY_SECONDS)
     served = kinds.get(kind)
@@ -150,7 +104,7 @@ def served_kind(cluster: Cluster, api_version: str, kind: str) -> kube.Kind | No
 
 
 def read(cluster: Cluster, kind: str, namespace: str, name: str) -> dict[str, Any]:
-    with cluster_api(cluster) as api:
+    with connect(cluster) as api:
         return kube.get_object(api, kube.kind_for(kind), namespace, name)
 
 
@@ -192,7 +146,7 @@ def dry_run(
     content_type: str = kube.STRATEGIC,
 ) -> Preview:
     """Ask the API server what the patch would make (``dryRun=All``); raises Conflict/Invalid/... as it answers."""
-    with cluster_api(cluster) as api:
+    with connect(cluster) as api:
         result, resource_version = _patch_unless_changed(
             api, kind, namespace, name, patch, resource_version, base, content_type, dry_run=True
         )
@@ -204,32 +158,54 @@ def _patch_unless_changed(
     kind: str,
     namespace: str,
     name: str,
-    patch: dict[str, Any],
+    patch: Any,
     resource_version: str,
     base: dict[str, Any],
     content_type: str,
     *,
     dry_run: bool,
 ) -> tuple[dict[str, Any], str]:
-    """Patch with the precondition. The resourceVersion also moves when only the status changes (every step of
-    a rollout): then what the person saw is still what is there, so the precondition moves with it. Any change
-    to labels, annotations or spec stays a Conflict."""
+    """Patch with the precondition: the one path every previewed change takes (an edit, a YAML edit, a restart, an
+    undo). The resourceVersion also moves when only the status changes (every step of a rollout): then what the
+    person saw is still what is there, so the precondition moves with it. Any change to labels, annotations or spec
+    stays a Conflict."""
     k = kube.kind_for(kind)
-    for _attempt in range(STATUS_ONLY_RETRIES):
+    for attempt in range(STATUS_ONLY_RETRIES + 1):
+        body = with_precondition(patch, resource_version, content_type)
         try:
-            body = with_precondition(patch, resource_version)
-            return kube.patch_object(api, k, namespace, name, body, content_type=content_type, dry_run=dry_run), (
-                resource_version
-            )
-        except kube.Conflict:
+            result = kube.patch_object(api, k, namespace, name, body, content_type=content_type, dry_run=dry_run)
+            return result, resource_version
+        except (kube.Conflict, kube.Invalid) as exc:
+            # A JSON patch's failed ``test`` of the resourceVersion is a 422; any other 422 is the server's verdict.
+            if isinstance(exc, kube.Invalid) and content_type != kube.JSON_PATCH:
+                raise
+            if attempt == STATUS_ONLY_RETRIES:
+                raise
             current = kube.get_object(api, k, namespace, name)
             if diff_objects(kind, base, editable(current)):
+                if content_type == kube.JSON_PATCH:
+                    raise kube.Conflict(_("The workload changed since the preview.")) from None
                 raise
+            if current["metadata"]["resourceVersion"] == resource_version:
+                raise  # nothing moved: the server refused the patch itself
             resource_version = current["metadata"]["resourceVersion"]
-    body = with_precondition(patch, resource_version)
-    return kube.patch_object(api, k, namespace, name, body, content_type=content_type, dry_run=dry_run), (
-        resource_version
-    )
+    raise AssertionError("unreachable")
+
+
+def send_now(
+    cluster: Cluster, kind: str, namespace: str, name: str, body: Any, *, content_type: str, subresource: str = ""
+) -> dict[str, Any]:
+    """A patch sent as it is, with no precondition: scale and pause say what they want, whatever the object is now."""
+    with connect(cluster) as api:
+        return kube.patch_object(
+            api, kube.kind_for(kind), namespace, name, body, content_type=content_type, subresource=subresource
+        )
+
+
+def delete_pod(cluster: Cluster, namespace: str, name: str) -> None:
+    """Delete a Pod, so that its controller makes a new one."""
+    with connect(cluster) as api:
+        kube.delete_object(api, kube.kind_for("Pod"), namespace, name)
 
 
 def apply(
@@ -244,7 +220,7 @@ def apply(
     content_type: str = kube.STRATEGIC,
 ) -> dict[str, Any]:
     """The same patch for real, refused by the server (409) if the object changed since it was read."""
-    with cluster_api(cluster) as api:
+    with connect(cluster) as api:
         result, _rv = _patch_unless_changed(
             api, kind, namespace, name, patch, resource_version, base, content_type, dry_run=False
         )
@@ -278,7 +254,7 @@ def recreate(cluster: Cluster, kind: str, namespace: str, name: str, desired: di
     """Delete (Background propagation: its Pods go too) and create again from ``desired``."""
     body = fresh_object(desired)
     k = kube.kind_for(kind)
-    with cluster_api(cluster) as api:
+    with connect(cluster) as api:
         # Check the new object first (under another name, so "already exists" does not hide a real error):
         # a refused create must not leave the Job deleted.
         probe = {**body, "metadata": {**body["metadata"], "name": f"{name[:50]}-podium-check"}}
@@ -339,7 +315,7 @@ def apply_manifest_item(cluster: Cluster, item: ManifestItem, *, dry_run: bool) 
         {**(body.get("metadata") or {}), "namespace": item.namespace} if k.namespaced else body["metadata"]
     )
     namespace = item.namespace if k.namespaced else None
-    with cluster_api(cluster) as api:
+    with connect(cluster) as api:
         try:
             current = kube.get_object(api, k, namespace, item.name)
         except kube.NotFound:
@@ -369,7 +345,7 @@ def apply_manifest_item(cluster: Cluster, item: ManifestItem, *, dry_run: bool) 
 def delete_manifest_item(cluster: Cluster, item: ManifestItem) -> None:
     """Delete what ``apply_manifest_item`` created (a Namespace whose contents the cluster then refused)."""
     k = item.resource or kube.kind_for(item.kind)
-    with cluster_api(cluster) as api:
+    with connect(cluster) as api:
         kube.delete_object(api, k, item.namespace if k.namespaced else None, item.name, propagation="Background")
 
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from workloads.edits import validators as v
+from workloads.objects import pod_template_of, template_path
 
 NOISY_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 PROBE_TYPES = [("", gettext_lazy("none")), ("http", "HTTP GET"), ("tcp", "TCP"), ("exec", "exec")]
@@ -54,17 +55,6 @@ SPEC_KEYS = {
     "schedule": "schedule",
     "suspend": "suspend",
 }
-
-
-def template_path(kind: str) -> list[str]:
-    return ["spec", "jobTemplate", "spec", "template"] if kind == "CronJob" else ["spec", "template"]
-
-
-def pod_template_of(kind: str, obj: dict[str, Any], *, create: bool = False) -> dict[str, Any]:
-    node = obj
-    for key in template_path(kind):
-        node = node.setdefault(key, {}) if create else (node.get(key) or {})
-    return node
 
 
 def _lines(text: str) -> list[str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from workloads.kube import JSON_PATCH
+
 # patchMergeKey of the Pod template lists Podium edits or may see changed (from the Kubernetes API types).
 MERGE_KEYS: dict[str, str] = {
     "containers": "name",
@@ -117,8 +119,12 @@ def merge_patch(before: Any, after: Any) -> Any:
     return patch
 
 
-def with_precondition(patch: dict[str, Any], resource_version: str) -> dict[str, Any]:
-    """The patch with ``metadata.resourceVersion``: the server refuses it (409) if the object changed since."""
+def with_precondition(patch: Any, resource_version: str, content_type: str = "") -> Any:
+    """The patch with the resourceVersion it was made against: the server refuses it if the object changed since.
+    A merge or strategic patch carries ``metadata.resourceVersion`` (a 409); a JSON patch starts with a ``test`` of
+    it (a 422)."""
+    if content_type == JSON_PATCH:
+        return [{"op": "test", "path": "/metadata/resourceVersion", "value": resource_version}, *patch]
     body = copy.deepcopy(patch)
     body.setdefault("metadata", {})["resourceVersion"] = resource_version
     return body

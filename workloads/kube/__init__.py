@@ -3,6 +3,7 @@
 It hands back plain dicts parsed with orjson and raises Podium's own errors.
 """
 
+from workloads.kinds import KINDS, Kind, access_rules, cluster_role_rules, kind_for
 from workloads.kube.access import access_review, rules_review
 from workloads.kube.client import ClusterConfig, api_client_for, config_for_cluster, server_version
 from workloads.kube.discovery import served_kinds
@@ -18,24 +19,14 @@ from workloads.kube.errors import (
     Unreachable,
 )
 from workloads.kube.fetch import get_object, list_objects, list_pages
-from workloads.kube.kinds import (
-    APPLIABLE_KINDS,
-    KINDS,
-    SCALABLE_KINDS,
-    Kind,
-    access_rules,
-    cluster_role_rules,
-    kind_for,
-)
 from workloads.kube.logs import LogFollower, LogQuery, follow_log, read_log
-from workloads.kube.patch import MERGE, STRATEGIC, create_object, delete_object, patch_object
+from workloads.kube.patch import JSON_PATCH, MERGE, STRATEGIC, create_object, delete_object, patch_object
 from workloads.kube.quantity import parse_quantity
 from workloads.kube.watch import watch_objects
 
 __all__ = [
-    "APPLIABLE_KINDS",
     "KINDS",
-    "SCALABLE_KINDS",
+    "JSON_PATCH",
     "MERGE",
     "STRATEGIC",
     "ClusterConfig",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from kubernetes import client as k8s_client
 
+from workloads.kinds import Kind
 from workloads.kube.client import request_json
 from workloads.kube.errors import NotFound
-from workloads.kube.kinds import Kind
 
 
 def served_kinds(api: k8s_client.ApiClient, *, api_version: str) -> dict[str, Kind]:

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from kubernetes import client as k8s_client
 
+from workloads.kinds import Kind
 from workloads.kube.client import request_json
-from workloads.kube.kinds import Kind
 
 PAGE_SIZE = 500
 # The metadata-only media types, with no fallback to the full object: a server that cannot answer them must refuse

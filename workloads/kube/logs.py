@@ -13,9 +13,9 @@ from typing import Any
 import urllib3
 from kubernetes import client as k8s_client
 
+from workloads.kinds import KINDS
 from workloads.kube.client import CONNECT_TIMEOUT, READ_TIMEOUT, request
 from workloads.kube.errors import Unreachable
-from workloads.kube.kinds import KINDS
 
 # A log is text/plain; kube-apiserver answers errors as a JSON Status whatever is asked.
 ACCEPT = "text/plain, application/json, */*"

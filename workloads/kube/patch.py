@@ -6,8 +6,8 @@ from typing import Any
 
 from kubernetes import client as k8s_client
 
+from workloads.kinds import Kind
 from workloads.kube.client import request_json
-from workloads.kube.kinds import Kind
 
 FIELD_MANAGER = "podium"
 

@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 from kubernetes import client as k8s_client
 
+from workloads.kinds import Kind
 from workloads.kube.client import CONNECT_TIMEOUT, READ_TIMEOUT, iter_lines, request, set_read_timeout
 from workloads.kube.errors import Expired, KubeError, from_status
 from workloads.kube.fetch import METADATA, metadata_of
-from workloads.kube.kinds import Kind
 
 
 def watch_objects(

@@ -24,7 +24,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user as get_user_sync
 
-from workloads import access, identity, kube, presenters, roles
+from workloads import access, identity, kinds, kube, roles
+from workloads.browse import lookups
 from workloads.logs import reading, streams
 from workloads.logs.text import parse_stamp, pod_colour
 from workloads.models import Cluster, Pod, Workload
@@ -92,23 +93,22 @@ class LogConsumer(AsyncJsonWebsocketConsumer):
             raise Unknown("no such Pod or container")
         container = params.get("container", "")
         if params.get("pod"):
-            pod = Pod.objects.filter(
-                cluster=cluster, namespace=namespace, name=params["pod"], deleted_at__isnull=True
-            ).first()
+            pod = Pod.objects.live().filter(cluster=cluster, namespace=namespace, name=params["pod"]).first()
             names = {c.name for c in reading.container_choices(pod.raw or {})} if pod else set()
             if pod is None or container not in names:
                 raise Unknown("no such Pod or container")
             return kube.config_for_cluster(cluster), {(cluster.id, namespace, pod.name, container)}
-        kind = presenters.KIND_SLUGS.get(params.get("kind", ""))
-        w = Workload.objects.filter(
-            cluster=cluster, namespace=namespace, kind=kind, name=params.get("name", ""), deleted_at__isnull=True
-        ).first()
+        kind = kinds.KIND_SLUGS.get(params.get("kind", ""))
+        w = (
+            Workload.objects.live()
+            .filter(cluster=cluster, namespace=namespace, kind=kind, name=params.get("name", ""))
+            .first()
+        )
         if w is None:
             raise Unknown("no such workload")
         w.cluster = cluster
-        from workloads.views_browse import _revisions_for
 
-        chosen = reading.workload_pods(w, _revisions_for(w), params.get("revision", ""))
+        chosen = reading.workload_pods(w, lookups.revisions_of(w), params.get("revision", ""))
         keys = set()
         for p in chosen.pods:
             for c in reading.container_choices(p.raw or {}):

@@ -9,10 +9,10 @@ import heapq
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from workloads import kube, presenters
+from workloads import kube
+from workloads.browse import presenters
 from workloads.logs.text import Line, parse_text
 from workloads.models import Cluster, Pod, Workload
 
@@ -118,8 +118,7 @@ class WorkloadPods:
 
 
 def workload_pods(w: Workload, revisions: list[presenters.Revision], revision: str) -> WorkloadPods:
-    own = Q(owner_uid=w.uid) if w.owner_uid else Q(workload_uid=w.uid)
-    pods = list(Pod.objects.filter(own, cluster_id=w.cluster_id, deleted_at__isnull=True).order_by("name"))
+    pods = list(w.pods().order_by("name"))
     groups = presenters.group_pods(
         kind=w.kind, name=w.name, raw=w.raw, current_column=w.current_revision, revisions=revisions, pods=pods
     )

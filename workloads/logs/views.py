@@ -9,12 +9,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from workloads import access, kube, presenters, roles
+from workloads import access, kinds, kube, roles
+from workloads.browse import lookups
 from workloads.logs import reading
 from workloads.logs.forms import PodLogForm, WorkloadLogForm
 from workloads.logs.text import Line, highlight, pod_colour
 from workloads.models import Cluster, Pod, Workload
-from workloads.views_browse import _revisions_for, workload_url
 
 READ_LIMIT_BYTES = 8 * 1024 * 1024  # one read never brings more than this into memory
 
@@ -36,7 +36,7 @@ def _live_pod(cluster: Cluster, namespace: str, name: str) -> Pod:
     if not access.may_see(cluster, namespace):
         raise Http404(_("Not found in the mirror"))
     qs = Pod.objects.filter(cluster=cluster, namespace=namespace, name=name)
-    pod = qs.filter(deleted_at__isnull=True).first() or qs.order_by("-deleted_at").first()
+    pod = qs.live().first() or qs.order_by("-deleted_at").first()
     if pod is None:
         raise Http404(_("Not found in the mirror"))
     return pod
@@ -103,20 +103,18 @@ def pod_logs(request: HttpRequest, cluster: str, namespace: str, name: str) -> H
 @permission_required(roles.VIEW, raise_exception=True)
 def workload_logs(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
     c = get_object_or_404(Cluster, name=cluster)
-    kind_name = presenters.KIND_SLUGS.get(kind)
+    kind_name = kinds.KIND_SLUGS.get(kind)
     if kind_name is None:
         raise Http404(_("Unknown kind %(k)s") % {"k": kind})
-    w = Workload.objects.filter(
-        cluster=c, namespace=namespace, kind=kind_name, name=name, deleted_at__isnull=True
-    ).first()
+    w = Workload.objects.live().filter(cluster=c, namespace=namespace, kind=kind_name, name=name).first()
     if w is None or not access.may_see(c, namespace):
         raise Http404(_("Not found in the mirror"))
     w.cluster = c
     if not request.user.has_perm(roles.LOGS):
-        return _forbidden(request, workload_url(w))
+        return _forbidden(request, lookups.workload_url(w))
     if not (allowed := access.may(c, "logs", kind="Pod", namespace=namespace)):
-        return _forbidden(request, workload_url(w), allowed.reason)
-    revisions = _revisions_for(w)
+        return _forbidden(request, lookups.workload_url(w), allowed.reason)
+    revisions = lookups.revisions_of(w)
     everything = reading.workload_pods(w, revisions, "")
     form = WorkloadLogForm(request.GET, revisions=everything.revisions, containers=everything.containers)
     lines: list[Line] = []
@@ -147,7 +145,7 @@ def workload_logs(request: HttpRequest, cluster: str, namespace: str, kind: str,
         "problems": problems,
         "matches": matches,
         "max_pods": reading.MAX_PODS,
-        "workload_url": workload_url(w),
+        "workload_url": lookups.workload_url(w),
         "follow_params": {
             "cluster": c.name,
             "namespace": namespace,

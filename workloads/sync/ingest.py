@@ -4,7 +4,6 @@ guarded by resourceVersion so that a stale event never overwrites a newer row.""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,38 +11,19 @@ import orjson
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from workloads import related
+from workloads import objects, related
+from workloads.kinds import SAMPLED_KINDS, WORKLOAD_KINDS
+from workloads.live.publish import Changed
 from workloads.models import Event, Namespace, Node, Pod, RelatedObject, TemplateRevision, Workload
 from workloads.sync import rows, samples
 
 Obj = dict[str, Any]
 
 # Batches of these kinds can move a rollout's counts (Pod readiness moves its workload's status too).
-SAMPLED_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ControllerRevision", "Pod"}
-WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet"}
 RELATED_KINDS = set(RelatedObject.Kind.values)
 # A full list is written in transactions of about this many objects (a few pages): fewer commits,
 # while memory stays bounded and other writers get their turn between them.
 WRITE_AT_ONCE = 2000
-
-
-@dataclass
-class Changed:
-    """What a batch touched, for the live layer: namespaces, workloads and Pods by uid."""
-
-    namespaces: set[str] = field(default_factory=set)
-    workload_uids: set[str] = field(default_factory=set)
-    pod_uids: set[str] = field(default_factory=set)
-    kinds: set[str] = field(default_factory=set)
-
-    def __bool__(self) -> bool:
-        return bool(self.namespaces or self.workload_uids or self.pod_uids or self.kinds)
-
-    def merge(self, other: Changed) -> None:
-        self.namespaces |= other.namespaces
-        self.workload_uids |= other.workload_uids
-        self.pod_uids |= other.pod_uids
-        self.kinds |= other.kinds
 
 
 def _columns_for(kind: str, obj: Obj) -> dict[str, Any]:
@@ -240,7 +220,7 @@ def _link_pods(cluster_id: int, parents: dict[str, str]) -> set[str]:
 def _owners_of(kind: str, live: list[Obj], columns: list[dict[str, Any]], cluster_id: int) -> dict[str, str]:
     """{ReplicaSet or Job uid: its owner's uid} for what this batch links."""
     if kind in ("ReplicaSet", "Job"):
-        pairs = {o["metadata"]["uid"]: rows.controller_ref(o).get("uid") for o in live}
+        pairs = {o["metadata"]["uid"]: objects.controller_ref(o).get("uid") for o in live}
         return {uid: parent for uid, parent in pairs.items() if parent}
     if kind == "Pod":
         owners = {c["owner_uid"] for c in columns} - {""}
@@ -261,11 +241,11 @@ def _collect_changes(
             changed.namespaces.add(m["namespace"])
         if kind in WORKLOAD_KINDS:
             changed.workload_uids.add(m["uid"])
-            owner = rows.controller_ref(obj).get("uid")
+            owner = objects.controller_ref(obj).get("uid")
             if owner:
                 changed.workload_uids.add(owner)
         elif kind == "ControllerRevision":
-            owner = rows.controller_ref(obj).get("uid")
+            owner = objects.controller_ref(obj).get("uid")
             if owner:
                 changed.workload_uids.add(owner)
         elif kind == "Pod":
@@ -315,7 +295,7 @@ def replace_all(cluster_id: int, kind: str, pages: Iterable[tuple[list[Obj], str
     if pending:
         changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in pending], sample=False))
     model = MODEL_FOR[kind]
-    stale = model.objects.filter(cluster_id=cluster_id, deleted_at__isnull=True)
+    stale = model.objects.live().filter(cluster_id=cluster_id)
     if model in (Workload, RelatedObject):
         stale = stale.filter(kind=kind)
     elif model is TemplateRevision:

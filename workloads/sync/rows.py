@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from django.utils.dateparse import parse_datetime
-
 from workloads import status
+from workloads.objects import condition, controller_ref, images_of, parse_time, pod_template_of
 
 Obj = dict[str, Any]
-
-
-def parse_time(value: str | None) -> datetime | None:
-    return parse_datetime(value) if value else None
 
 
 def resource_version(obj: Obj) -> int:
@@ -21,13 +15,6 @@ def resource_version(obj: Obj) -> int:
         return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
     except ValueError:
         return 0
-
-
-def controller_ref(obj: Obj) -> Obj:
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
-        if ref.get("controller"):
-            return ref
-    return {}
 
 
 def base_columns(obj: Obj) -> dict[str, Any]:
@@ -46,26 +33,6 @@ def base_columns(obj: Obj) -> dict[str, Any]:
     }
 
 
-def pod_template_of(kind: str, obj: Obj) -> Obj:
-    spec = obj.get("spec") or {}
-    if kind == "CronJob":
-        return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
-    return spec.get("template") or {}
-
-
-def images_of(template: Obj) -> str:
-    spec = template.get("spec") or {}
-    images = [c.get("image", "") for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])]
-    return ", ".join(dict.fromkeys(i for i in images if i))
-
-
-def _condition(status: Obj, type_: str) -> Obj:
-    for cond in status.get("conditions") or ():
-        if cond.get("type") == type_:
-            return cond
-    return {}
-
-
 def workload_health(kind: str, obj: Obj) -> tuple[str, str]:
     """(health, reason) as the list badge shows it: one rule, shared with the pages."""
     badge = status.workload_status(kind, obj)
@@ -81,7 +48,7 @@ def workload_columns(kind: str, obj: Obj) -> dict[str, Any]:
         "owner_uid": controller_ref(obj).get("uid", ""),
         "generation": m.get("generation") or 0,
         "observed_generation": status.get("observedGeneration") or 0,
-        "images": images_of(pod_template_of(kind, obj)),
+        "images": ", ".join(dict.fromkeys(i for i in images_of(pod_template_of(kind, obj)) if i)),
         "current_revision": "",
     }
     if kind in ("Deployment", "ReplicaSet"):
@@ -176,7 +143,7 @@ def pod_columns(pod: Obj) -> dict[str, Any]:
     labels = m.get("labels") or {}
     owner = controller_ref(pod)
     statuses = status.get("containerStatuses") or []
-    ready_cond = _condition(status, "Ready")
+    ready_cond = condition(pod, "Ready")
     return {
         "owner_kind": owner.get("kind", ""),
         "owner_name": owner.get("name", ""),
@@ -218,7 +185,7 @@ def namespace_columns(obj: Obj) -> dict[str, Any]:
 def node_columns(obj: Obj) -> dict[str, Any]:
     status = obj.get("status") or {}
     return {
-        "ready": _condition(status, "Ready").get("status") == "True",
+        "ready": condition(obj, "Ready").get("status") == "True",
         "kubelet_version": (status.get("nodeInfo") or {}).get("kubeletVersion", ""),
     }
 

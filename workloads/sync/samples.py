@@ -7,9 +7,9 @@ from datetime import timedelta
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from workloads import kinds
 from workloads.models import Pod, RolloutSample, TemplateRevision, Workload
 
-ROLLING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 # Workloads whose last point was not settled (not every desired Pod ready on the current template),
 # in this process: their Pods' changes still move the timeline after the workload itself looks done.
 _unsettled: set[tuple[int, str]] = set()
@@ -27,7 +27,8 @@ def current_template_hashes(cluster_id: int, workloads: list[Workload]) -> dict[
     others = [w.uid for w in workloads if w.kind != "StatefulSet"]
     if others:
         newest = (
-            TemplateRevision.objects.filter(cluster_id=cluster_id, workload_uid__in=others, deleted_at__isnull=True)
+            TemplateRevision.objects.live()
+            .filter(cluster_id=cluster_id, workload_uid__in=others)
             .order_by("workload_uid", "revision")
             .values_list("workload_uid", "template_hash")
         )
@@ -41,8 +42,8 @@ def record(cluster_id: int, workload_uids: set[str], *, only_rolling: bool = Fal
     not settled are looked at: a healthy workload's Pods churning is not a rollout."""
     if not workload_uids:
         return
-    workloads = Workload.objects.filter(
-        cluster_id=cluster_id, uid__in=workload_uids, kind__in=ROLLING_KINDS, deleted_at__isnull=True
+    workloads = Workload.objects.live().filter(
+        cluster_id=cluster_id, uid__in=workload_uids, kind__in=kinds.ROLLING_KINDS
     )
     if only_rolling:
         unsettled = [uid for uid in workload_uids if (cluster_id, uid) in _unsettled]
@@ -56,7 +57,8 @@ def record(cluster_id: int, workload_uids: set[str], *, only_rolling: bool = Fal
     ready: dict[str, int] = {}
     new_ready: dict[str, int] = {}
     counted = (
-        Pod.objects.filter(cluster_id=cluster_id, workload_uid__in=uids, deleted_at__isnull=True, ready=True)
+        Pod.objects.live()
+        .filter(cluster_id=cluster_id, workload_uid__in=uids, ready=True)
         .order_by()
         .values("workload_uid", "template_hash")
         .annotate(n=Count("pk"))

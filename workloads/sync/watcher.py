@@ -18,34 +18,15 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from workloads import kube, live
+from workloads import kube
+from workloads.kinds import SYNC_KINDS
+from workloads.live import publish as live
 from workloads.models import Cluster, SyncState
 from workloads.sync import ingest, rows, samples
 from workloads.sync.lease import Lease, lease_key, redis_client
 
 log = logging.getLogger(__name__)
 
-# Parents before children, so that owner links resolve on first sync.
-SYNC_KINDS = [
-    "Namespace",
-    "Node",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "CronJob",
-    "ReplicaSet",
-    "ControllerRevision",
-    "Job",
-    "Pod",
-    "Event",
-    "Service",
-    "EndpointSlice",
-    "ConfigMap",
-    "Secret",
-    "PersistentVolumeClaim",
-    "HorizontalPodAutoscaler",
-    "PodDisruptionBudget",
-]
 BATCH_MAX_EVENTS = 500
 BATCH_MAX_WAIT = 0.01  # seconds a batch may wait for more events once it has one
 WATCH_TIMEOUT = 240

@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from workloads import presenters
+from workloads import objects
+from workloads.browse import presenters
 from workloads.edits.validators import hidden_characters
 from workloads.models import Workload
 
@@ -21,7 +22,7 @@ register = template.Library()
 def age(value: datetime | str | None) -> str:
     """kubectl's short age: 45s, 5m, 2d3h; of a datetime or of a Kubernetes timestamp string."""
     if isinstance(value, str):
-        value = presenters.parse_time(value)
+        value = objects.parse_time(value)
     return presenters.age(value, timezone.now())
 
 
@@ -30,7 +31,7 @@ def age_element(value: datetime | str | None) -> SafeString:
     """The age as a ``<time data-age>`` that the page keeps counting (static/podium/ages.js), so that a row's HTML
     stays the same while only time passes and a live frame need not carry it."""
     if isinstance(value, str):
-        value = presenters.parse_time(value)
+        value = objects.parse_time(value)
     if value is None:
         return mark_safe("–")
     return format_html(

@@ -9,12 +9,11 @@ from typing import Any
 from django import template
 
 from workloads.models import Workload
+from workloads.rollouts.panel import panel_context
 
 register = template.Library()
 
 
 @register.simple_tag
 def rollout_panel(w: Workload) -> dict[str, Any]:
-    from workloads.views_rollout import panel_context
-
     return panel_context(w)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django.contrib.auth.context_processors import PermWrapper
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -20,12 +20,14 @@ from django.http import Http404, HttpRequest, QueryDict
 from django.template.loader import render_to_string
 from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils import translation
+from django.utils.translation import gettext as _
 
-from workloads import access, identity
-from workloads.models import Cluster, Namespace, Pod, Workload
+from workloads import identity
+from workloads.browse import related as views_related
+from workloads.browse import views as views_browse
+from workloads.live.subscriptions import Refused
+from workloads.models import Cluster
 
-SOCKET_PATH = "/ws/live/"
-MAX_SUBSCRIPTIONS = 64
 MAX_PAGE_LENGTH = 2000
 
 LIST_PARTIALS = [
@@ -68,49 +70,8 @@ EVENTLESS_VIEWS = LIST_VIEWS | {"service", "configmap", "secret"}
 
 log = logging.getLogger(__name__)
 
-_GROUP = re.compile(
-    r"(?P<prefix>ns|wl|pod)\.(?P<cluster>\d{1,9})\.(?P<key>[A-Za-z0-9._-]{1,90})|(?:cluster|all)\.(?P<only>\d{1,9})"
-)
 _FIRST_TAG = re.compile(r"\s*<([a-zA-Z][\w-]*)([^>]*)>")
 _ID = re.compile(r'\bid="([^"]+)"')
-
-
-class Refused(Exception):
-    """A subscription or page the socket may not follow."""
-
-
-def page_url(groups: list[str], page: str) -> str:
-    """The socket URL for a page that shows ``groups``."""
-    return SOCKET_PATH + "?" + urlencode([("sub", g) for g in groups] + [("page", page)])
-
-
-def check_subscription(group: str) -> None:
-    """Refuse a group that names something the mirror does not know, or a namespace the signed-in person may not
-    see (the permission is checked before)."""
-    m = _GROUP.fullmatch(group)
-    if not m:
-        raise Refused(f"not a group name: {group[:120]!r}")
-    cluster_id = int(m["cluster"] or m["only"])
-    cluster = Cluster.objects.filter(pk=cluster_id).first()
-    if cluster is None:
-        raise Refused(f"unknown cluster {cluster_id}")
-    prefix, key = m["prefix"], m["key"]
-    if prefix in ("wl", "pod"):
-        if prefix == "wl":
-            found = Workload.objects.filter(cluster_id=cluster_id, uid=key).values_list("namespace", "kind").first()
-        else:
-            found = Pod.objects.filter(cluster_id=cluster_id, uid=key).values_list("namespace").first()
-        # Also the kinds the person may list there, when the cluster acts as them.
-        if found is None or not access.may_list(cluster, found[0], found[1] if prefix == "wl" else "Pod"):
-            raise Refused(f"no {'workload' if prefix == 'wl' else 'Pod'} {key} in cluster {cluster_id}")
-    if prefix == "ns" and not access.may_see(cluster, key):
-        raise Refused(f"no namespace {key} in cluster {cluster_id}")
-    if prefix == "ns" and not (
-        Namespace.objects.filter(cluster_id=cluster_id, name=key).exists()
-        or Workload.objects.filter(cluster_id=cluster_id, namespace=key).exists()
-        or Pod.objects.filter(cluster_id=cluster_id, namespace=key).exists()
-    ):
-        raise Refused(f"no namespace {key} in cluster {cluster_id}")
 
 
 @dataclass(frozen=True)
@@ -151,13 +112,31 @@ def resolve_page(page: str) -> LivePage:
     return LivePage(match, parts.path or "/", QueryDict(parts.query))
 
 
+def page_context(view: str, kwargs: dict, params: QueryDict) -> dict:
+    """The context of a live page, from its URL name, URL kwargs and query, built by the page's own view module."""
+    if view == "overview":
+        return views_browse.overview_context()
+    c = views_browse.cluster_or_404(kwargs["cluster"])
+    if view == "cluster_workloads":
+        return views_browse.list_context(c, params.get("namespace", ""), params, namespace_page=False)
+    if view == "namespace":
+        return views_browse.namespace_context(c, kwargs["namespace"], params)
+    if view == "workload":
+        return views_browse.workload_context(c, kwargs["namespace"], kwargs["kind"], kwargs["name"], params)
+    if view == "pod":
+        return views_browse.pod_context(c, kwargs["namespace"], kwargs["name"])
+    if view == "service":
+        return views_related.service_context(c, kwargs["namespace"], kwargs["name"])
+    if view in views_related.SLUGS:
+        return views_related.config_context(c, kwargs["namespace"], views_related.SLUGS[view], kwargs["name"])
+    raise Http404(_("Not a live page"))
+
+
 def render_fragments(page: LivePage, user: AbstractBaseUser | AnonymousUser) -> dict[str, str]:
     """Render the page's live partials from the mirror: ``{element id: HTML with hx-swap-oob}``."""
-    from workloads import views_browse
-
     try:
         with identity.acting_user(user):  # the namespaces this person may see, when a cluster acts as them
-            context = views_browse.page_context(page.view, page.match.kwargs, page.params)
+            context = page_context(page.view, page.match.kwargs, page.params)
     except Http404 as exc:
         raise Refused(str(exc) or "not found") from None
     request = HttpRequest()

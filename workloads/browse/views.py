@@ -8,20 +8,22 @@ from dataclasses import dataclass
 import yaml
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from workloads import access, live, live_pages, presenters, redaction, related, roles
+from workloads import access, kinds, redaction, related, roles
+from workloads.browse import lookups, presenters
+from workloads.live import publish as live
+from workloads.live import subscriptions
 from workloads.models import Cluster, Event, Namespace, Pod, TemplateRevision, Workload
 
 PAGE_SIZE = 50
 PODS_PER_GROUP = 25
 EVENTS_SHOWN = 40
-KIND_CHOICES = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod"]
 WORKLOAD_SORTS = {
     "name": ("namespace", "name"),
     "kind": ("kind", "namespace", "name"),
@@ -65,42 +67,6 @@ POD_LIST_FIELDS = (
 # --- helpers ----------------------------------------------------------------------------------------------------------
 
 
-def _cluster(name: str) -> Cluster:
-    return get_object_or_404(Cluster, name=name)
-
-
-def _check_visible(cluster: Cluster, namespace: str) -> None:
-    """A namespace the signed-in person may not list (the cluster's RBAC, when it acts as them) is not found."""
-    if not access.may_see(cluster, namespace):
-        raise Http404(_("No namespace %(ns)s in cluster %(c)s") % {"ns": namespace, "c": cluster.name})
-
-
-def _check_kind(cluster: Cluster, namespace: str, kind: str) -> None:
-    """An object of a kind the person may not list there is not found either, and the page says why."""
-    if hidden := access.not_listed(cluster, namespace, kind):
-        raise Http404(hidden)
-
-
-def _check_namespace(cluster: Cluster, namespace: str) -> None:
-    """A namespace exists if the mirror knows it, or (before Namespaces are synced) anything lives in it."""
-    _check_visible(cluster, namespace)
-    if Namespace.objects.filter(cluster=cluster, name=namespace, deleted_at__isnull=True).exists():
-        return
-    if Workload.objects.filter(cluster=cluster, namespace=namespace, deleted_at__isnull=True).exists():
-        return
-    if Pod.objects.filter(cluster=cluster, namespace=namespace, deleted_at__isnull=True).exists():
-        return
-    raise Http404(_("No namespace %(ns)s in cluster %(c)s") % {"ns": namespace, "c": cluster.name})
-
-
-def _live_first(qs: QuerySet) -> object:
-    """The live object of that name, or else the most recently deleted one (kept for history)."""
-    obj = qs.filter(deleted_at__isnull=True).first() or qs.order_by("-deleted_at").first()
-    if obj is None:
-        raise Http404(_("Not found in the mirror"))
-    return obj
-
-
 def _selector_q(text: str) -> Q:
     q = Q()
     for key, op, values in presenters.parse_label_selector(text):
@@ -119,10 +85,6 @@ def _selector_q(text: str) -> Q:
         else:
             q &= ~has
     return q
-
-
-def workload_url(w: Workload) -> str:
-    return reverse("workloads:workload", args=[w.cluster.name, w.namespace, w.kind.lower(), w.name])
 
 
 def _with_status(workloads: list[Workload]) -> list[Workload]:
@@ -164,7 +126,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 return redirect("workloads:namespace", cluster.name, namespace)
             return redirect("workloads:cluster_workloads", cluster.name)
     context = overview_context()
-    context["live_url"] = live_pages.page_url(context["live_groups"], request.get_full_path())
+    context["live_url"] = subscriptions.page_url(context["live_groups"], request.get_full_path())
     return render(request, "workloads/overview.html", context)
 
 
@@ -176,17 +138,18 @@ def overview_context() -> dict:
     def summary(cluster_id: int, name: str) -> NamespaceSummary:
         return summaries[cluster_id].setdefault(name, NamespaceSummary(name, defaultdict(int)))
 
-    for cluster_id, name in Namespace.objects.filter(deleted_at__isnull=True).values_list("cluster_id", "name"):
+    for cluster_id, name in Namespace.objects.live().values_list("cluster_id", "name"):
         summary(cluster_id, name)
     # Per cluster that acts as the person: the kinds they may list in each namespace (counts of others are hidden).
     listed = {c.id: access.kinds_shown(c) for c in clusters}
 
     def counted(cluster_id: int, namespace: str, kind: str) -> bool:
-        kinds = listed.get(cluster_id)
-        return kinds is None or kind in kinds.get(namespace, set())
+        allowed_kinds = listed.get(cluster_id)
+        return allowed_kinds is None or kind in allowed_kinds.get(namespace, set())
 
     rows = (
-        Workload.objects.filter(deleted_at__isnull=True, owner_uid="")
+        Workload.objects.live()
+        .filter(owner_uid="")
         .values("cluster_id", "namespace", "health", "kind")
         .annotate(n=Count("id"))
         .order_by()
@@ -198,7 +161,7 @@ def overview_context() -> dict:
         s.workloads[row["health"]] += row["n"]
         s.workload_total += row["n"]
     pod_rows = (
-        Pod.objects.filter(deleted_at__isnull=True)
+        Pod.objects.live()
         .values("cluster_id", "namespace")
         .annotate(
             n=Count("id"),
@@ -217,8 +180,8 @@ def overview_context() -> dict:
         s.pods_failed, s.pods_succeeded = row["failed"], row["succeeded"]
     health_order = [h for h, _label in Workload.Health.choices]
     for c in clusters:
-        kinds = listed.get(c.id)
-        shown = None if kinds is None else set(kinds)
+        allowed_kinds = listed.get(c.id)
+        shown = None if allowed_kinds is None else set(allowed_kinds)
         found = summaries.get(c.id, {}).values()
         c.namespace_summaries = sorted((s for s in found if shown is None or s.name in shown), key=lambda s: s.name)
         c.nothing_shown = access.why_nothing(c) if shown is not None and not shown else ""
@@ -226,7 +189,7 @@ def overview_context() -> dict:
             s.health_counts = [(h, Workload.Health(h).label, s.workloads[h]) for h in health_order if s.workloads[h]]
     # One group for every namespace of a cluster: the overview follows all of them, however many there are.
     groups = [g for c in clusters for g in (live.cluster_group(c.id), live.all_namespaces_group(c.id))]
-    followed = groups[: live_pages.MAX_SUBSCRIPTIONS]
+    followed = groups[: subscriptions.MAX_SUBSCRIPTIONS]
     return {
         "clusters": clusters,
         "live_groups": followed,
@@ -240,19 +203,27 @@ def overview_context() -> dict:
 
 @permission_required(roles.VIEW, raise_exception=True)
 def cluster_workloads(request: HttpRequest, cluster: str) -> HttpResponse:
-    return _workload_list(request, _cluster(cluster), request.GET.get("namespace", ""), namespace_page=False)
+    return _workload_list(
+        request, lookups.cluster_or_404(cluster), request.GET.get("namespace", ""), namespace_page=False
+    )
 
 
 @permission_required(roles.VIEW, raise_exception=True)
 def namespace_detail(request: HttpRequest, cluster: str, namespace: str) -> HttpResponse:
-    c = _cluster(cluster)
-    _check_namespace(c, namespace)
+    c = lookups.cluster_or_404(cluster)
+    lookups.check_namespace(c, namespace)
     return _workload_list(request, c, namespace, namespace_page=True)
+
+
+def namespace_context(c: Cluster, namespace: str, params: QueryDict) -> dict:
+    """A namespace's list, once the namespace is known (the live consumer's entry to ``list_context``)."""
+    lookups.check_namespace(c, namespace)
+    return list_context(c, namespace, params, namespace_page=True)
 
 
 def _workload_list(request: HttpRequest, cluster: Cluster, namespace: str, *, namespace_page: bool) -> HttpResponse:
     context = list_context(cluster, namespace, request.GET, namespace_page=namespace_page)
-    context["live_url"] = live_pages.page_url(context["live_groups"], request.get_full_path())
+    context["live_url"] = subscriptions.page_url(context["live_groups"], request.get_full_path())
     if request.htmx and request.htmx.target == "workload-table":
         # The filters changed: swap the table, and reconnect the live socket for the new query.
         table = render_to_string("workloads/workload_list.html#workload-table", context, request=request)
@@ -264,7 +235,7 @@ def _workload_list(request: HttpRequest, cluster: Cluster, namespace: str, *, na
 def list_context(cluster: Cluster, namespace: str, params: QueryDict, *, namespace_page: bool) -> dict:
     """A workload (or Pod) list; the live consumer calls it too, to re-render the same partials."""
     kind = params.get("kind", "")
-    if kind not in KIND_CHOICES:
+    if kind not in kinds.LISTED_KINDS:
         kind = ""
     label = params.get("label", "").strip()
     text = params.get("q", "").strip()
@@ -285,18 +256,18 @@ def list_context(cluster: Cluster, namespace: str, params: QueryDict, *, namespa
     kind_hidden = ""
     if (shown := access.kinds_shown(cluster)) is not None:
         # Only the kinds the person may list, namespace by namespace.
-        listed = {ns: kinds for ns, kinds in shown.items() if not namespace or ns == namespace}
+        listed = {ns: allowed_kinds for ns, allowed_kinds in shown.items() if not namespace or ns == namespace}
         if pods_mode:
-            qs = qs.filter(namespace__in=[ns for ns, kinds in listed.items() if "Pod" in kinds])
+            qs = qs.filter(namespace__in=[ns for ns, allowed_kinds in listed.items() if "Pod" in allowed_kinds])
         else:
             allowed = Q(pk__in=[])
-            for ns, kinds in listed.items():
-                allowed |= Q(namespace=ns, kind__in=kinds)
+            for ns, allowed_kinds in listed.items():
+                allowed |= Q(namespace=ns, kind__in=allowed_kinds)
             qs = qs.filter(allowed)
         if namespace and (kind or pods_mode):
             kind_hidden = access.not_listed(cluster, namespace, kind)
     if not show_deleted:
-        qs = qs.filter(deleted_at__isnull=True)
+        qs = qs.live()
     if pods_mode:
         qs = qs.only(*POD_LIST_FIELDS)
         if text:
@@ -320,7 +291,7 @@ def list_context(cluster: Cluster, namespace: str, params: QueryDict, *, namespa
 
     bare_pods = None
     if namespace_page and not pods_mode and not (kind or label or text) and access.may_list(cluster, namespace, "Pod"):
-        bare_qs = Pod.objects.filter(cluster=cluster, namespace=namespace, deleted_at__isnull=True, owner_uid="")
+        bare_qs = Pod.objects.live().filter(cluster=cluster, namespace=namespace, owner_uid="")
         bare_pods = list(bare_qs.only(*POD_LIST_FIELDS).order_by("name")[:PAGE_SIZE])
 
     context = {
@@ -335,7 +306,7 @@ def list_context(cluster: Cluster, namespace: str, params: QueryDict, *, namespa
         "pods_mode": pods_mode,
         "page": page,
         "rows": rows,
-        "kind_choices": KIND_CHOICES,
+        "kind_choices": kinds.LISTED_KINDS,
         "selector_error": selector_error,
         "kind_hidden": kind_hidden,
         "bare_pods": bare_pods,
@@ -352,44 +323,6 @@ def _list_groups(cluster: Cluster, namespace: str) -> list[str]:
 
 
 # --- workload ---------------------------------------------------------------------------------------------------------
-
-
-def _revisions_for(w: Workload) -> list[presenters.Revision]:
-    """Every ReplicaSet / ControllerRevision / Job this workload made, from whichever rows the mirror has."""
-    found: dict[str, presenters.Revision] = {}
-    for tr in TemplateRevision.objects.filter(cluster_id=w.cluster_id, workload_uid=w.uid, deleted_at__isnull=True):
-        found[tr.uid] = presenters.Revision(
-            uid=tr.uid,
-            kind=tr.source_kind,
-            name=tr.name,
-            revision=tr.revision,
-            template_hash=tr.template_hash,
-            pod_template=presenters.revision_pod_template(tr.template, tr.raw, tr.source_kind),
-            created_at=tr.created_at,
-            change_cause=tr.change_cause,
-        )
-    owned = Workload.objects.filter(
-        cluster_id=w.cluster_id, owner_uid=w.uid, deleted_at__isnull=True, kind__in=["ReplicaSet", "Job"]
-    )
-    if w.kind in ("Job", "ReplicaSet"):
-        owned = [w]
-    for child in owned:
-        annotations = (child.raw.get("metadata") or {}).get("annotations") or {}
-        existing = found.get(child.uid)
-        found[child.uid] = presenters.Revision(
-            uid=child.uid,
-            kind=child.kind,
-            name=child.name,
-            revision=existing.revision
-            if existing
-            else presenters._int(annotations.get("deployment.kubernetes.io/revision")),
-            template_hash=existing.template_hash if existing else (child.labels or {}).get("pod-template-hash", ""),
-            pod_template=child.pod_template,
-            created_at=child.created_at,
-            change_cause=annotations.get("kubernetes.io/change-cause", ""),
-            has_page=child.uid != w.uid,
-        )
-    return list(found.values())
 
 
 def _revision_url(w: Workload, rev: presenters.Revision) -> str:
@@ -446,8 +379,8 @@ def _ring(c: Cluster, namespace: str, around: related.Around) -> list[presenters
 
 @permission_required(roles.VIEW, raise_exception=True)
 def workload_detail(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
-    context = workload_context(_cluster(cluster), namespace, kind, name, request.GET)
-    context["live_url"] = live_pages.page_url(context["live_groups"], request.get_full_path())
+    context = workload_context(lookups.cluster_or_404(cluster), namespace, kind, name, request.GET)
+    context["live_url"] = subscriptions.page_url(context["live_groups"], request.get_full_path())
     template_name = "workloads/workload_detail.html"
     if request.htmx and request.htmx.target == f"pods-{context['w'].uid}":
         template_name += "#workload-pods"
@@ -456,22 +389,17 @@ def workload_detail(request: HttpRequest, cluster: str, namespace: str, kind: st
 
 def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: QueryDict) -> dict:
     """One workload's page; the live consumer calls it too, to re-render the same partials."""
-    kind_name = presenters.KIND_SLUGS.get(kind)
+    kind_name = kinds.KIND_SLUGS.get(kind)
     if kind_name is None:
         raise Http404(_("Unknown kind %(k)s") % {"k": kind})
-    _check_visible(c, namespace)
-    _check_kind(c, namespace, kind_name)
-    w = _live_first(Workload.objects.filter(cluster=c, namespace=namespace, kind=kind_name, name=name))
+    lookups.check_visible(c, namespace)
+    lookups.check_kind(c, namespace, kind_name)
+    w = lookups.live_first(Workload.objects.filter(cluster=c, namespace=namespace, kind=kind_name, name=name))
     w.cluster = c
     _with_status([w])
-    revisions = _revisions_for(w)
+    revisions = lookups.revisions_of(w)
     rev_uids = [r.uid for r in revisions]
-    # The sync layer resolves every Pod's top workload; a workload that has an owner itself (a
-    # ReplicaSet of a Deployment, a Job of a CronJob) shows the Pods it made directly.
-    own_pods = Q(owner_uid=w.uid) if w.owner_uid else Q(workload_uid=w.uid)
-    pods = list(
-        Pod.objects.filter(own_pods, cluster=c, deleted_at__isnull=True).only(*POD_LIST_FIELDS).order_by("name")
-    )
+    pods = list(w.pods().only(*POD_LIST_FIELDS).order_by("name"))
     if pods_hidden := access.not_listed(c, namespace, "Pod"):
         pods = []  # the cluster does not let the person list them: the card says so
     groups = presenters.group_pods(
@@ -501,7 +429,8 @@ def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: Q
         g.url = _revision_url(w, g.revision) if g.revision else ""
     involved = [w.uid, *rev_uids, *(p.uid for p in pods)]
     events = list(
-        Event.objects.filter(cluster=c, deleted_at__isnull=True, involved_uid__in=involved)
+        Event.objects.live()
+        .filter(cluster=c, involved_uid__in=involved)
         .defer("raw")
         .order_by("-last_seen", "-id")[:EVENTS_SHOWN]
     )
@@ -547,7 +476,7 @@ def _owner_of(c: Cluster, uid: str) -> ChainLink | None:
     w = Workload.objects.filter(cluster=c, uid=uid).first()
     if w:
         w.cluster = c
-        return ChainLink(w.kind, w.name, workload_url(w))
+        return ChainLink(w.kind, w.name, lookups.workload_url(w))
     return None
 
 
@@ -564,7 +493,7 @@ def _owner_chain(c: Cluster, pod: Pod) -> list[ChainLink]:
         w = Workload.objects.filter(cluster=c, uid=uid).first()
         if w:
             w.cluster = c
-            chain.append(ChainLink(w.kind, w.name, workload_url(w)))
+            chain.append(ChainLink(w.kind, w.name, lookups.workload_url(w)))
             uid = w.owner_uid
             continue
         tr = TemplateRevision.objects.filter(cluster=c, uid=uid).first()
@@ -586,8 +515,8 @@ def _owner_chain(c: Cluster, pod: Pod) -> list[ChainLink]:
 
 @permission_required(roles.VIEW, raise_exception=True)
 def pod_detail(request: HttpRequest, cluster: str, namespace: str, name: str) -> HttpResponse:
-    context = pod_context(_cluster(cluster), namespace, name)
-    context["live_url"] = live_pages.page_url(context["live_groups"], request.get_full_path())
+    context = pod_context(lookups.cluster_or_404(cluster), namespace, name)
+    context["live_url"] = subscriptions.page_url(context["live_groups"], request.get_full_path())
     template_name = "workloads/pod_detail.html"
     if request.htmx and request.htmx.target == f"pod-{context['pod'].uid}":
         template_name += "#pod-card"
@@ -596,14 +525,15 @@ def pod_detail(request: HttpRequest, cluster: str, namespace: str, name: str) ->
 
 def pod_context(c: Cluster, namespace: str, name: str) -> dict:
     """One Pod's page; the live consumer calls it too, to re-render the same partials."""
-    _check_visible(c, namespace)
-    _check_kind(c, namespace, "Pod")
-    pod = _live_first(Pod.objects.filter(cluster=c, namespace=namespace, name=name))
+    lookups.check_visible(c, namespace)
+    lookups.check_kind(c, namespace, "Pod")
+    pod = lookups.live_first(Pod.objects.filter(cluster=c, namespace=namespace, name=name))
     raw = pod.raw or {}
     status = raw.get("status") or {}
     spec = raw.get("spec") or {}
     events = list(
-        Event.objects.filter(cluster=c, involved_uid=pod.uid, deleted_at__isnull=True)
+        Event.objects.live()
+        .filter(cluster=c, involved_uid=pod.uid)
         .defer("raw")
         .order_by("-last_seen", "-id")[:EVENTS_SHOWN]
     )
@@ -636,57 +566,33 @@ def pod_context(c: Cluster, namespace: str, name: str) -> dict:
 
 @permission_required(roles.VIEW, raise_exception=True)
 def object_yaml(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
-    c = _cluster(cluster)
-    _check_visible(c, namespace)
+    c = lookups.cluster_or_404(cluster)
+    lookups.check_visible(c, namespace)
     obj: object
     if kind in ("pods", "pod"):
-        obj = _live_first(Pod.objects.filter(cluster=c, namespace=namespace, name=name))
+        obj = lookups.live_first(Pod.objects.filter(cluster=c, namespace=namespace, name=name))
         kind_name = "Pod"
     elif kind == "controllerrevision":
-        obj = _live_first(TemplateRevision.objects.filter(cluster=c, namespace=namespace, name=name))
+        obj = lookups.live_first(TemplateRevision.objects.filter(cluster=c, namespace=namespace, name=name))
         kind_name = "ControllerRevision"
-    elif kind in presenters.KIND_SLUGS:
-        kind_name = presenters.KIND_SLUGS[kind]
+    elif kind in kinds.KIND_SLUGS:
+        kind_name = kinds.KIND_SLUGS[kind]
         rows = Workload.objects.filter(cluster=c, namespace=namespace, kind=kind_name, name=name)
         if rows.exists():
-            obj = _live_first(rows)
+            obj = lookups.live_first(rows)
         else:
-            obj = _live_first(
+            obj = lookups.live_first(
                 TemplateRevision.objects.filter(cluster=c, namespace=namespace, source_kind=kind_name, name=name)
             )
     else:
         raise Http404(_("Unknown kind %(k)s") % {"k": kind})
-    _check_kind(c, namespace, kind_name)
+    lookups.check_kind(c, namespace, kind_name)
     text = yaml.safe_dump(redaction.redacted_for_yaml(obj.raw or {}), sort_keys=False, allow_unicode=True)
     back = ""
     if kind_name == "Pod":
         back = reverse("workloads:pod", args=[c.name, namespace, name])
     elif isinstance(obj, Workload):
         obj.cluster = c
-        back = workload_url(obj)
+        back = lookups.workload_url(obj)
     context = {"cluster": c, "namespace": namespace, "obj": obj, "kind_name": kind_name, "text": text, "back": back}
     return render(request, "workloads/yaml.html", context)
-
-
-# --- live -------------------------------------------------------------------------------------------------------------
-
-
-def page_context(view: str, kwargs: dict, params: QueryDict) -> dict:
-    """The context of a live page, from its URL name, URL kwargs and query: what the consumer re-renders."""
-    if view == "overview":
-        return overview_context()
-    c = _cluster(kwargs["cluster"])
-    if view == "cluster_workloads":
-        return list_context(c, params.get("namespace", ""), params, namespace_page=False)
-    if view == "namespace":
-        _check_namespace(c, kwargs["namespace"])
-        return list_context(c, kwargs["namespace"], params, namespace_page=True)
-    if view == "workload":
-        return workload_context(c, kwargs["namespace"], kwargs["kind"], kwargs["name"], params)
-    if view == "pod":
-        return pod_context(c, kwargs["namespace"], kwargs["name"])
-    if view in ("service", "configmap", "secret"):
-        from workloads import views_related  # it builds on this module
-
-        return views_related.page_context(view, c, kwargs)
-    raise Http404(_("Not a live page"))

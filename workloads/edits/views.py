@@ -6,7 +6,6 @@ form was read at is what makes a concurrent change a conflict rather than an ove
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -17,22 +16,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.models import User
 from django.core import signing
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_http_methods, require_POST
 
-from workloads import access, kube, presenters, redaction, roles
+from workloads import access, kinds, kube, redaction, roles
 from workloads.edits import apply as edit_apply
 from workloads.edits import useryaml
 from workloads.edits.diff import diff_objects
 from workloads.edits.forms import TemplateEditor
 from workloads.edits.patch import SERVER_METADATA, editable, merge_patch, strategic_patch
-from workloads.models import ChangeRecord, Cluster, Namespace, Workload
+from workloads.edits.target import Target, change_required, warn_if_unrecorded
+from workloads.models import ChangeRecord, Cluster, Namespace
 
 Outcome = ChangeRecord.Outcome
 SCHEMA_VERSION = "1.32"
@@ -46,61 +46,10 @@ AUDIT_PAGE_SIZE = 50
 REFUSED_REQUEST = "refused-request"
 
 
-def change_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """``permission_required(roles.CHANGE)``, and writes only to an enabled cluster; a refused POST is recorded in
-    the audit trail."""
-
-    @functools.wraps(view)
-    def enabled_only(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        cluster = Cluster.objects.filter(name=kwargs.get("cluster", "")).first()
-        if cluster is not None:
-            edit_apply.check_enabled(cluster)
-        return view(request, *args, **kwargs)
-
-    guarded = permission_required(roles.CHANGE, raise_exception=True)(enabled_only)
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return guarded(request, *args, **kwargs)
-        except edit_apply.AuditUnavailable:
-            return render(request, "workloads/edit/audit_unavailable.html", status=503)
-        except edit_apply.ClusterDisabled as exc:
-            if request.method == "POST":
-                edit_apply.record(
-                    user=request.user,
-                    cluster=exc.cluster,
-                    action=view.__name__,
-                    kind=presenters.KIND_SLUGS.get(kwargs.get("kind", ""), kwargs.get("kind", "")),
-                    namespace=kwargs.get("namespace", ""),
-                    name=kwargs.get("name", ""),
-                    outcome=Outcome.REFUSED,
-                    message=exc.message,
-                )
-            return render(request, "workloads/edit/disabled.html", {"cluster": exc.cluster}, status=409)
-        except PermissionDenied:
-            if request.method == "POST":
-                edit_apply.record(
-                    user=request.user,
-                    cluster=Cluster.objects.filter(name=kwargs.get("cluster", "")).first(),
-                    action=view.__name__,
-                    kind=presenters.KIND_SLUGS.get(kwargs.get("kind", ""), kwargs.get("kind", "")),
-                    namespace=kwargs.get("namespace", ""),
-                    name=kwargs.get("name", ""),
-                    outcome=Outcome.REFUSED,
-                    message=_("%(user)s lacks the editor role.") % {"user": request.user.get_username()},
-                )
-            raise
-
-    return wrapper
-
-
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """For ``CSRF_FAILURE_VIEW``: a POST without a valid CSRF token is recorded as a refused request. A signed-in
     person's session may come with it, but the request did not come from their Podium page (a cross-site form, a
     forged link): the row is nobody's attempt, and its message says whose session it arrived with."""
-    from django.views.csrf import csrf_failure as django_csrf_failure
-
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         # Anonymous: no session to speak of, and recording them would let anyone fill the trail.
@@ -126,59 +75,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------------
-
-
-class Target:
-    """The workload a URL names: its cluster, kind and mirror row (404 when unknown)."""
-
-    def __init__(self, cluster: str, namespace: str, kind: str, name: str) -> None:
-        self.cluster = get_object_or_404(Cluster, name=cluster)
-        if not access.may_see(self.cluster, namespace):
-            raise Http404(_("No namespace %(ns)s in cluster %(c)s") % {"ns": namespace, "c": cluster})
-        self.kind = presenters.KIND_SLUGS.get(kind)
-        if self.kind is None:
-            raise Http404(_("Unknown kind %(k)s") % {"k": kind})
-        self.row = (
-            Workload.objects.filter(cluster=self.cluster, namespace=namespace, kind=self.kind, name=name)
-            .order_by("deleted_at")
-            .first()
-        )
-        if self.row is None or self.row.deleted_at is not None:
-            raise Http404(_("No %(k)s %(ns)s/%(n)s") % {"k": self.kind, "ns": namespace, "n": name})
-        self.namespace, self.name, self.slug = namespace, name, kind
-
-    def args(self) -> list[str]:
-        return [self.cluster.name, self.namespace, self.slug, self.name]
-
-    def url(self, name: str) -> str:
-        return reverse(f"workloads:{name}", args=self.args())
-
-    def _identity(self, request: HttpRequest) -> dict[str, Any]:
-        """Who changes what: the fields every audit row of this target carries."""
-        return {
-            "user": request.user,
-            "cluster": self.cluster,
-            "kind": self.kind,
-            "namespace": self.namespace,
-            "name": self.name,
-            "workload_uid": self.row.uid,
-        }
-
-    def record(self, request: HttpRequest, action: str, outcome: str, **fields: Any) -> ChangeRecord:
-        return edit_apply.record(action=action, outcome=outcome, **self._identity(request), **fields)
-
-    def begin(self, request: HttpRequest, action: str, **fields: Any) -> ChangeRecord:
-        """The row of a change about to be sent (see ``edit_apply.begin``)."""
-        return edit_apply.begin(action=action, **self._identity(request), **fields)
-
-    def context(self, **extra: Any) -> dict[str, Any]:
-        return {
-            "target": self,
-            "workload_url": self.url("workload"),
-            "edit_url": self.url("edit"),
-            "yaml_edit_url": self.url("yaml_edit"),
-            **extra,
-        }
 
 
 def _said(target: Target, exc: kube.KubeError) -> str:
@@ -436,14 +332,6 @@ def edit_apply_view(request: HttpRequest, cluster: str, namespace: str, kind: st
     )
     warn_if_unrecorded(request, recorded)
     return redirect(target.url("workload"))
-
-
-def warn_if_unrecorded(request: HttpRequest, recorded: bool) -> None:
-    if not recorded:
-        messages.warning(
-            request,
-            _("The audit trail could not record the outcome: its row says the outcome is unknown."),
-        )
 
 
 @change_required
@@ -715,7 +603,7 @@ def apply_manifest(request: HttpRequest, cluster: str) -> HttpResponse:
     context["text"] = _shown_text(text, items)
     # The namespaces an editor may write to: those the pages show (an edit page needs the mirror's row too), and
     # those the manifest creates (a Namespace is cluster-scoped: only an admin's manifest can create one).
-    namespaces = set(Namespace.objects.filter(cluster=c, deleted_at__isnull=True).values_list("name", flat=True))
+    namespaces = set(Namespace.objects.live().filter(cluster=c).values_list("name", flat=True))
     namespaces |= {i.name for i in items if i.kind == "Namespace" and i.doc.get("apiVersion") == "v1"}
     unanswered = False
     for item in items:
@@ -907,7 +795,7 @@ def _workload_url(record: ChangeRecord) -> str:
     """The page of what a row names, if there can be one: a row keeps whatever a person typed (a name with a
     ``/`` in a manifest that was refused), and no stored value may break the page."""
     slug = record.kind.lower()
-    if not (record.cluster and slug in presenters.KIND_SLUGS and record.namespace):
+    if not (record.cluster and slug in kinds.KIND_SLUGS and record.namespace):
         return ""
     try:
         return reverse("workloads:workload", args=[record.cluster.name, record.namespace, slug, record.name])

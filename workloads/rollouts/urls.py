@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workloads import views_rollout
+from workloads.rollouts import views as views_rollout
 
 _OBJECT = "c/<slug:cluster>/ns/<str:namespace>/<str:kind>/<str:name>"
 

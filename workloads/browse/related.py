@@ -14,20 +14,22 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from workloads import access, kube, live, live_pages, redaction, related, roles
+from workloads import access, kinds, kube, redaction, related, roles
+from workloads.browse import lookups
 from workloads.edits import apply as edit_apply
 from workloads.edits.diff import diff_objects
 from workloads.edits.patch import editable
+from workloads.edits.target import Target, change_required, warn_if_unrecorded
+from workloads.live import publish as live
+from workloads.live import subscriptions
 from workloads.models import ChangeRecord, Cluster, RelatedObject, Workload
-from workloads.views_browse import _check_kind, _check_visible, _live_first, workload_url
-from workloads.views_edit import Target, change_required, warn_if_unrecorded
-from workloads.views_rollout import ROLLING_KINDS, Change, _restart_change, _send
+from workloads.rollouts.changes import Change, restart_change, send
 
 Outcome = ChangeRecord.Outcome
 # The URL word of each kind that has a page here.
@@ -37,9 +39,9 @@ SLUGS = {"configmap": "ConfigMap", "secret": "Secret", "service": "Service"}
 def _related(c: Cluster, namespace: str, kind: str, name: str) -> RelatedObject:
     """The live object (or the last one deleted, kept for history); 404 when the mirror has none of that name, or
     the namespace or kind is one the signed-in person may not see."""
-    _check_visible(c, namespace)
-    _check_kind(c, namespace, kind)
-    obj = _live_first(RelatedObject.objects.filter(cluster=c, namespace=namespace, kind=kind, name=name))
+    lookups.check_visible(c, namespace)
+    lookups.check_kind(c, namespace, kind)
+    obj = lookups.live_first(RelatedObject.objects.filter(cluster=c, namespace=namespace, kind=kind, name=name))
     obj.cluster = c
     return obj
 
@@ -67,7 +69,7 @@ class Reader:
 
 
 def skip_reason(w: Workload) -> str:
-    if w.kind in ROLLING_KINDS:
+    if w.kind in kinds.ROLLING_KINDS:
         return ""
     if w.kind == "Job":
         return _("A Job cannot be restarted: its Pods run to completion. Recreate it to run it again.")
@@ -80,7 +82,7 @@ def readers_of(obj: RelatedObject) -> list[Reader]:
     readers = []
     for w, refs in related.users_of(obj):
         w.cluster = obj.cluster  # the URLs name it
-        readers.append(Reader(w, workload_url(w), refs, skip_reason(w)))
+        readers.append(Reader(w, lookups.workload_url(w), refs, skip_reason(w)))
     return readers
 
 
@@ -103,7 +105,7 @@ def config_context(c: Cluster, namespace: str, kind: str, name: str) -> dict[str
 
 def _config_page(request: HttpRequest, cluster: str, namespace: str, kind: str, name: str) -> HttpResponse:
     context = config_context(get_object_or_404(Cluster, name=cluster), namespace, kind, name)
-    context["live_url"] = live_pages.page_url(context["live_groups"], request.get_full_path())
+    context["live_url"] = subscriptions.page_url(context["live_groups"], request.get_full_path())
     return render(request, "workloads/related/config_detail.html", context)
 
 
@@ -151,13 +153,13 @@ def _plan(request: HttpRequest, reader: Reader) -> PlannedRestart:
     except kube.KubeError as exc:
         planned.problem = access.refusal(target.cluster, exc) or exc.message
         return planned
-    change = _restart_change(target, current)
+    change = restart_change(target, current)
     if target.kind == "Deployment" and (current.get("spec") or {}).get("paused"):
         planned.problem = _("The Deployment is paused: resume it first, or its Pods are not replaced.")
         target.record(request, "restart", Outcome.REFUSED, patch=change.patch, message=planned.problem)
         return planned
     try:
-        result = _send(target, change, dry_run=True)
+        result = send(target, change, dry_run=True)
     except kube.KubeError as exc:
         planned.problem = access.refusal(target.cluster, exc) or exc.message
         target.record(request, "restart", edit_apply.outcome_for(exc), patch=change.patch, message=exc.message)
@@ -196,7 +198,7 @@ def _restart_one(request: HttpRequest, w: Workload, change: Change, source: Rela
         return False, _("%(w)s: %(error)s") % {"w": label, "error": message}
     attempt = target.begin(request, "restart", patch=change.patch)
     try:
-        result = _send(target, change, dry_run=False)
+        result = send(target, change, dry_run=False)
     except kube.Conflict:
         message = _("The workload changed since the preview (someone else changed its spec): preview again.")
         edit_apply.finish(attempt, Outcome.CONFLICT, patch=change.patch, message=message)
@@ -288,7 +290,7 @@ def service_context(c: Cluster, namespace: str, name: str) -> dict[str, Any]:
     selected = related.selected_by(service)
     for w in selected:
         w.cluster = c
-        w.url = workload_url(w)
+        w.url = lookups.workload_url(w)
     endpoints = related.endpoints_of(service)
     meta = service.raw.get("metadata") or {}
     return {
@@ -309,13 +311,5 @@ def service_context(c: Cluster, namespace: str, name: str) -> dict[str, Any]:
 @permission_required(roles.VIEW, raise_exception=True)
 def service_detail(request: HttpRequest, cluster: str, namespace: str, name: str) -> HttpResponse:
     context = service_context(get_object_or_404(Cluster, name=cluster), namespace, name)
-    context["live_url"] = live_pages.page_url(context["live_groups"], request.get_full_path())
+    context["live_url"] = subscriptions.page_url(context["live_groups"], request.get_full_path())
     return render(request, "workloads/related/service_detail.html", context)
-
-
-def page_context(view: str, c: Cluster, kwargs: dict) -> dict[str, Any]:
-    if view == "service":
-        return service_context(c, kwargs["namespace"], kwargs["name"])
-    if view in SLUGS:
-        return config_context(c, kwargs["namespace"], SLUGS[view], kwargs["name"])
-    raise Http404(_("Not a live page"))

@@ -1,6 +1,6 @@
 """The live socket: one per page, carrying out-of-band swaps of the page's own partials.
 
-Protocol (see ``workloads.live_pages``):
+Protocol (see ``workloads.live.pages``):
 
 - The page connects to ``/ws/live/?sub=<group>&sub=<group>...&page=<the page's path?query>``. The groups are
   those of ``workloads.live`` (``ns.<cluster id>.<namespace>``, ``all.<cluster id>``, ``wl.<cluster id>.<uid>``,
@@ -11,7 +11,7 @@ Protocol (see ``workloads.live_pages``):
   again, whatever it missed while it was disconnected.
 - On ``mirror.changed`` or ``cluster.status`` in any subscribed group, the server re-renders the page's partials
   and sends, in one text frame, those whose HTML changed, each root element carrying ``hx-swap-oob="true"``; of a
-  partial whose shape held, only its inner elements (by ``id``) that changed (``workloads.live_diff``). Table rows
+  partial whose shape held, only its inner elements (by ``id``) that changed (``workloads.live.diff``). Table rows
   that changed alone follow in a text frame of their own (HTML parses a ``<tr>`` only where a table may be).
   Frames are coalesced: the first change of a quiet page waits ``GATHER`` seconds for the rest of its batch; a
   busy page gets at most one frame per ``FRAME_INTERVAL``, on a grid shared by every page of the process; a frame
@@ -48,7 +48,11 @@ from django.conf import settings
 from django.contrib.auth import get_user as get_user_sync
 from django.utils import translation
 
-from workloads import identity, live_bus, live_diff, live_pages, roles
+from workloads import identity, roles
+from workloads.live import bus as live_bus
+from workloads.live import diff as live_diff
+from workloads.live import pages as live_pages
+from workloads.live import subscriptions
 from workloads.models import Cluster
 from workloads.oidc.config import oidc_settings
 
@@ -122,7 +126,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             groups, self.page, self.render_key = await self._check(user)
-        except live_pages.Refused as exc:
+        except subscriptions.Refused as exc:
             log.warning("live socket refused for %s: %s", user.get_username(), exc)
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -144,7 +148,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         since = time.monotonic()
         try:
             fragments = await shared_render(self.render_key, since, self._render)
-        except live_pages.Refused as exc:
+        except subscriptions.Refused as exc:
             log.warning("live socket refused for %s: %s", user.get_username(), exc)
             await self._leave()
             await self.close(code=CLOSE_FORBIDDEN)
@@ -162,20 +166,20 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _check(self, user: object) -> tuple[list[str], live_pages.LivePage, tuple]:
         if not user.has_perm(roles.VIEW):
-            raise live_pages.Refused("no permission to view cluster data")
+            raise subscriptions.Refused("no permission to view cluster data")
         query = self.scope.get("query_string", b"")
         if len(query) > MAX_QUERY:
-            raise live_pages.Refused("query string too long")
+            raise subscriptions.Refused("query string too long")
         params = parse_qs(query.decode("utf-8", "replace"))
         groups = list(dict.fromkeys(params.get("sub", [])))
         pages = params.get("page", [])
-        if not groups or len(groups) > live_pages.MAX_SUBSCRIPTIONS:
-            raise live_pages.Refused(f"{len(groups)} subscriptions")
+        if not groups or len(groups) > subscriptions.MAX_SUBSCRIPTIONS:
+            raise subscriptions.Refused(f"{len(groups)} subscriptions")
         if len(pages) != 1:
-            raise live_pages.Refused("one page, please")
+            raise subscriptions.Refused("one page, please")
         with identity.acting_user(user):  # namespaces the cluster hides from this person are refused
             for group in groups:
-                live_pages.check_subscription(group)
+                subscriptions.check_subscription(group)
         page = live_pages.resolve_page(pages[0])
         # Pages share a render only when they show the same thing in the same language.
         return groups, page, ((pages[0], self.language), live_pages.permissions_key(user))
@@ -188,7 +192,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 return
             try:
                 follows_people = await self._check_subscriptions()
-            except live_pages.Refused as exc:
+            except subscriptions.Refused as exc:
                 log.info("live socket of %s closed: %s", self.scope["user"].get_username(), exc)
                 await self._leave()
                 await self.close(code=CLOSE_FORBIDDEN)
@@ -202,7 +206,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope["user"]
         with identity.acting_user(user):
             for group in self.groups_joined:
-                live_pages.check_subscription(group)
+                subscriptions.check_subscription(group)
         return user.is_authenticated and Cluster.objects.impersonating().exists()
 
     async def _still_allowed(self) -> bool:
@@ -320,7 +324,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 return
             try:
                 fragments = await shared_render(self.render_key, since, self._render)
-            except live_pages.Refused as exc:
+            except subscriptions.Refused as exc:
                 log.info("live page no longer renders: %s", exc)
                 continue
             except Exception:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workloads import views_edit
+from workloads.edits import views as views_edit
 
 _OBJECT = "c/<slug:cluster>/ns/<str:namespace>/<str:kind>/<str:name>"
 

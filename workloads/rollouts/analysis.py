@@ -25,7 +25,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from workloads.presenters import HASH_LABELS, normalized_template, parse_time
+from workloads.objects import HASH_LABELS, condition, normalized_template, parse_time
 
 Obj = dict[str, Any]
 
@@ -50,13 +50,6 @@ def _int(value: Any, default: int = 0) -> int:
         return int(value)
     except (TypeError, ValueError):
         return default
-
-
-def condition(obj: Obj, type_: str) -> Obj:
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if isinstance(cond, dict) and cond.get("type") == type_:
-            return cond
-    return {}
 
 
 def scaled_value(value: Any, total: int, *, round_up: bool, default: str) -> int:
@@ -820,15 +813,6 @@ def undo_template(revision: Obj) -> Obj:
     labels = {k: v for k, v in (template["metadata"].get("labels") or {}).items() if k != "pod-template-hash"}
     template["metadata"]["labels"] = labels
     return template
-
-
-def images_of(template: Obj) -> list[str]:
-    spec = template.get("spec") or {}
-    return [
-        str(c.get("image", ""))
-        for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
-        if isinstance(c, dict)
-    ]
 
 
 # --- the timeline chart ----------------------------------------------------------------------------------------------

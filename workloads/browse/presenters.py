@@ -7,7 +7,6 @@ of a shape an older or newer API server sends.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -15,25 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 
 from workloads import status
+from workloads.objects import dig, normalized_template, parse_time, pod_template_of
 from workloads.redaction import HIDDEN, looks_secret, mask_text, redact_annotations
 
-# Labels a controller adds to each Pod template it stamps out; they differ between revisions by design.
-HASH_LABELS = ("pod-template-hash", "controller-revision-hash")
-KIND_SLUGS = {
-    "deployment": "Deployment",
-    "statefulset": "StatefulSet",
-    "daemonset": "DaemonSet",
-    "job": "Job",
-    "cronjob": "CronJob",
-    "replicaset": "ReplicaSet",
-}
-
-
-_dig = status._dig
 _int = status._int
 
 
@@ -99,21 +87,11 @@ def age(since: datetime | None, now: datetime) -> str:
     return f"{years}{y}{days % 365}{d}" if days % 365 else f"{years}{y}"
 
 
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 # --- workload and Pod status live in workloads.status, shared with the sync layer ----------------------------------
 
 Status = status.Status
 workload_status = status.workload_status
 pod_status_text = status.pod_status_text
-_condition = status._condition
 
 
 def pod_state(phase: str, ready: bool, status_text: str) -> str:
@@ -133,8 +111,6 @@ def pod_state(phase: str, ready: bool, status_text: str) -> str:
 
 
 def _ago(when: datetime) -> str:
-    from django.utils import timezone
-
     return age(when, timezone.now())
 
 
@@ -149,7 +125,7 @@ def _state_view(state: dict) -> ContainerStateView:
     if not state:
         return ContainerStateView("unknown", "", "")
     if "running" in state:
-        started = parse_time(_dig(state, "running", "startedAt"))
+        started = parse_time(dig(state, "running", "startedAt"))
         return ContainerStateView("running", "", _("for %(age)s") % {"age": _ago(started)} if started else "")
     if "waiting" in state:
         w = state.get("waiting") or {}
@@ -456,19 +432,6 @@ _SPEC_FIELDS = {
 }
 
 
-def normalized_template(pod_template: dict) -> dict:
-    """A Pod template without the labels controllers add, so two revisions compare by what a person wrote."""
-    tpl = copy.deepcopy(pod_template or {})
-    meta = tpl.setdefault("metadata", {}) or {}
-    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k not in HASH_LABELS}
-    meta["labels"] = labels
-    meta["annotations"] = dict(meta.get("annotations") or {})
-    meta.pop("creationTimestamp", None)
-    tpl["metadata"] = meta
-    tpl.setdefault("spec", {})
-    return tpl
-
-
 def _container_kind_label(key: str) -> str:
     return {"initContainers": _("init container"), "ephemeralContainers": _("ephemeral container")}.get(
         key, _("container")
@@ -554,23 +517,11 @@ def hash_key(value: str, workload_name: str) -> str:
     return value[len(prefix) :] if value.startswith(prefix) else value
 
 
-def revision_pod_template(template: dict, raw: dict, source_kind: str) -> dict:
-    """The Pod template of a revision row, whether the sync stored it already unwrapped or not."""
-    tpl = template or {}
-    if "spec" in tpl and isinstance(tpl["spec"], dict) and "template" in tpl["spec"]:
-        tpl = tpl["spec"]["template"]
-    if tpl:
-        return tpl
-    if source_kind == "ControllerRevision":
-        return _dig(raw, "data", "spec", "template", default={})
-    return _dig(raw, "spec", "template", default={})
-
-
 def current_revision(kind: str, raw: dict, name: str, column: str, revisions: Sequence[Revision]) -> Revision | None:
     """The revision a workload is rolling towards: what its Pods should all be made from."""
     if not revisions:
         return None
-    if kind == "StatefulSet" and (update := _dig(raw, "status", "updateRevision")):
+    if kind == "StatefulSet" and (update := dig(raw, "status", "updateRevision")):
         key = hash_key(update, name)
         for rev in revisions:
             if key in (hash_key(rev.template_hash, name), hash_key(rev.name, name)):
@@ -586,12 +537,6 @@ def current_revision(kind: str, raw: dict, name: str, column: str, revisions: Se
             if column in (rev.template_hash, rev.name, str(rev.revision)):
                 return rev
     return max(revisions, key=lambda r: r.revision)
-
-
-def pod_template_of(kind: str, raw: dict) -> dict:
-    if kind == "CronJob":
-        return _dig(raw, "spec", "jobTemplate", "spec", "template", default={})
-    return _dig(raw, "spec", "template", default={})
 
 
 def group_pods(

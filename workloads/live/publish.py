@@ -15,13 +15,31 @@ import os
 import threading
 import uuid
 from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from channels.layers import get_channel_layer
 
-from workloads.sync.ingest import Changed
-
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Changed:
+    """What a batch touched, for the live layer: namespaces, workloads and Pods by uid."""
+
+    namespaces: set[str] = field(default_factory=set)
+    workload_uids: set[str] = field(default_factory=set)
+    pod_uids: set[str] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.namespaces or self.workload_uids or self.pod_uids or self.kinds)
+
+    def merge(self, other: Changed) -> None:
+        self.namespaces |= other.namespaces
+        self.workload_uids |= other.workload_uids
+        self.pod_uids |= other.pod_uids
+        self.kinds |= other.kinds
 
 
 def namespace_group(cluster_id: int, namespace: str) -> str:

@@ -1,4 +1,6 @@
-"""The kinds Podium mirrors and edits, and their API paths."""
+"""The one table of the kinds Podium knows: their API paths, what Podium does with each (mirror, list, roll out,
+scale, edit, delete), and the ClusterRole that follows from it. Everything else asks this table; nothing else lists
+kinds by name."""
 
 from __future__ import annotations
 
@@ -20,6 +22,21 @@ class Kind:
     deletable: bool = False  # delete it (a Pod, to have its controller replace it; a Job, to recreate it)
     # Listed and watched as PartialObjectMetadata only, so that what it holds never leaves the cluster (Secrets):
     metadata_only: bool = False
+    workload: bool = False  # mirrored as a Workload row, with a Pod template and a page of its own
+    rolling: bool = False  # rolls its Pods from one template revision to the next (the rollout panel and its chart)
+    listed: bool = False  # offered by the workload list's kind filter
+    # A batch of it moves a rollout's progress (a rollout sample is recorded for the workloads it touches):
+    sampled: bool = False
+
+    @property
+    def slug(self) -> str:
+        """The kind in URLs: ``deployment``."""
+        return self.name.lower()
+
+    @property
+    def panel(self) -> bool:
+        """The workload page shows a rollout panel: the rolling kinds, and a Job's completions."""
+        return self.rolling or self.name == "Job"
 
     @property
     def api_version(self) -> str:
@@ -36,19 +53,24 @@ class Kind:
         return f"{path}/{subresource}" if subresource else path
 
 
+# Parents before children: the sync lists them in this order, so that owner links resolve on the first sync.
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in [
         Kind("Namespace", "", "v1", "namespaces", namespaced=False),
         Kind("Node", "", "v1", "nodes", namespaced=False),
-        Kind("Deployment", "apps", "v1", "deployments", appliable=True, scalable=True),
-        Kind("ReplicaSet", "apps", "v1", "replicasets", appliable=True, scalable=True),
-        Kind("StatefulSet", "apps", "v1", "statefulsets", appliable=True, scalable=True),
-        Kind("DaemonSet", "apps", "v1", "daemonsets", appliable=True),
-        Kind("ControllerRevision", "apps", "v1", "controllerrevisions"),
-        Kind("Job", "batch", "v1", "jobs", appliable=True, deletable=True),
-        Kind("CronJob", "batch", "v1", "cronjobs", appliable=True),
-        Kind("Pod", "", "v1", "pods", appliable=True, deletable=True),
+        Kind("Deployment", "apps", "v1", "deployments", appliable=True, scalable=True, workload=True, rolling=True,
+             listed=True, sampled=True),
+        Kind("StatefulSet", "apps", "v1", "statefulsets", appliable=True, scalable=True, workload=True, rolling=True,
+             listed=True, sampled=True),
+        Kind("DaemonSet", "apps", "v1", "daemonsets", appliable=True, workload=True, rolling=True, listed=True,
+             sampled=True),
+        Kind("CronJob", "batch", "v1", "cronjobs", appliable=True, workload=True, listed=True),
+        Kind("ReplicaSet", "apps", "v1", "replicasets", appliable=True, scalable=True, workload=True, listed=True,
+             sampled=True),
+        Kind("ControllerRevision", "apps", "v1", "controllerrevisions", sampled=True),
+        Kind("Job", "batch", "v1", "jobs", appliable=True, deletable=True, workload=True, listed=True),
+        Kind("Pod", "", "v1", "pods", appliable=True, deletable=True, listed=True, sampled=True),
         Kind("Event", "", "v1", "events"),
         # Around the workloads: what sends them traffic, what their templates read, what scales and guards them.
         Kind("Service", "", "v1", "services"),
@@ -59,7 +81,15 @@ KINDS: dict[str, Kind] = {
         Kind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers"),
         Kind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
     ]
-}
+}  # fmt: skip
+SYNC_KINDS = tuple(KINDS)
+WORKLOAD_KINDS = tuple(k.name for k in KINDS.values() if k.workload)
+ROLLING_KINDS = tuple(k.name for k in KINDS.values() if k.rolling)
+PANEL_KINDS = tuple(k.name for k in KINDS.values() if k.panel)
+LISTED_KINDS = tuple(k.name for k in KINDS.values() if k.listed)
+SAMPLED_KINDS = tuple(k.name for k in KINDS.values() if k.sampled)
+# A workload page's URL names its kind by slug: ``/c/demo/ns/shop/deployment/web/``.
+KIND_SLUGS = {k.slug: k.name for k in KINDS.values() if k.workload}
 READ_VERBS = ("get", "list", "watch")
 APPLIABLE_KINDS = tuple(k.name for k in KINDS.values() if k.appliable)
 SCALABLE_KINDS = tuple(k.name for k in KINDS.values() if k.scalable)
