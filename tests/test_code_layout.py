@@ -112,3 +112,17 @@ def test_it_has_no_import_inside_a_function(name: str) -> None:
         if isinstance(inner, ast.Import | ast.ImportFrom)
     ]
     assert hidden == []
+
+
+def test_it_writes_to_a_cluster_only_from_edits_apply() -> None:
+    """Every create, patch and delete a page sends goes through ``edits/apply.py`` (one precondition path)."""
+    writes = {"patch_object", "create_object", "delete_object"}
+    writers = sorted(
+        name
+        for name, path in MODULES.items()
+        if not name.startswith("workloads.kube")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute | ast.Name)
+        and (getattr(node, "attr", None) or getattr(node, "id", "")) in writes
+    )
+    assert set(writers) == {"workloads.edits.apply"}
