@@ -149,6 +149,8 @@ def test_a_namespace_the_person_may_not_list_is_hidden_everywhere(
         f"/c/demo/ns/{HIDDEN}/deployment/secret-web/yaml/",
         f"/c/demo/ns/{HIDDEN}/deployment/secret-web/edit/",
         f"/c/demo/ns/{HIDDEN}/deployment/secret-web/logs/",
+        f"/c/demo/ns/{HIDDEN}/deployment/secret-web/revisions/",
+        f"/c/demo/ns/{HIDDEN}/deployment/secret-web/rollout/",
     ):
         assert alice.get(url).status_code == 404, url
     assert alice.get(f"/?cluster=demo&namespace={HIDDEN}").url == "/c/demo/workloads/"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from workloads.rollouts import analysis as rollouts
+from workloads.rollouts.chart import timeline_chart
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -458,9 +459,9 @@ def test_the_timeline_draws_old_and_new_ready_as_steps() -> None:
         )
 
     samples = [sample(40, "a", 2, 2), sample(30, "b", 2, 0), sample(20, "b", 3, 1), sample(10, "b", 2, 2)]
-    chart = rollouts.timeline_chart(samples, now=NOW, revision_labels={"b": "rev 2"})
+    chart = timeline_chart(samples, now=NOW, revision_labels={"b": "rev 2"})
     assert chart.points == 4 and chart.y_max == 3
     assert [m.label for m in chart.marks] == ["rev 2"]
     assert chart.new_path.startswith("M34.0,") and chart.new_path.count("V") == 3
     assert chart.old_path.count("V") == 2  # 0 -> 2 -> 2 -> 2 -> 0: it changes twice
-    assert rollouts.timeline_chart([], now=NOW).points == 0
+    assert timeline_chart([], now=NOW).points == 0

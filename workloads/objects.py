@@ -30,6 +30,14 @@ def dig(obj: Any, *path: str | int, default: Any = None) -> Any:
     return obj
 
 
+def as_int(value: Any, default: int = 0) -> int:
+    """A count as the API server may send it (an int, a numeric string, or nothing)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
 def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 timestamp as the API server writes it (``2026-01-02T03:04:05Z``), or None."""
     if not isinstance(value, str) or not value:

@@ -5,18 +5,10 @@ and the pages (which show them), so the two never disagree."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.utils.translation import gettext as _
 
-from workloads.objects import condition, dig
-
-
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+from workloads.objects import as_int, condition, dig
 
 
 @dataclass
@@ -32,8 +24,8 @@ def workload_status(kind: str, raw: dict, *, desired: int = 0, ready: int = 0, u
     """
     spec = raw.get("spec") or {}
     status = raw.get("status") or {}
-    generation = _int(dig(raw, "metadata", "generation"))
-    observed = _int(status.get("observedGeneration"), generation)
+    generation = as_int(dig(raw, "metadata", "generation"))
+    observed = as_int(status.get("observedGeneration"), generation)
     if kind == "CronJob":
         if spec.get("suspend"):
             return Status("suspended", _("Suspended: no new Jobs are scheduled"))
@@ -49,19 +41,19 @@ def workload_status(kind: str, raw: dict, *, desired: int = 0, ready: int = 0, u
             return Status("completed", _("Completed"))
         if spec.get("suspend"):
             return Status("suspended", _("Suspended"))
-        active = _int(status.get("active"))
+        active = as_int(status.get("active"))
         return Status("progressing", _("%(n)s active Pod(s)") % {"n": active})
     if kind == "DaemonSet":
-        desired = _int(status.get("desiredNumberScheduled"), desired)
-        ready = _int(status.get("numberReady"), ready)
-        updated = _int(status.get("updatedNumberScheduled"), updated)
+        desired = as_int(status.get("desiredNumberScheduled"), desired)
+        ready = as_int(status.get("numberReady"), ready)
+        updated = as_int(status.get("updatedNumberScheduled"), updated)
         total = desired
     elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
-        desired = _int(spec["replicas"]) if "replicas" in spec else (1 if spec else desired)
+        desired = as_int(spec["replicas"]) if "replicas" in spec else (1 if spec else desired)
         # The API server omits zero counts, so a present status with no readyReplicas means none.
-        ready = _int(status.get("readyReplicas")) if status else ready
-        updated = _int(status.get("updatedReplicas")) if status else updated
-        total = _int(status.get("replicas")) if status else desired
+        ready = as_int(status.get("readyReplicas")) if status else ready
+        updated = as_int(status.get("updatedReplicas")) if status else updated
+        total = as_int(status.get("replicas")) if status else desired
         if kind == "ReplicaSet":
             updated = total
     else:

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from workloads import access, objects
+from workloads import access, kinds, objects
 from workloads.browse import presenters
 from workloads.models import Cluster, Namespace, Pod, TemplateRevision, Workload
 
@@ -50,6 +50,19 @@ def live_first(qs: QuerySet) -> object:
     return obj
 
 
+def workload_or_404(cluster: Cluster, namespace: str, slug: str, name: str) -> Workload:
+    """The workload a page's URL names (its live row, else its newest deleted one), in a namespace and of a kind
+    the person may see: every page of one workload looks it up here."""
+    kind = kinds.KIND_SLUGS.get(slug)
+    if kind is None:
+        raise Http404(_("Unknown kind %(k)s") % {"k": slug})
+    check_visible(cluster, namespace)
+    check_kind(cluster, namespace, kind)
+    w = live_first(Workload.objects.filter(cluster=cluster, namespace=namespace, kind=kind, name=name))
+    w.cluster = cluster
+    return w
+
+
 def workload_url(w: Workload) -> str:
     return reverse("workloads:workload", args=[w.cluster.name, w.namespace, w.kind.lower(), w.name])
 
@@ -80,7 +93,7 @@ def revisions_of(w: Workload) -> list[presenters.Revision]:
             name=child.name,
             revision=existing.revision
             if existing
-            else presenters._int(annotations.get("deployment.kubernetes.io/revision")),
+            else objects.as_int(annotations.get("deployment.kubernetes.io/revision")),
             template_hash=existing.template_hash if existing else (child.labels or {}).get("pod-template-hash", ""),
             pod_template=child.pod_template,
             created_at=child.created_at,

@@ -22,9 +22,6 @@ from workloads import status
 from workloads.objects import dig, normalized_template, parse_time, pod_template_of
 from workloads.redaction import HIDDEN, looks_secret, mask_text, redact_annotations
 
-_int = status._int
-
-
 # --- ages -------------------------------------------------------------------------------------------------------------
 
 

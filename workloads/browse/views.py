@@ -389,13 +389,7 @@ def workload_detail(request: HttpRequest, cluster: str, namespace: str, kind: st
 
 def workload_context(c: Cluster, namespace: str, kind: str, name: str, params: QueryDict) -> dict:
     """One workload's page; the live consumer calls it too, to re-render the same partials."""
-    kind_name = kinds.KIND_SLUGS.get(kind)
-    if kind_name is None:
-        raise Http404(_("Unknown kind %(k)s") % {"k": kind})
-    lookups.check_visible(c, namespace)
-    lookups.check_kind(c, namespace, kind_name)
-    w = lookups.live_first(Workload.objects.filter(cluster=c, namespace=namespace, kind=kind_name, name=name))
-    w.cluster = c
+    w = lookups.workload_or_404(c, namespace, kind, name)
     _with_status([w])
     revisions = lookups.revisions_of(w)
     rev_uids = [r.uid for r in revisions]

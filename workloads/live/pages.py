@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from io import BytesIO
 from urllib.parse import urlsplit
 
 from django.contrib.auth.context_processors import PermWrapper
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, QueryDict
 from django.template.loader import render_to_string
 from django.urls import Resolver404, ResolverMatch, resolve
@@ -85,15 +87,16 @@ class LivePage:
         return self.match.url_name
 
 
+def page_request(scope: dict, page: str = "/", query: str = "") -> HttpRequest:
+    """A GET of the page as Django builds it from an ASGI scope: the socket's headers and cookies, the page's path
+    and query (so that ``request.path`` and the language read from it are the page's)."""
+    return ASGIRequest({**scope, "type": "http", "method": "GET", "path": page, "query_string": query}, BytesIO())
+
+
 def language_of(scope: dict) -> str:
     """The language the page was rendered in, as Django's LocaleMiddleware chose it: the switcher's cookie, else the
     browser's Accept-Language (the socket's handshake carries both), so that live swaps speak the page's language."""
-    request = HttpRequest()
-    request.COOKIES = dict(scope.get("cookies") or {})
-    for name, value in scope.get("headers") or ():
-        if name == b"accept-language":
-            request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
-    return translation.get_language_from_request(request)
+    return translation.get_language_from_request(page_request(scope))
 
 
 def resolve_page(page: str) -> LivePage:
@@ -139,10 +142,7 @@ def render_fragments(page: LivePage, user: AbstractBaseUser | AnonymousUser) -> 
             context = page_context(page.view, page.match.kwargs, page.params)
     except Http404 as exc:
         raise Refused(str(exc) or "not found") from None
-    request = HttpRequest()
-    request.method = "GET"
-    request.path = request.path_info = page.path
-    request.GET = page.params
+    request = page_request({}, page.path, page.params.urlencode())
     request.user = user
     request.resolver_match = page.match
     context |= {"request": request, "user": user, "perms": PermWrapper(user)}

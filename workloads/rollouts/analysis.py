@@ -14,18 +14,16 @@ maxSurge rounds up and maxUnavailable down; a Deployment is stalled once ``Progr
 from __future__ import annotations
 
 import math
-import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from workloads.objects import HASH_LABELS, condition, normalized_template, parse_time
+from workloads.objects import HASH_LABELS, as_int, condition, normalized_template, parse_time
+from workloads.rollouts.causes import pod_causes, pod_ready, statuses_of, template_hash_of, terminating
 
 Obj = dict[str, Any]
 
@@ -38,18 +36,7 @@ PROGRESSING, COMPLETE, PAUSED, STALLED, FAILED, SUSPENDED = (
     "suspended",
 )
 DEFAULT_PROGRESS_DEADLINE = 600
-# Waiting reasons that do not go away by waiting: the rollout cannot finish until someone changes something.
-PULL_FAILURES = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable")
-CONFIG_FAILURES = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")
 RESTART_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
-TICK_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
-
-
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def scaled_value(value: Any, total: int, *, round_up: bool, default: str) -> int:
@@ -57,10 +44,10 @@ def scaled_value(value: Any, total: int, *, round_up: bool, default: str) -> int
     if value is None:
         value = default
     if isinstance(value, str) and value.endswith("%"):
-        percent = _int(value[:-1])
+        percent = as_int(value[:-1])
         exact = percent * total / 100
         return math.ceil(exact) if round_up else math.floor(exact)
-    return _int(value)
+    return as_int(value)
 
 
 # --- what the panel shows -------------------------------------------------------------------------------------------
@@ -184,203 +171,6 @@ class Rollout:
         return round(100 * self.desired / scale, 2)
 
 
-# --- Pods and their trouble ------------------------------------------------------------------------------------------
-
-
-def template_hash_of(pod: Obj) -> str:
-    labels = (pod.get("metadata") or {}).get("labels") or {}
-    return labels.get("pod-template-hash") or labels.get("controller-revision-hash") or ""
-
-
-def pod_ready(pod: Obj) -> bool:
-    return condition(pod, "Ready").get("status") == "True"
-
-
-def terminating(pod: Obj) -> bool:
-    return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
-
-
-def _images_by_container(pod: Obj) -> dict[str, str]:
-    spec = pod.get("spec") or {}
-    return {
-        c.get("name", ""): c.get("image", "")
-        for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
-        if isinstance(c, dict)
-    }
-
-
-def _statuses(pod: Obj) -> list[Obj]:
-    status = pod.get("status") or {}
-    return [
-        cs
-        for key in ("initContainerStatuses", "containerStatuses")
-        for cs in status.get(key) or []
-        if isinstance(cs, dict)
-    ]
-
-
-@dataclass
-class _Trouble:
-    pods: set[str] = field(default_factory=set)
-    reasons: Counter = field(default_factory=Counter)
-    details: Counter = field(default_factory=Counter)
-    restarts: int = 0
-
-
-def pod_causes(pods: Sequence[Obj], events: Iterable[Obj], *, noun: str) -> list[str]:
-    """Why these Pods do not become ready, grouped: "2 new Pods cannot pull image nginx:1.99-typo (ImagePullBackOff)".
-
-    ``noun`` says which Pods these are ("new", "updated", ""), for the sentence.
-    """
-    pulls: dict[str, _Trouble] = defaultdict(_Trouble)
-    crashes: dict[str, _Trouble] = defaultdict(_Trouble)
-    configs: dict[str, _Trouble] = defaultdict(_Trouble)
-    unschedulable = _Trouble()
-    unready = _Trouble()
-    failed = _Trouble()
-    unready_uids: dict[str, str] = {}
-    for pod in pods:
-        if terminating(pod):
-            continue
-        name = (pod.get("metadata") or {}).get("name", "")
-        status = pod.get("status") or {}
-        images = _images_by_container(pod)
-        scheduled = condition(pod, "PodScheduled")
-        if scheduled.get("status") == "False":
-            unschedulable.pods.add(name)
-            unschedulable.details[scheduled.get("message") or scheduled.get("reason") or ""] += 1
-            continue
-        if status.get("phase") == "Failed":
-            failed.pods.add(name)
-            failed.reasons[status.get("reason") or "Failed"] += 1
-        blocked = False
-        for cs in _statuses(pod):
-            state, last = cs.get("state") or {}, cs.get("lastState") or {}
-            waiting = state.get("waiting") or {}
-            reason = waiting.get("reason") or ""
-            container = cs.get("name", "")
-            if reason in PULL_FAILURES:
-                image = images.get(container) or cs.get("image") or "?"
-                pulls[image].pods.add(name)
-                pulls[image].reasons[reason] += 1
-                blocked = True
-            elif reason == "CrashLoopBackOff" or _crashed(state, status):
-                trouble = crashes[container]
-                trouble.pods.add(name)
-                ended = (last.get("terminated") or {}) if reason else (state.get("terminated") or {})
-                trouble.reasons[reason or ended.get("reason") or "Error"] += 1
-                if ended:
-                    trouble.details[_exit_text(ended)] += 1
-                trouble.restarts += _int(cs.get("restartCount"))
-                blocked = True
-            elif reason in CONFIG_FAILURES:
-                configs[container].pods.add(name)
-                configs[container].reasons[reason] += 1
-                configs[container].details[waiting.get("message") or ""] += 1
-                blocked = True
-            elif status.get("phase") == "Failed" and (terminated := state.get("terminated") or {}):
-                failed.details[_exit_text(terminated)] += 1
-        if (
-            not blocked
-            and status.get("phase") == "Running"
-            and not pod_ready(pod)
-            and all((cs.get("state") or {}).get("running") for cs in status.get("containerStatuses") or [])
-        ):
-            uid = (pod.get("metadata") or {}).get("uid", "")
-            unready_uids[uid] = name
-    for event in events:
-        involved = event.get("involvedObject") or event.get("regarding") or {}
-        if (
-            involved.get("uid") in unready_uids
-            and event.get("reason") == "Unhealthy"
-            and "Readiness" in (event.get("message") or event.get("note") or "")
-        ):
-            unready.pods.add(unready_uids[involved["uid"]])
-            unready.details[_probe_message(event.get("message") or event.get("note") or "")] += 1
-
-    prefix = f"{noun} " if noun else ""
-    causes: list[str] = []
-    for image, trouble in pulls.items():
-        reason = "ImagePullBackOff" if trouble.reasons["ImagePullBackOff"] else trouble.reasons.most_common(1)[0][0]
-        causes.append(
-            ngettext(
-                "%(n)d %(new)sPod cannot pull image %(image)s (%(reason)s)",
-                "%(n)d %(new)sPods cannot pull image %(image)s (%(reason)s)",
-                len(trouble.pods),
-            )
-            % {"n": len(trouble.pods), "new": prefix, "image": image, "reason": reason}
-        )
-    for container, trouble in crashes.items():
-        reason = trouble.reasons.most_common(1)[0][0]
-        text = _("%(new)sPods crash: %(reason)s") % {"new": prefix, "reason": reason}
-        if trouble.details:
-            text += ", " + trouble.details.most_common(1)[0][0]
-        text += " " + ngettext(
-            "(container %(c)s, %(n)d Pod, %(r)d restarts)",
-            "(container %(c)s, %(n)d Pods, %(r)d restarts)",
-            len(trouble.pods),
-        ) % {"c": container, "n": len(trouble.pods), "r": trouble.restarts}
-        causes.append(text)
-    for container, trouble in configs.items():
-        reason = trouble.reasons.most_common(1)[0][0]
-        message = trouble.details.most_common(1)[0][0]
-        causes.append(
-            ngettext(
-                "%(n)d %(new)sPod cannot start container %(c)s (%(reason)s)",
-                "%(n)d %(new)sPods cannot start container %(c)s (%(reason)s)",
-                len(trouble.pods),
-            )
-            % {"n": len(trouble.pods), "new": prefix, "c": container, "reason": reason}
-            + (f": {message}" if message else "")
-        )
-    if unschedulable.pods:
-        message = unschedulable.details.most_common(1)[0][0]
-        causes.append(
-            ngettext(
-                "%(n)d %(new)sPod cannot be scheduled",
-                "%(n)d %(new)sPods cannot be scheduled",
-                len(unschedulable.pods),
-            )
-            % {"n": len(unschedulable.pods), "new": prefix}
-            + (f": {message}" if message else "")
-        )
-    if unready.pods:
-        causes.append(
-            ngettext(
-                "readiness probe failing on %(n)d %(new)sPod: %(message)s",
-                "readiness probe failing on %(n)d %(new)sPods: %(message)s",
-                len(unready.pods),
-            )
-            % {"n": len(unready.pods), "new": prefix, "message": unready.details.most_common(1)[0][0]}
-        )
-    if failed.pods:
-        what = failed.details.most_common(1)[0][0] if failed.details else failed.reasons.most_common(1)[0][0]
-        causes.append(
-            ngettext("%(n)d Pod failed: %(what)s", "%(n)d Pods failed: %(what)s", len(failed.pods))
-            % {"n": len(failed.pods), "what": what}
-        )
-    return causes
-
-
-def _exit_text(terminated: Obj) -> str:
-    code = terminated.get("exitCode")
-    text = _("exit code %(c)s") % {"c": code}
-    if terminated.get("reason") and terminated["reason"] not in ("Error", "Completed"):
-        text = f"{terminated['reason']}, {text}"
-    return text
-
-
-def _probe_message(message: str) -> str:
-    # "Readiness probe failed: HTTP probe failed with statuscode: 503" -> the part after the first colon.
-    return re.sub(r"^Readiness probe failed:\s*", "", message).strip() or message
-
-
-def _crashed(state: Obj, status: Obj) -> bool:
-    """A container that ended with an error in a Pod that restarts it (a failed Job Pod is counted apart)."""
-    terminated = state.get("terminated") or {}
-    return bool(terminated) and _int(terminated.get("exitCode")) != 0 and status.get("phase") != "Failed"
-
-
 # --- revisions -------------------------------------------------------------------------------------------------------
 
 
@@ -395,9 +185,9 @@ def revision_template(revision: Obj) -> Obj:
 
 def revision_number(revision: Obj) -> int:
     if "revision" in revision:
-        return _int(revision.get("revision"))
+        return as_int(revision.get("revision"))
     annotations = (revision.get("metadata") or {}).get("annotations") or {}
-    return _int(annotations.get("deployment.kubernetes.io/revision"))
+    return as_int(annotations.get("deployment.kubernetes.io/revision"))
 
 
 def revision_hash(revision: Obj) -> str:
@@ -445,13 +235,13 @@ def deployment_budget(spec: Obj, status: Obj) -> Budget | None:
     if strategy.get("type") == "Recreate":
         return None
     rolling = strategy.get("rollingUpdate") or {}
-    desired = _int(spec.get("replicas"), 1)
+    desired = as_int(spec.get("replicas"), 1)
     surge = scaled_value(rolling.get("maxSurge"), desired, round_up=True, default="25%")
     unavailable = scaled_value(rolling.get("maxUnavailable"), desired, round_up=False, default="25%")
     if surge == 0 and unavailable == 0:
         unavailable = 1
-    total = _int(status.get("replicas"))
-    available = _int(status.get("availableReplicas"))
+    total = as_int(status.get("replicas"))
+    available = as_int(status.get("availableReplicas"))
     return Budget(
         max_surge=surge,
         max_unavailable=unavailable,
@@ -465,7 +255,7 @@ def deployment_budget(spec: Obj, status: Obj) -> Budget | None:
 def _deployment(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], events: Sequence[Obj], now: datetime):
     spec, status = workload.get("spec") or {}, workload.get("status") or {}
     metadata = workload.get("metadata") or {}
-    desired = _int(spec.get("replicas"), 1)
+    desired = as_int(spec.get("replicas"), 1)
     new = newest_matching(spec.get("template") or {}, revisions)
     if new is not None and normalized_template(revision_template(new)) != normalized_template(
         spec.get("template") or {}
@@ -479,14 +269,14 @@ def _deployment(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], ev
         state=PROGRESSING,
         summary="",
         desired=desired,
-        updated=_int(status.get("updatedReplicas")),
-        ready=_int(status.get("readyReplicas")),
-        available=_int(status.get("availableReplicas")),
-        total=_int(status.get("replicas")),
-        new_total=_int((new or {}).get("status", {}).get("replicas")),
-        new_ready=_int((new or {}).get("status", {}).get("readyReplicas")),
-        old_total=sum(_int((r.get("status") or {}).get("replicas")) for r in old),
-        old_ready=sum(_int((r.get("status") or {}).get("readyReplicas")) for r in old),
+        updated=as_int(status.get("updatedReplicas")),
+        ready=as_int(status.get("readyReplicas")),
+        available=as_int(status.get("availableReplicas")),
+        total=as_int(status.get("replicas")),
+        new_total=as_int((new or {}).get("status", {}).get("replicas")),
+        new_ready=as_int((new or {}).get("status", {}).get("readyReplicas")),
+        old_total=sum(as_int((r.get("status") or {}).get("replicas")) for r in old),
+        old_ready=sum(as_int((r.get("status") or {}).get("readyReplicas")) for r in old),
         new_revision=(new.get("metadata") or {}).get("name", "") if new else "",
         new_revision_number=revision_number(new) if new else 0,
         strategy=(spec.get("strategy") or {}).get("type", "RollingUpdate"),
@@ -495,9 +285,9 @@ def _deployment(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], ev
     )
     new_pods = [p for p in pods if new_hash and template_hash_of(p) == new_hash]
     progressing = condition(workload, "Progressing")
-    seconds = _int(spec.get("progressDeadlineSeconds"), DEFAULT_PROGRESS_DEADLINE)
+    seconds = as_int(spec.get("progressDeadlineSeconds"), DEFAULT_PROGRESS_DEADLINE)
     exceeded = progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded"
-    generation, observed = _int(metadata.get("generation")), _int(status.get("observedGeneration"))
+    generation, observed = as_int(metadata.get("generation")), as_int(status.get("observedGeneration"))
     done = (
         observed >= generation
         and rollout.updated >= desired
@@ -587,12 +377,12 @@ def _statefulset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], e
     spec, status = workload.get("spec") or {}, workload.get("status") or {}
     metadata = workload.get("metadata") or {}
     name = metadata.get("name", "")
-    desired = _int(spec.get("replicas"), 1)
+    desired = as_int(spec.get("replicas"), 1)
     update_strategy = spec.get("updateStrategy") or {}
     rolling = update_strategy.get("rollingUpdate")
     if update_strategy.get("type", "RollingUpdate") == "RollingUpdate" and rolling is None:
         rolling = {"partition": 0}
-    partition = _int((rolling or {}).get("partition"))
+    partition = as_int((rolling or {}).get("partition"))
     update_revision = status.get("updateRevision") or ""
     current_revision = status.get("currentRevision") or ""
     by_name = {(r.get("metadata") or {}).get("name"): r for r in revisions}
@@ -601,10 +391,10 @@ def _statefulset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], e
         state=PROGRESSING,
         summary="",
         desired=desired,
-        updated=_int(status.get("updatedReplicas")),
-        ready=_int(status.get("readyReplicas")),
-        available=_int(status.get("availableReplicas"), _int(status.get("readyReplicas"))),
-        total=_int(status.get("replicas")),
+        updated=as_int(status.get("updatedReplicas")),
+        ready=as_int(status.get("readyReplicas")),
+        available=as_int(status.get("availableReplicas"), as_int(status.get("readyReplicas"))),
+        total=as_int(status.get("replicas")),
         new_revision=update_revision,
         new_revision_number=revision_number(by_name[update_revision]) if update_revision in by_name else 0,
         strategy=update_strategy.get("type", "RollingUpdate"),
@@ -627,7 +417,7 @@ def _statefulset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], e
             slot.status = "Terminating" if terminating(pod) else _pod_word(pod)
         rollout.slots.append(slot)
     rollout.causes = pod_causes(new_pods, events, noun=_("updated"))
-    generation, observed = _int(metadata.get("generation")), _int(status.get("observedGeneration"))
+    generation, observed = as_int(metadata.get("generation")), as_int(status.get("observedGeneration"))
     if rollout.strategy == "OnDelete":
         done = observed >= generation and rollout.ready >= desired
     elif rolling is not None:
@@ -682,7 +472,7 @@ def _statefulset_summary(rollout: Rollout, done: bool, unobserved: bool) -> str:
 
 def _pod_word(pod: Obj) -> str:
     status = pod.get("status") or {}
-    for cs in _statuses(pod):
+    for cs in statuses_of(pod):
         waiting = (cs.get("state") or {}).get("waiting") or {}
         if waiting.get("reason"):
             return waiting["reason"]
@@ -694,7 +484,7 @@ def _pod_word(pod: Obj) -> str:
 def _daemonset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], events: Sequence[Obj]) -> Rollout:
     spec, status = workload.get("spec") or {}, workload.get("status") or {}
     metadata = workload.get("metadata") or {}
-    desired = _int(status.get("desiredNumberScheduled"))
+    desired = as_int(status.get("desiredNumberScheduled"))
     new = newest_matching(spec.get("template") or {}, revisions)
     new_hash = revision_hash(new) if new else ""
     strategy = spec.get("updateStrategy") or {}
@@ -704,10 +494,10 @@ def _daemonset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], eve
         state=PROGRESSING,
         summary="",
         desired=desired,
-        updated=_int(status.get("updatedNumberScheduled")),
-        ready=_int(status.get("numberReady")),
-        available=_int(status.get("numberAvailable")),
-        total=_int(status.get("currentNumberScheduled")),
+        updated=as_int(status.get("updatedNumberScheduled")),
+        ready=as_int(status.get("numberReady")),
+        available=as_int(status.get("numberAvailable")),
+        total=as_int(status.get("currentNumberScheduled")),
         new_revision=(new.get("metadata") or {}).get("name", "") if new else "",
         new_revision_number=revision_number(new) if new else 0,
         strategy=strategy.get("type", "RollingUpdate"),
@@ -741,7 +531,7 @@ def _daemonset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], eve
             )
         )
     rollout.causes = pod_causes(new_pods, events, noun=_("updated"))
-    generation, observed = _int(metadata.get("generation")), _int(status.get("observedGeneration"))
+    generation, observed = as_int(metadata.get("generation")), as_int(status.get("observedGeneration"))
     done = observed >= generation and rollout.updated >= desired and rollout.available >= desired
     if observed < generation:
         rollout.summary = _("Waiting for the DaemonSet controller to see the change.")
@@ -767,17 +557,17 @@ def _daemonset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], eve
 
 def _job(workload: Obj, pods: Sequence[Obj], events: Sequence[Obj]) -> Rollout:
     spec, status = workload.get("spec") or {}, workload.get("status") or {}
-    completions = _int(spec.get("completions"), 1) if spec.get("completions") is not None else 1
+    completions = as_int(spec.get("completions"), 1) if spec.get("completions") is not None else 1
     rollout = Rollout(
         kind="Job",
         state=PROGRESSING,
         summary="",
         desired=completions,
         completions=completions,
-        succeeded=_int(status.get("succeeded")),
-        failed=_int(status.get("failed")),
-        active=_int(status.get("active")),
-        ready=_int(status.get("ready")),
+        succeeded=as_int(status.get("succeeded")),
+        failed=as_int(status.get("failed")),
+        active=as_int(status.get("active")),
+        ready=as_int(status.get("ready")),
     )
     complete, failed = condition(workload, "Complete"), condition(workload, "Failed")
     counts = {"s": rollout.succeeded, "c": completions, "a": rollout.active, "f": rollout.failed}
@@ -813,106 +603,3 @@ def undo_template(revision: Obj) -> Obj:
     labels = {k: v for k, v in (template["metadata"].get("labels") or {}).items() if k != "pod-template-hash"}
     template["metadata"]["labels"] = labels
     return template
-
-
-# --- the timeline chart ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class ChartMark:
-    x: float
-    label: str
-    title: str
-
-
-@dataclass
-class Chart:
-    width: int
-    height: int
-    left: int
-    top: int
-    plot_w: int
-    plot_h: int
-    y_max: int
-    new_path: str = ""
-    old_path: str = ""
-    desired_path: str = ""
-    y_ticks: list[tuple[float, int]] = field(default_factory=list)
-    x_ticks: list[tuple[float, str]] = field(default_factory=list)
-    marks: list[ChartMark] = field(default_factory=list)
-    points: int = 0
-    start: datetime | None = None
-    end: datetime | None = None
-    summary: str = ""  # the chart in words, for those who do not see it
-
-
-def timeline_chart(
-    samples: Sequence[Any],
-    *,
-    now: datetime,
-    width: int = 1200,
-    height: int = 190,
-    revision_labels: dict[str, str] | None = None,
-) -> Chart:
-    """Old and new ready Pods over time as step lines; ``samples`` have ``at``, ``revision``, ``desired``,
-    ``ready``, ``new_ready`` (RolloutSample rows). A vertical mark where the current template changes."""
-    left, top, right, bottom = 34, 10, 40, 24
-    chart = Chart(width, height, left, top, width - left - right, height - top - bottom, 1)
-    if not samples:
-        return chart
-    samples = sorted(samples, key=lambda s: s.at)
-    start, end = samples[0].at, max(now, samples[-1].at)
-    span = max((end - start).total_seconds(), 1.0)
-    y_max = max(1, *(max(s.desired, s.ready, s.new_ready) for s in samples))
-    chart.y_max, chart.points, chart.start, chart.end = y_max, len(samples), start, end
-
-    def x(at: datetime) -> float:
-        return round(left + chart.plot_w * (at - start).total_seconds() / span, 1)
-
-    def y(value: int) -> float:
-        return round(top + chart.plot_h * (1 - value / y_max), 1)
-
-    def steps(value: Any) -> str:
-        parts = []
-        previous = None
-        for s in samples:
-            v = value(s)
-            if previous is None:
-                parts.append(f"M{x(s.at)},{y(v)}")
-            elif v != previous:
-                parts.append(f"H{x(s.at)}V{y(v)}")
-            previous = v
-        parts.append(f"H{x(end)}")
-        return "".join(parts)
-
-    chart.new_path = steps(lambda s: s.new_ready)
-    chart.old_path = steps(lambda s: max(0, s.ready - s.new_ready))
-    chart.desired_path = steps(lambda s: s.desired)
-    step = max(1, math.ceil(y_max / 4))
-    chart.y_ticks = [(y(v), v) for v in range(0, y_max + 1, step)]
-    seconds = next((t for t in TICK_SECONDS if span / t <= 6), TICK_SECONDS[-1])
-    first = math.ceil(start.timestamp() / seconds) * seconds
-    for tick in range(int(first), int(end.timestamp()) + 1, seconds):
-        at = datetime.fromtimestamp(tick, tz=start.tzinfo)
-        chart.x_ticks.append((x(at), localtime(at).strftime("%H:%M:%S" if seconds < 60 else "%H:%M")))
-    labels = revision_labels or {}
-    previous_revision = None
-    for s in samples:
-        # The first template the mirror knows is not a change of template: no mark from "" to it.
-        if previous_revision and s.revision != previous_revision:
-            label = labels.get(s.revision, s.revision[-10:])
-            chart.marks.append(ChartMark(x(s.at), label, _("template %(r)s from %(t)s") % {"r": label, "t": s.at}))
-        previous_revision = s.revision
-    last = samples[-1]
-    chart.summary = _(
-        "From %(start)s to %(end)s. Now %(new)d Pods of the new template and %(old)d of older ones are ready, "
-        "of %(d)d desired; the template changed %(m)d times."
-    ) % {
-        "start": localtime(start).strftime("%H:%M:%S"),
-        "end": localtime(end).strftime("%H:%M:%S"),
-        "new": last.new_ready,
-        "old": max(0, last.ready - last.new_ready),
-        "d": last.desired,
-        "m": len(chart.marks),
-    }
-    return chart

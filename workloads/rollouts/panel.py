@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from workloads import kinds
 from workloads.models import Event, RolloutSample, Workload
 from workloads.rollouts import analysis as rollouts
+from workloads.rollouts.chart import timeline_chart
 
 EVENTS_READ = 200
 
@@ -46,5 +47,5 @@ def panel_context(w: Workload) -> dict[str, Any]:
             RolloutSample.objects.filter(cluster_id=w.cluster_id, workload_uid=w.uid).order_by("-at")[:SAMPLES_SHOWN]
         )
         labels = {r.template_hash: _("rev %(n)s") % {"n": r.revision} for r in revisions}
-        chart = rollouts.timeline_chart(samples, now=now, revision_labels=labels)
+        chart = timeline_chart(samples, now=now, revision_labels=labels)
     return {"rollout": rollout, "rollout_chart": chart, "rollout_revisions": len(revisions)}

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from workloads import access, kinds, kube, roles
+from workloads.browse import lookups
 from workloads.edits import apply as edit_apply
 from workloads.edits.diff import diff_objects
 from workloads.edits.patch import editable
@@ -43,19 +44,8 @@ def _back_to(request: HttpRequest, url: str) -> HttpResponse:
 
 
 def _workload(cluster: str, namespace: str, kind: str, name: str) -> tuple[Cluster, Workload]:
-    c = get_object_or_404(Cluster, name=cluster)
-    kind_name = kinds.KIND_SLUGS.get(kind)
-    if kind_name is None:
-        raise Http404(_("Unknown kind %(k)s") % {"k": kind})
-    w = (
-        Workload.objects.filter(cluster=c, namespace=namespace, kind=kind_name, name=name)
-        .order_by("deleted_at")
-        .first()
-    )
-    if w is None:
-        raise Http404(_("No %(k)s %(ns)s/%(n)s") % {"k": kind_name, "ns": namespace, "n": name})
-    w.cluster = c
-    return c, w
+    c = lookups.cluster_or_404(cluster)
+    return c, lookups.workload_or_404(c, namespace, kind, name)
 
 
 @permission_required(roles.VIEW, raise_exception=True)
