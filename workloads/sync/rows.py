@@ -33,9 +33,16 @@ def base_columns(obj: Obj) -> dict[str, Any]:
     }
 
 
-def workload_health(kind: str, obj: Obj) -> tuple[str, str]:
-    """(health, reason) as the list badge shows it: one rule, shared with the pages."""
-    badge = status.workload_status(kind, obj)
+def workload_health(kind: str, obj: Obj, cols: dict[str, Any]) -> tuple[str, str]:
+    """(health, reason) as the pages show it: the same rule with the same replica columns as its fallbacks, so the
+    stored column (what the list sorts by) and the badge the page draws from ``raw`` never disagree."""
+    badge = status.workload_status(
+        kind,
+        obj,
+        desired=cols.get("desired_replicas", 0),
+        ready=cols.get("ready_replicas", 0),
+        updated=cols.get("updated_replicas", 0),
+    )
     return badge.health, str(badge.reason)
 
 
@@ -90,7 +97,7 @@ def workload_columns(kind: str, obj: Obj) -> dict[str, Any]:
             "updated_replicas": 0,
             "available_replicas": 0,
         }
-    cols["health"], cols["health_reason"] = workload_health(kind, obj)
+    cols["health"], cols["health_reason"] = workload_health(kind, obj, cols)
     cols["health_reason"] = (cols["health_reason"] or "")[:2000]
     return cols
 
