@@ -25,6 +25,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from workloads import identity
+from workloads.browse import lookups
 from workloads.browse import related as views_related
 from workloads.browse import views as views_browse
 from workloads.live.subscriptions import Refused
@@ -119,7 +120,7 @@ def page_context(view: str, kwargs: dict, params: QueryDict) -> dict:
     """The context of a live page, from its URL name, URL kwargs and query, built by the page's own view module."""
     if view == "overview":
         return views_browse.overview_context()
-    c = views_browse.cluster_or_404(kwargs["cluster"])
+    c = lookups.cluster_or_404(kwargs["cluster"])
     if view == "cluster_workloads":
         return views_browse.list_context(c, params.get("namespace", ""), params, namespace_page=False)
     if view == "namespace":
