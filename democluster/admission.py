@@ -659,9 +659,8 @@ def validate(res: Resource, obj: Obj, old: Obj | None) -> list[Cause]:
             causes.append(required("spec.schedule"))
         else:
             causes += [invalid_value("spec.schedule", schedule, why) for why in cron.schedule_errors(schedule)]
-        time_zone_error = cron.time_zone_error(spec.get("timeZone"))
-        if time_zone_error is not None:
-            causes.append(invalid_value("spec.timeZone", spec.get("timeZone"), time_zone_error))
+        time_zone = spec.get("timeZone")
+        causes += [invalid_value("spec.timeZone", time_zone, why) for why in cron.time_zone_errors(time_zone)]
         if spec.get("concurrencyPolicy") not in ("Allow", "Forbid", "Replace"):
             causes.append(
                 unsupported("spec.concurrencyPolicy", spec.get("concurrencyPolicy"), ["Allow", "Forbid", "Replace"])

@@ -55,17 +55,18 @@ def schedule_errors(schedule: str) -> list[str]:
     return found
 
 
-def time_zone_error(time_zone: str | None) -> str | None:
-    """Why kube-apiserver refuses this ``spec.timeZone``, or None."""
+def time_zone_errors(time_zone: str | None) -> list[str]:
+    """Why kube-apiserver refuses this ``spec.timeZone`` (none when it takes it)."""
     if time_zone is None:
-        return None
+        return []
     if time_zone == "":
-        return "timeZone must be nil or non-empty string"
+        return ["timeZone must be nil or non-empty string"]
+    found = []
     if time_zone.lower() == "local":
-        return "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
-    if _zone(time_zone) is None:
-        return f"unknown time zone {time_zone}"
-    return None
+        found.append("timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones")
+    if time_zone != "Local" and _zone(time_zone) is None:  # Go's time.LoadLocation takes "Local" (and only it)
+        found.append(f"unknown time zone {time_zone}")
+    return found
 
 
 def _zone(name: str) -> ZoneInfo | None:
