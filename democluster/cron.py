@@ -3,8 +3,7 @@ controller runs them. cronsim evaluates the five fields; this module only adds w
 ``ParseStandard``) differs from it: exactly five fields, the descriptors and ``@every <duration>``, ``?`` for ``*``,
 no ``L``/``W``/``#``, Sunday only as 0, and no ``TZ=``/``CRON_TZ=`` (the ``timeZone`` field says it instead).
 
-What still differs from kube-apiserver is listed in README.md (the wording of a bad field's message; ``*/N`` in one
-day field ORs with the other in robfig/cron, ANDs in cronsim)."""
+Refusals are worded as kube-apiserver words them (tests/differential/test_cron_answers.py compares them)."""
 
 from __future__ import annotations
 
@@ -118,7 +117,13 @@ def _field_for_cronsim(index: int, text: str) -> str:
             raise CronError(f"beginning of range ({start}) beyond end of range ({end}): {item}")
         if step == 0:
             raise CronError(f"step of range should be a positive number: {item}")
-    return ",".join(item.replace("?", "*") for item in items) or text
+    if index not in (2, 4):
+        return ",".join(item.replace("?", "*") for item in items) or text
+    # A day field is "any day" to Go's cron when one of its items is * or ? without a step; then the two day fields
+    # must both match, else either may. cronsim decides by the field's first character, so say it that way.
+    if any(item.partition("/")[0] in ("*", "?") and item.partition("/")[2] in ("", "1") for item in items):
+        return "*"
+    return ",".join(f"{low}-{high}/{item.partition('/')[2]}" if item[0] in "*?" else item for item in items) or text
 
 
 class Schedule:

@@ -12,6 +12,7 @@ import pytest
 from democluster import admission, controllers
 from democluster.config import SimConfig
 from democluster.controllers.base import Context
+from democluster.cron import Schedule
 from democluster.errors import ApiError
 from democluster.resources import CRONJOBS, JOBS
 from democluster.store import Obj, Store
@@ -137,3 +138,11 @@ def test_admission_takes_every_and_the_descriptors() -> None:
     for i, schedule in enumerate(("@every 5m", "@hourly", "@annually", "0 0 ? * sun", "0 0 31 2 *")):
         store.create(CRONJOBS, cronjob(f"ok-{i}", schedule, "Europe/Paris"))
     assert len(store.list(CRONJOBS)) == 5
+
+
+def test_a_stepped_day_field_is_no_any_day_as_in_go_cron() -> None:
+    """robfig/cron (the CronJob controller's parser) runs "0 0 */2 * 1" on odd days or Mondays, not odd Mondays."""
+    tuesday = datetime.fromisoformat("2030-01-01T00:00:00+00:00")
+    assert Schedule("0 0 */2 * 1").next_after(tuesday) == datetime.fromisoformat("2030-01-03T00:00:00+00:00")
+    assert Schedule("0 0 * * 1").next_after(tuesday) == datetime.fromisoformat("2030-01-07T00:00:00+00:00")
+    assert Schedule("0 0 ?,5 * 1").next_after(tuesday) == datetime.fromisoformat("2030-01-07T00:00:00+00:00")
