@@ -14,7 +14,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from democluster import errors
+from democluster import cron, errors
 from democluster.resources import Resource
 from democluster.selectors import match_label_selector
 
@@ -598,9 +598,6 @@ def _intstr_ok(value: Any) -> bool:
     return isinstance(value, str) and re.fullmatch(r"\d+%", value) is not None
 
 
-_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?]+$")
-
-
 def validate(res: Resource, obj: Obj, old: Obj | None) -> list[Cause]:
     kind = res.kind
     causes = _validate_name(obj, kind) if old is None else []
@@ -660,11 +657,10 @@ def validate(res: Resource, obj: Obj, old: Obj | None) -> list[Cause]:
         schedule = spec.get("schedule")
         if not schedule:
             causes.append(required("spec.schedule"))
-        elif not (
-            schedule.startswith("@")
-            or (len(schedule.split()) == 5 and all(_CRON_FIELD.match(f) for f in schedule.split()))
-        ):
-            causes.append(invalid_value("spec.schedule", schedule, f"unparseable cron schedule: {schedule}"))
+        else:
+            causes += [invalid_value("spec.schedule", schedule, why) for why in cron.schedule_errors(schedule)]
+        time_zone = spec.get("timeZone")
+        causes += [invalid_value("spec.timeZone", time_zone, why) for why in cron.time_zone_errors(time_zone)]
         if spec.get("concurrencyPolicy") not in ("Allow", "Forbid", "Replace"):
             causes.append(
                 unsupported("spec.concurrencyPolicy", spec.get("concurrencyPolicy"), ["Allow", "Forbid", "Replace"])

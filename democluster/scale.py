@@ -15,7 +15,7 @@ from typing import Any
 
 from democluster.admission import default as api_default
 from democluster.controllers.base import template_hash
-from democluster.kubelet import image_id, normalize_image
+from democluster.controllers.kubelet import image_id, normalize_image
 from democluster.resources import (
     CONFIGMAPS,
     DEPLOYMENTS,

@@ -1,4 +1,4 @@
-"""The controllers and the simulated kubelet, run as asyncio tasks beside the API server.
+"""The controllers, the scheduler and the simulated kubelet, run as asyncio tasks beside the API server.
 
 The store calls one listener on every committed change; it keeps the owner/node indexes and lets
 each controller enqueue the keys it cares about. Each controller drains its queue once per tick.
@@ -17,7 +17,9 @@ from democluster.controllers.disruption import DisruptionController
 from democluster.controllers.endpointslice import EndpointSliceController
 from democluster.controllers.gc import GarbageCollector
 from democluster.controllers.job import JobController
+from democluster.controllers.kubelet import Kubelet, ensure_nodes
 from democluster.controllers.replicaset import ReplicaSetController
+from democluster.controllers.scheduler import Scheduler
 from democluster.controllers.statefulset import StatefulSetController
 from democluster.resources import Resource
 from democluster.store import Obj, Store
@@ -32,13 +34,12 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     EndpointSliceController,
     DisruptionController,
     GarbageCollector,
+    Scheduler,
 )
 
 
 def build(store: Store, config: SimConfig) -> Context:
-    """Create the controllers and the kubelet and hook them to the store (no tasks yet)."""
-    from democluster.kubelet import Kubelet, ensure_nodes
-
+    """Create the controllers, the scheduler and the kubelet and hook them to the store (no tasks yet)."""
     ctx = Context(store, config)
     for cls in CONTROLLERS:
         ctx.controllers[cls.name] = cls(ctx)
@@ -65,7 +66,7 @@ def build(store: Store, config: SimConfig) -> Context:
 
 
 def start(store: Store, config: SimConfig) -> list[asyncio.Task]:
-    """Start every controller and the kubelet on the running loop; cancel the tasks to stop them."""
+    """Start every controller, the scheduler and the kubelet on the running loop; cancel the tasks to stop them."""
     ctx = build(store, config)
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(c.run(), name=f"democluster-{c.name}") for c in ctx.controllers.values()]

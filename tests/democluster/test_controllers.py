@@ -14,8 +14,8 @@ from kubernetes import client
 from democluster import admission, controllers, scale, scenario
 from democluster.config import SimConfig
 from democluster.controllers.base import Context, get_condition, pod_is_ready
-from democluster.controllers.cronjob import CronError, Schedule
-from democluster.kubelet import CRASH_ANNOTATION
+from democluster.controllers.kubelet import CRASH_ANNOTATION
+from democluster.cron import CronError, Schedule
 from democluster.resources import (
     CONFIGMAPS,
     CONTROLLERREVISIONS,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 from decimal import Decimal
 
+from cronsim import CronSim, CronSimError
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -35,8 +37,18 @@ IMAGE_REFERENCE = re.compile(
 # workload carries it; a value this large is almost always a mistake (a file pasted into the wrong box).
 MAX_ENV_VALUE_BYTES = 32 * 1024
 INT32_MAX = 2**31 - 1  # replicas, seconds and counts are int32 in the API
-CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$", re.ASCII)
-CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+# A CronJob's schedule as kube-apiserver takes it (robfig/cron's ParseStandard): five fields or a descriptor. cronsim
+# checks each field's ranges and steps; what Kubernetes refuses and cronsim takes (L, W, #, Sunday as 7, six fields)
+# and takes where cronsim does not (?, an empty list item, a day no month has) is settled around it.
+CRON_DESCRIPTORS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+CRON_NAMES = (
+    (),
+    (),
+    (),
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+    ("sun", "mon", "tue", "wed", "thu", "fri", "sat"),
+)
+GO_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|[-+]?0")
 
 
 def dns1123_label(value: str) -> None:
@@ -127,11 +139,59 @@ def int_or_percent(value: str) -> None:
 
 def cron_schedule(value: str) -> None:
     value = value.strip()
-    if value in CRON_MACROS or value.startswith("@every "):
+    if "TZ" in value:
+        raise ValidationError(
+            _("Kubernetes refuses TZ= and CRON_TZ= in a schedule: set the CronJob's time zone (spec.timeZone) instead.")
+        )
+    if value.startswith("@every ") and GO_DURATION.fullmatch(value.removeprefix("@every ")):
         return
+    if value.startswith("@"):
+        if value in CRON_DESCRIPTORS:
+            return
+        raise ValidationError(
+            _(
+                "%(v)s is not a cron schedule: the shortcuts are @yearly, @annually, @monthly, @weekly, @daily, "
+                "@midnight, @hourly, and @every followed by a duration such as 1h30m."
+            )
+            % {"v": value}
+        )
     fields = value.split()
-    if len(fields) != 5 or not all(CRON_FIELD.match(f) for f in fields):
+    if len(fields) != 5:
         raise ValidationError(_("%(v)s is not a cron schedule: five fields, e.g. */5 * * * *.") % {"v": value})
+    for number, text in enumerate(fields, start=1):
+        if not _cron_field_is_kubernetes(number - 1, text):
+            raise ValidationError(
+                _(
+                    "%(v)s is not a cron schedule: field %(n)d (%(text)s) is not valid; the fields are minute 0-59, "
+                    "hour 0-23, day of month 1-31, month 1-12 or JAN-DEC, day of week 0-6 or SUN-SAT."
+                )
+                % {"v": value, "n": number, "text": text}
+            )
+
+
+def _cron_field_is_kubernetes(index: int, text: str) -> bool:
+    """Only numbers, *, ? and (in the month and weekday fields) three-letter names, with Sunday as 0 only."""
+    names = CRON_NAMES[index]
+    for item in filter(None, text.split(",")):
+        span, slash, step = item.partition("/")
+        if slash and not step.isdigit():
+            return False
+        if span in ("*", "?"):
+            continue
+        for token in span.split("-"):
+            if token.lower() in names:
+                continue
+            if not token.isdigit() or (index == 4 and int(token) > 6):
+                return False
+    # The ranges, steps and order, by cronsim, with every other field "*" (so that a day no month has, which
+    # Kubernetes takes and never runs, is not refused for the month's sake).
+    probe = ["*"] * 5
+    probe[index] = ",".join(item.replace("?", "*") for item in text.split(",") if item)
+    try:
+        CronSim(" ".join(probe), datetime(2000, 1, 1, tzinfo=UTC))
+    except CronSimError:
+        return False
+    return True
 
 
 def hidden_characters(text: str) -> list[str]:

@@ -1,22 +1,12 @@
-"""A lease in Redis, so that exactly one watcher per (cluster, kind) runs anywhere."""
+"""A lease in Redis, so that exactly one watcher per (cluster, kind) runs anywhere: redis-py's Lock, with the
+watcher's name as its token (so `holder_of` can say who holds it)."""
 
 from __future__ import annotations
 
 import redis
 from django.conf import settings
-
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('pexpire', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1])
-end
-return 0
-"""
+from redis.exceptions import LockError
+from redis.lock import Lock
 
 LEASE_SECONDS = 10
 
@@ -31,20 +21,25 @@ def lease_key(cluster_id: int, kind: str) -> str:
 
 class Lease:
     def __init__(self, client: redis.Redis, key: str, holder: str, seconds: int = LEASE_SECONDS) -> None:
-        self.client, self.key, self.holder, self.ms = client, key, holder, seconds * 1000
+        self.client, self.key, self.holder = client, key, holder
+        # Not thread-local: a watcher may renew from another thread than the one that acquired.
+        self.lock = Lock(client, key, timeout=seconds, blocking=False, thread_local=False)
 
     def acquire(self) -> bool:
-        return bool(self.client.set(self.key, self.holder, nx=True, px=self.ms))
+        return self.lock.acquire(token=self.holder)
 
     def renew(self) -> bool:
-        """False when the lease was lost (expired and taken by another holder)."""
-        return bool(self.client.eval(_RENEW, 1, self.key, self.holder, self.ms))
+        """False when the lease was lost (expired and taken by another holder); RedisError when Redis cannot say."""
+        try:
+            return self.lock.reacquire()
+        except LockError:
+            return False
 
     def release(self) -> None:
         try:
-            self.client.eval(_RELEASE, 1, self.key, self.holder)
+            self.lock.release()
         except redis.RedisError:
-            pass  # it expires on its own
+            pass  # not ours any more, never taken, or Redis is away: it expires on its own
 
 
 def holder_of(client: redis.Redis, cluster_id: int, kind: str) -> str:

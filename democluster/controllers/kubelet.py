@@ -1,4 +1,4 @@
-"""The simulated scheduler and kubelets: Pods are bound to nodes, then move through sandbox creation,
+"""The simulated kubelets: Pods the scheduler (scheduler.py) bound to a node move through sandbox creation,
 image pulls, init containers, container starts and readiness, emitting the Events a real node emits.
 
 Each scheduled Pod gets one asyncio task (plus one per container) that sleeps through its simulated
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from democluster.controllers.base import Context, now_rfc3339
 from democluster.resources import CONFIGMAPS, NODES, PODS, SECRETS, Resource
-from democluster.store import Key, Obj, Store
+from democluster.store import Obj, Store
 
 log = logging.getLogger("democluster.kubelet")
 
@@ -280,7 +280,7 @@ def waiting_status(container: Obj, reason: str, message: str | None = None) -> O
 
 
 class Kubelet:
-    """The default scheduler and every node's kubelet, in one object."""
+    """Every node's kubelet, in one object."""
 
     name = "kubelet"
 
@@ -290,7 +290,6 @@ class Kubelet:
         self.config = ctx.config
         self.index = ctx.index
         self.recorder = ctx.recorder
-        self.unscheduled: dict[Key, None] = {}
         self.sims: dict[str, PodSim] = {}  # by pod uid
         self.lifecycles: dict[str, asyncio.Task] = {}
         self.terminations: dict[str, asyncio.Task] = {}
@@ -302,20 +301,12 @@ class Kubelet:
 
     def on_change(self, type_: str, res: Resource, old: Obj | None, new: Obj) -> None:
         if res is not PODS:
-            if res is NODES and type_ != "DELETED":
-                for key in list(self.unscheduled):
-                    self.unscheduled[key] = None
             return
         m = new["metadata"]
-        key = (m["namespace"], m["name"])
         if type_ == "DELETED":
-            self.unscheduled.pop(key, None)
             self._cancel(m["uid"])
             return
-        spec = new.get("spec") or {}
-        if not spec.get("nodeName"):
-            if not m.get("deletionTimestamp") and spec.get("schedulerName", "default-scheduler") == "default-scheduler":
-                self.unscheduled[key] = None
+        if not (new.get("spec") or {}).get("nodeName"):
             return
         if not self.started:
             return
@@ -348,100 +339,7 @@ class Kubelet:
         for pod in self.store.list(PODS):
             if (pod.get("spec") or {}).get("nodeName"):
                 self.notice(pod)
-            elif not pod["metadata"].get("deletionTimestamp"):
-                self.unscheduled[(pod["metadata"]["namespace"], pod["metadata"]["name"])] = None
-        while True:
-            await asyncio.sleep(self.config.tick)
-            if self.unscheduled:
-                keys = list(self.unscheduled)
-                self.unscheduled.clear()
-                for key in keys:
-                    try:
-                        self.schedule(*key)
-                    except Exception:
-                        log.exception("scheduling %s/%s failed", *key)
-
-    # --- scheduling ---------------------------------------------------------------------------
-
-    def schedule(self, namespace: str, name: str) -> None:
-        pod = self.store.try_get(PODS, namespace, name)
-        if pod is None or (pod.get("spec") or {}).get("nodeName") or pod["metadata"].get("deletionTimestamp"):
-            return
-        nodes = [n for n in self.store.list(NODES) if self.fits(pod, n)]
-        if not nodes:
-            self.unschedulable(pod)
-            return
-        node = min(
-            nodes, key=lambda n: (len(self.index.pods_by_node.get(n["metadata"]["name"], ())), n["metadata"]["name"])
-        )
-        node_name = node["metadata"]["name"]
-        bound = {**pod, "spec": {**pod["spec"], "nodeName": node_name}}
-        bound = self.store.update(PODS, bound)
-        status = dict(bound.get("status") or {})
-        status["conditions"] = [c for c in status.get("conditions") or () if c.get("type") != "PodScheduled"] + [
-            {"type": "PodScheduled", "status": "True", "lastTransitionTime": now_rfc3339()}
-        ]
-        status.setdefault("phase", "Pending")
-        bound = self.store.update(PODS, {**bound, "status": status}, subresource="status")
-        self.recorder.record_scheduled(bound, node_name)
-        self.notice(bound)
-
-    def fits(self, pod: Obj, node: Obj) -> bool:
-        spec = pod.get("spec") or {}
-        node_name = node["metadata"]["name"]
-        if (node.get("spec") or {}).get("unschedulable"):
-            return False
-        labels = node["metadata"].get("labels") or {}
-        for key, value in (spec.get("nodeSelector") or {}).items():
-            if labels.get(key) != value:
-                return False
-        required = (
-            ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-                "requiredDuringSchedulingIgnoredDuringExecution"
-            )
-            or {}
-        ).get("nodeSelectorTerms") or []
-        if required:
-            return any(self.term_matches(term, node_name, labels) for term in required)
-        return True
-
-    @staticmethod
-    def term_matches(term: Obj, node_name: str, labels: dict[str, str]) -> bool:
-        for expr in term.get("matchFields") or ():
-            if expr.get("key") == "metadata.name":
-                values = expr.get("values") or []
-                if (expr.get("operator") == "In") != (node_name in values):
-                    return False
-        for expr in term.get("matchExpressions") or ():
-            key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-            if op == "In" and labels.get(key) not in values:
-                return False
-            if op == "NotIn" and labels.get(key) in values:
-                return False
-            if op == "Exists" and key not in labels:
-                return False
-            if op == "DoesNotExist" and key in labels:
-                return False
-        return True
-
-    def unschedulable(self, pod: Obj) -> None:
-        total = len(self.store.list(NODES))
-        message = f"0/{total} nodes are available: {total} node(s) didn't match Pod's node affinity/selector."
-        status = dict(pod.get("status") or {})
-        current = next((c for c in status.get("conditions") or () if c.get("type") == "PodScheduled"), None)
-        if current and current.get("status") == "False":
-            return
-        status["conditions"] = [
-            {
-                "type": "PodScheduled",
-                "status": "False",
-                "lastTransitionTime": now_rfc3339(),
-                "reason": "Unschedulable",
-                "message": message,
-            }
-        ]
-        self.store.update(PODS, {**pod, "status": status}, subresource="status")
-        self.recorder.record(PODS, pod, "Warning", "FailedScheduling", message, component="default-scheduler")
+        await asyncio.Event().wait()  # the Pods' own tasks do the rest
 
     # --- helpers ------------------------------------------------------------------------------
 
