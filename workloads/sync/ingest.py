@@ -172,8 +172,10 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         if kind == "Pod":
             _resolve_workloads(cluster_id, columns)
         _upsert(model, cluster_id, columns)
+        sampled = changed.workload_uids  # filled below, by _collect_changes
         if kind == "ReplicaSet":
             revisions = [b | rows.template_revision_columns(kind, o) for b, (_, o) in zip(bases, live, strict=True)]
+            sampled = _revisions_moved(cluster_id, revisions, [o for _, o in gone])
             _upsert(TemplateRevision, cluster_id, revisions)
         if gone:
             _mark_deleted(cluster_id, kind, {(o["metadata"]["uid"], rows.resource_version(o)) for _, o in gone})
@@ -185,7 +187,7 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         # After the commit, for the same reason as the linking below: a point counts Pods against
         # the current template's hash, and the Pod and ReplicaSet batches that move it may be in
         # flight at once; whichever commits last records the point that sees both.
-        samples.record(cluster_id, changed.workload_uids, only_rolling=kind == "Pod")
+        samples.record(cluster_id, sampled, only_rolling=kind == "Pod")
     if kind in ("Pod", "ReplicaSet", "Job") and live:
         # Watchers of different kinds write at once: a Pod batch and its ReplicaSet's batch may each
         # miss the other's uncommitted rows. Linking again after the commit means that whichever
@@ -196,6 +198,21 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
             if sample:
                 samples.record(cluster_id, moved)
     return changed
+
+
+def _revisions_moved(cluster_id: int, revisions: list[dict[str, Any]], gone: list[Obj]) -> set[str]:
+    """The workloads whose newest revision a ReplicaSet batch may have moved: a ReplicaSet that is new, deleted, or
+    carries another revision number or template hash. Its status alone moves no rollout point (the counts are the
+    Deployment's and its Pods'), and is most of what a busy cluster sends."""
+    stored = {
+        uid: (revision, template_hash)
+        for uid, revision, template_hash in TemplateRevision.objects.filter(
+            cluster_id=cluster_id, uid__in=[r["uid"] for r in revisions], deleted_at__isnull=True
+        ).values_list("uid", "revision", "template_hash")
+    }
+    moved = {r["workload_uid"] for r in revisions if stored.get(r["uid"]) != (r["revision"], r["template_hash"])}
+    moved |= {rows.controller_ref(o).get("uid") for o in gone}
+    return moved - {"", None}
 
 
 def _mark_deleted(cluster_id: int, kind: str, gone: set[tuple[str, int]]) -> None:
