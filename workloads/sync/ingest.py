@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from workloads import related
 from workloads.models import Event, Namespace, Node, Pod, RelatedObject, TemplateRevision, Workload
-from workloads.sync import rows, samples
+from workloads.sync import rows, samples, sql
 
 Obj = dict[str, Any]
 
@@ -139,8 +139,13 @@ def _fresh(
     model: type[models.Model], cluster_id: int, latest: dict[str, tuple[str, Obj]]
 ) -> dict[str, tuple[str, Obj]]:
     """Drop events older than what the row already holds."""
+    uids = list(latest)
     stored = dict(
-        model.objects.filter(cluster_id=cluster_id, uid__in=list(latest)).values_list("uid", "resource_version")
+        sql.fetch(
+            f"SELECT uid, resource_version FROM {sql.table(model)}"
+            f" WHERE cluster_id = %s AND uid IN ({sql.among(uids)})",
+            [cluster_id, *uids],
+        )
     )
     return {uid: ev for uid, ev in latest.items() if rows.resource_version(ev[1]) > stored.get(uid, -1)}
 
@@ -228,14 +233,23 @@ def _mark_deleted(cluster_id: int, kind: str, gone: set[tuple[str, int]]) -> Non
 def _resolve_workloads(cluster_id: int, pod_columns: list[dict[str, Any]]) -> None:
     """Each Pod's top workload: Pod -> ReplicaSet -> Deployment, Pod -> Job -> CronJob, or its
     direct controller. One query for the batch."""
-    owner_uids = {c["owner_uid"] for c in pod_columns} - {""}
-    parents = dict(
-        Workload.objects.filter(cluster_id=cluster_id, uid__in=owner_uids, kind__in=["ReplicaSet", "Job"])
-        .exclude(owner_uid="")
-        .values_list("uid", "owner_uid")
-    )
+    parents = _parents(cluster_id, {c["owner_uid"] for c in pod_columns} - {""})
     for cols in pod_columns:
         cols["workload_uid"] = parents.get(cols["owner_uid"], cols["owner_uid"])
+
+
+def _parents(cluster_id: int, owner_uids: set[str]) -> dict[str, str]:
+    """{ReplicaSet or Job uid: its owner's uid} for those of ``owner_uids`` that have an owner."""
+    if not owner_uids:
+        return {}
+    return dict(
+        sql.fetch(
+            f"SELECT uid, owner_uid FROM {sql.table(Workload)}"
+            f" WHERE cluster_id = %s AND uid IN ({sql.among(owner_uids)})"
+            " AND kind IN ('ReplicaSet', 'Job') AND owner_uid <> ''",
+            [cluster_id, *owner_uids],
+        )
+    )
 
 
 def _link_pods(cluster_id: int, parents: dict[str, str]) -> set[str]:
@@ -243,10 +257,10 @@ def _link_pods(cluster_id: int, parents: dict[str, str]) -> set[str]:
     returns the workloads whose Pods moved."""
     if not parents:
         return set()
-    pairs = (
-        Pod.objects.filter(cluster_id=cluster_id, owner_uid__in=list(parents))
-        .values_list("owner_uid", "workload_uid")
-        .distinct()
+    pairs = sql.fetch(
+        f"SELECT DISTINCT owner_uid, workload_uid FROM {sql.table(Pod)}"
+        f" WHERE cluster_id = %s AND owner_uid IN ({sql.among(parents)})",
+        [cluster_id, *parents],
     )
     stale = {owner for owner, workload in pairs if workload != parents[owner]}
     for owner_uid in stale:
@@ -260,12 +274,7 @@ def _owners_of(kind: str, live: list[Obj], columns: list[dict[str, Any]], cluste
         pairs = {o["metadata"]["uid"]: rows.controller_ref(o).get("uid") for o in live}
         return {uid: parent for uid, parent in pairs.items() if parent}
     if kind == "Pod":
-        owners = {c["owner_uid"] for c in columns} - {""}
-        return dict(
-            Workload.objects.filter(cluster_id=cluster_id, uid__in=owners, kind__in=["ReplicaSet", "Job"])
-            .exclude(owner_uid="")
-            .values_list("uid", "owner_uid")
-        )
+        return _parents(cluster_id, {c["owner_uid"] for c in columns} - {""})
     return {}
 
 
@@ -306,11 +315,15 @@ def _collect_changes(
                 .exclude(workload_uid="")
                 .values_list("workload_uid", flat=True)
             )
-        changed.workload_uids |= set(
-            Workload.objects.filter(cluster_id=cluster_id, uid__in=list(changed.workload_uids), kind="ReplicaSet")
-            .exclude(owner_uid="")
-            .values_list("owner_uid", flat=True)
-        )
+        if uids := changed.workload_uids - {""}:
+            changed.workload_uids |= {
+                owner
+                for (owner,) in sql.fetch(
+                    f"SELECT owner_uid FROM {sql.table(Workload)} WHERE cluster_id = %s"
+                    f" AND uid IN ({sql.among(uids)}) AND kind = 'ReplicaSet' AND owner_uid <> ''",
+                    [cluster_id, *uids],
+                )
+            }
     changed.workload_uids.discard("")
 
 
