@@ -3,6 +3,7 @@ guarded by resourceVersion so that a stale event never overwrites a newer row.""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,29 +102,36 @@ def _converter(field: models.Field) -> Any:
     return _identity
 
 
+@functools.cache
+def _upsert_statement(model: type[models.Model], vendor: str) -> tuple[str, list[str], dict[str, Any], list[Any]]:
+    """(the statement, the field names in its order, their defaults, (index, converter) of those that need one),
+    once for each model: building it took longer than running it for a small batch."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    json_cast = "::jsonb" if vendor == "postgresql" else ""
+    placeholders = ", ".join(f"%s{json_cast}" if isinstance(f, models.JSONField) else "%s" for f in fields)
+    updates = ", ".join(
+        f"{quote(f.column)} = excluded.{quote(f.column)}" for f in fields if f.column not in ("cluster_id", "uid")
+    )
+    statement = (
+        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({quote('cluster_id')}, {quote('uid')}) DO UPDATE SET {updates} "
+        f"WHERE {table}.{quote('resource_version')} < excluded.{quote('resource_version')}"
+    )
+    defaults = {f.name: f.get_default() for f in fields}  # only read: a shared {} default is never changed
+    defaults["deleted_at"] = None
+    converted = [(i, convert) for i, convert in enumerate(_converter(f) for f in fields) if convert is not _identity]
+    return statement, [f.name for f in fields], defaults, converted
+
+
 def _upsert(model: type[models.Model], cluster_id: int, columns: list[dict[str, Any]]) -> None:
     """INSERT ... ON CONFLICT (cluster, uid) DO UPDATE, only where the row is older: one statement
     for the batch (SQLite and PostgreSQL both speak it), without the ORM's per-value overhead."""
     if not columns:
         return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    placeholders = ", ".join(f"%s{json_cast}" if isinstance(f, models.JSONField) else "%s" for f in fields)
-    updates = ", ".join(
-        f"{quote(f.column)} = excluded.{quote(f.column)}" for f in fields if f.column not in ("cluster_id", "uid")
-    )
-    sql = (
-        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({quote('cluster_id')}, {quote('uid')}) DO UPDATE SET {updates} "
-        f"WHERE {table}.{quote('resource_version')} < excluded.{quote('resource_version')}"
-    )
-    defaults = {f.name: f.get_default() for f in fields}
-    defaults["cluster"] = cluster_id
-    defaults["deleted_at"] = None
-    names = [f.name for f in fields]
-    converted = [(i, convert) for i, convert in enumerate(_converter(f) for f in fields) if convert is not _identity]
+    statement, names, defaults, converted = _upsert_statement(model, connection.vendor)
+    defaults = defaults | {"cluster": cluster_id}
     params = []
     for cols in columns:
         values = defaults | cols
@@ -132,7 +140,7 @@ def _upsert(model: type[models.Model], cluster_id: int, columns: list[dict[str, 
             row[i] = convert(row[i])
         params.append(row)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(statement, params)
 
 
 def _fresh(
@@ -209,12 +217,13 @@ def _revisions_moved(cluster_id: int, revisions: list[dict[str, Any]], gone: lis
     """The workloads whose newest revision a ReplicaSet batch may have moved: a ReplicaSet that is new, deleted, or
     carries another revision number or template hash. Its status alone moves no rollout point (the counts are the
     Deployment's and its Pods'), and is most of what a busy cluster sends."""
-    stored = {
-        uid: (revision, template_hash)
-        for uid, revision, template_hash in TemplateRevision.objects.filter(
-            cluster_id=cluster_id, uid__in=[r["uid"] for r in revisions], deleted_at__isnull=True
-        ).values_list("uid", "revision", "template_hash")
-    }
+    uids = [r["uid"] for r in revisions]
+    found = uids and sql.fetch(
+        f"SELECT uid, revision, template_hash FROM {sql.table(TemplateRevision)}"
+        f" WHERE cluster_id = %s AND uid IN ({sql.among(uids)}) AND deleted_at IS NULL",
+        [cluster_id, *uids],
+    )
+    stored = {uid: (revision, template_hash) for uid, revision, template_hash in found}
     moved = {r["workload_uid"] for r in revisions if stored.get(r["uid"]) != (r["revision"], r["template_hash"])}
     moved |= {rows.controller_ref(o).get("uid") for o in gone}
     return moved - {"", None}
