@@ -226,8 +226,10 @@ class Pod(MirroredObject):
         constraints = [models.UniqueConstraint(fields=["cluster", "uid"], name="pod_uid")]
         indexes = [
             models.Index(fields=["cluster", "namespace", "name"]),
-            models.Index(fields=["cluster", "workload_uid"]),
-            models.Index(fields=["cluster", "owner_uid"]),
+            # Covering the rollout points' count of ready Pods per template and the owner linking after each
+            # batch: read from the index alone, not from rows that carry the whole object.
+            models.Index(fields=["cluster", "workload_uid", "template_hash", "ready", "deleted_at"]),
+            models.Index(fields=["cluster", "owner_uid", "workload_uid"]),
         ]
 
     @property

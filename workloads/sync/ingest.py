@@ -3,6 +3,7 @@ guarded by resourceVersion so that a stale event never overwrites a newer row.""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from workloads import objects, related
 from workloads.kinds import SAMPLED_KINDS, WORKLOAD_KINDS
 from workloads.live.publish import Changed
 from workloads.models import Event, Namespace, Node, Pod, RelatedObject, TemplateRevision, Workload
-from workloads.sync import rows, samples
+from workloads.sync import rows, samples, sql
 
 Obj = dict[str, Any]
 
@@ -81,29 +82,36 @@ def _converter(field: models.Field) -> Any:
     return _identity
 
 
+@functools.cache
+def _upsert_statement(model: type[models.Model], vendor: str) -> tuple[str, list[str], dict[str, Any], list[Any]]:
+    """(the statement, the field names in its order, their defaults, (index, converter) of those that need one),
+    once for each model: building it took longer than running it for a small batch."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    json_cast = "::jsonb" if vendor == "postgresql" else ""
+    placeholders = ", ".join(f"%s{json_cast}" if isinstance(f, models.JSONField) else "%s" for f in fields)
+    updates = ", ".join(
+        f"{quote(f.column)} = excluded.{quote(f.column)}" for f in fields if f.column not in ("cluster_id", "uid")
+    )
+    statement = (
+        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({quote('cluster_id')}, {quote('uid')}) DO UPDATE SET {updates} "
+        f"WHERE {table}.{quote('resource_version')} < excluded.{quote('resource_version')}"
+    )
+    defaults = {f.name: f.get_default() for f in fields}  # only read: a shared {} default is never changed
+    defaults["deleted_at"] = None
+    converted = [(i, convert) for i, convert in enumerate(_converter(f) for f in fields) if convert is not _identity]
+    return statement, [f.name for f in fields], defaults, converted
+
+
 def _upsert(model: type[models.Model], cluster_id: int, columns: list[dict[str, Any]]) -> None:
     """INSERT ... ON CONFLICT (cluster, uid) DO UPDATE, only where the row is older: one statement
     for the batch (SQLite and PostgreSQL both speak it), without the ORM's per-value overhead."""
     if not columns:
         return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    placeholders = ", ".join(f"%s{json_cast}" if isinstance(f, models.JSONField) else "%s" for f in fields)
-    updates = ", ".join(
-        f"{quote(f.column)} = excluded.{quote(f.column)}" for f in fields if f.column not in ("cluster_id", "uid")
-    )
-    sql = (
-        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({quote('cluster_id')}, {quote('uid')}) DO UPDATE SET {updates} "
-        f"WHERE {table}.{quote('resource_version')} < excluded.{quote('resource_version')}"
-    )
-    defaults = {f.name: f.get_default() for f in fields}
-    defaults["cluster"] = cluster_id
-    defaults["deleted_at"] = None
-    names = [f.name for f in fields]
-    converted = [(i, convert) for i, convert in enumerate(_converter(f) for f in fields) if convert is not _identity]
+    statement, names, defaults, converted = _upsert_statement(model, connection.vendor)
+    defaults = defaults | {"cluster": cluster_id}
     params = []
     for cols in columns:
         values = defaults | cols
@@ -112,15 +120,20 @@ def _upsert(model: type[models.Model], cluster_id: int, columns: list[dict[str, 
             row[i] = convert(row[i])
         params.append(row)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(statement, params)
 
 
 def _fresh(
     model: type[models.Model], cluster_id: int, latest: dict[str, tuple[str, Obj]]
 ) -> dict[str, tuple[str, Obj]]:
     """Drop events older than what the row already holds."""
+    uids = list(latest)
     stored = dict(
-        model.objects.filter(cluster_id=cluster_id, uid__in=list(latest)).values_list("uid", "resource_version")
+        sql.fetch(
+            f"SELECT uid, resource_version FROM {sql.table(model)}"
+            f" WHERE cluster_id = %s AND uid IN ({sql.among(uids)})",
+            [cluster_id, *uids],
+        )
     )
     return {uid: ev for uid, ev in latest.items() if rows.resource_version(ev[1]) > stored.get(uid, -1)}
 
@@ -152,8 +165,10 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         if kind == "Pod":
             _resolve_workloads(cluster_id, columns)
         _upsert(model, cluster_id, columns)
+        sampled = changed.workload_uids  # filled below, by _collect_changes
         if kind == "ReplicaSet":
             revisions = [b | rows.template_revision_columns(kind, o) for b, (_, o) in zip(bases, live, strict=True)]
+            sampled = _revisions_moved(cluster_id, revisions, [o for _, o in gone])
             _upsert(TemplateRevision, cluster_id, revisions)
         if gone:
             _mark_deleted(cluster_id, kind, {(o["metadata"]["uid"], rows.resource_version(o)) for _, o in gone})
@@ -165,7 +180,7 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         # After the commit, for the same reason as the linking below: a point counts Pods against
         # the current template's hash, and the Pod and ReplicaSet batches that move it may be in
         # flight at once; whichever commits last records the point that sees both.
-        samples.record(cluster_id, changed.workload_uids, only_rolling=kind == "Pod")
+        samples.record(cluster_id, sampled, only_rolling=kind == "Pod")
     if kind in ("Pod", "ReplicaSet", "Job") and live:
         # Watchers of different kinds write at once: a Pod batch and its ReplicaSet's batch may each
         # miss the other's uncommitted rows. Linking again after the commit means that whichever
@@ -176,6 +191,22 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
             if sample:
                 samples.record(cluster_id, moved)
     return changed
+
+
+def _revisions_moved(cluster_id: int, revisions: list[dict[str, Any]], gone: list[Obj]) -> set[str]:
+    """The workloads whose newest revision a ReplicaSet batch may have moved: a ReplicaSet that is new, deleted, or
+    carries another revision number or template hash. Its status alone moves no rollout point (the counts are the
+    Deployment's and its Pods'), and is most of what a busy cluster sends."""
+    uids = [r["uid"] for r in revisions]
+    found = uids and sql.fetch(
+        f"SELECT uid, revision, template_hash FROM {sql.table(TemplateRevision)}"
+        f" WHERE cluster_id = %s AND uid IN ({sql.among(uids)}) AND deleted_at IS NULL",
+        [cluster_id, *uids],
+    )
+    stored = {uid: (revision, template_hash) for uid, revision, template_hash in found}
+    moved = {r["workload_uid"] for r in revisions if stored.get(r["uid"]) != (r["revision"], r["template_hash"])}
+    moved |= {objects.controller_ref(o).get("uid") for o in gone}
+    return moved - {"", None}
 
 
 def _mark_deleted(cluster_id: int, kind: str, gone: set[tuple[str, int]]) -> None:
@@ -191,14 +222,23 @@ def _mark_deleted(cluster_id: int, kind: str, gone: set[tuple[str, int]]) -> Non
 def _resolve_workloads(cluster_id: int, pod_columns: list[dict[str, Any]]) -> None:
     """Each Pod's top workload: Pod -> ReplicaSet -> Deployment, Pod -> Job -> CronJob, or its
     direct controller. One query for the batch."""
-    owner_uids = {c["owner_uid"] for c in pod_columns} - {""}
-    parents = dict(
-        Workload.objects.filter(cluster_id=cluster_id, uid__in=owner_uids, kind__in=["ReplicaSet", "Job"])
-        .exclude(owner_uid="")
-        .values_list("uid", "owner_uid")
-    )
+    parents = _parents(cluster_id, {c["owner_uid"] for c in pod_columns} - {""})
     for cols in pod_columns:
         cols["workload_uid"] = parents.get(cols["owner_uid"], cols["owner_uid"])
+
+
+def _parents(cluster_id: int, owner_uids: set[str]) -> dict[str, str]:
+    """{ReplicaSet or Job uid: its owner's uid} for those of ``owner_uids`` that have an owner."""
+    if not owner_uids:
+        return {}
+    return dict(
+        sql.fetch(
+            f"SELECT uid, owner_uid FROM {sql.table(Workload)}"
+            f" WHERE cluster_id = %s AND uid IN ({sql.among(owner_uids)})"
+            " AND kind IN ('ReplicaSet', 'Job') AND owner_uid <> ''",
+            [cluster_id, *owner_uids],
+        )
+    )
 
 
 def _link_pods(cluster_id: int, parents: dict[str, str]) -> set[str]:
@@ -206,10 +246,10 @@ def _link_pods(cluster_id: int, parents: dict[str, str]) -> set[str]:
     returns the workloads whose Pods moved."""
     if not parents:
         return set()
-    pairs = (
-        Pod.objects.filter(cluster_id=cluster_id, owner_uid__in=list(parents))
-        .values_list("owner_uid", "workload_uid")
-        .distinct()
+    pairs = sql.fetch(
+        f"SELECT DISTINCT owner_uid, workload_uid FROM {sql.table(Pod)}"
+        f" WHERE cluster_id = %s AND owner_uid IN ({sql.among(parents)})",
+        [cluster_id, *parents],
     )
     stale = {owner for owner, workload in pairs if workload != parents[owner]}
     for owner_uid in stale:
@@ -223,12 +263,7 @@ def _owners_of(kind: str, live: list[Obj], columns: list[dict[str, Any]], cluste
         pairs = {o["metadata"]["uid"]: objects.controller_ref(o).get("uid") for o in live}
         return {uid: parent for uid, parent in pairs.items() if parent}
     if kind == "Pod":
-        owners = {c["owner_uid"] for c in columns} - {""}
-        return dict(
-            Workload.objects.filter(cluster_id=cluster_id, uid__in=owners, kind__in=["ReplicaSet", "Job"])
-            .exclude(owner_uid="")
-            .values_list("uid", "owner_uid")
-        )
+        return _parents(cluster_id, {c["owner_uid"] for c in columns} - {""})
     return {}
 
 
@@ -269,11 +304,15 @@ def _collect_changes(
                 .exclude(workload_uid="")
                 .values_list("workload_uid", flat=True)
             )
-        changed.workload_uids |= set(
-            Workload.objects.filter(cluster_id=cluster_id, uid__in=list(changed.workload_uids), kind="ReplicaSet")
-            .exclude(owner_uid="")
-            .values_list("owner_uid", flat=True)
-        )
+        if uids := changed.workload_uids - {""}:
+            changed.workload_uids |= {
+                owner
+                for (owner,) in sql.fetch(
+                    f"SELECT owner_uid FROM {sql.table(Workload)} WHERE cluster_id = %s"
+                    f" AND uid IN ({sql.among(uids)}) AND kind = 'ReplicaSet' AND owner_uid <> ''",
+                    [cluster_id, *uids],
+                )
+            }
     changed.workload_uids.discard("")
 
 

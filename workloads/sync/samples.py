@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db import connection
 from django.utils import timezone
 
 from workloads import kinds
 from workloads.models import Pod, RolloutSample, TemplateRevision, Workload
+from workloads.sync import sql
 
 # Workloads whose last point was not settled (not every desired Pod ready on the current template),
 # in this process: their Pods' changes still move the timeline after the workload itself looks done.
@@ -16,86 +18,129 @@ _unsettled: set[tuple[int, str]] = set()
 KEEP = timedelta(days=7)
 
 
-def current_template_hashes(cluster_id: int, workloads: list[Workload]) -> dict[str, str]:
+class _Counts(NamedTuple):
+    """What a point reads of its workload's row."""
+
+    pk: int
+    uid: str
+    kind: str
+    health: str
+    desired: int
+    updated: int
+    available: int
+
+
+def current_template_hashes(cluster_id: int, workloads: list[_Counts]) -> dict[str, str]:
     """{uid: the template hash Pods of its current template carry}, one query for them all: a
     StatefulSet names it in its status, the others by their newest revision."""
     stateful = [w.pk for w in workloads if w.kind == "StatefulSet"]
-    hashes = {
-        uid: revision or ""
-        for uid, revision in Workload.objects.filter(pk__in=stateful).values_list("uid", "raw__status__updateRevision")
-    }
+    hashes = {}
+    if stateful:
+        hashes = {
+            uid: revision or ""
+            for uid, revision in Workload.objects.filter(pk__in=stateful).values_list(
+                "uid", "raw__status__updateRevision"
+            )
+        }
     others = [w.uid for w in workloads if w.kind != "StatefulSet"]
     if others:
-        newest = (
-            TemplateRevision.objects.live()
-            .filter(cluster_id=cluster_id, workload_uid__in=others)
-            .order_by("workload_uid", "revision")
-            .values_list("workload_uid", "template_hash")
+        newest = sql.fetch(
+            f"SELECT workload_uid, template_hash FROM {sql.table(TemplateRevision)} WHERE cluster_id = %s"
+            f" AND workload_uid IN ({sql.among(others)}) AND deleted_at IS NULL ORDER BY workload_uid, revision",
+            [cluster_id, *others],
         )
         hashes.update(dict(newest))  # ordered by revision: the newest of each workload comes last and stays
     return hashes
+
+
+POINT_FIELDS = ("revision", "desired", "updated", "ready", "available", "new_ready")
+# Newest points are looked up this many workloads to a query (SQLite allows 500 SELECTs in one compound).
+LAST_AT_ONCE = 200
+
+
+def last_points(cluster_id: int, uids: list[str]) -> dict[str, dict[str, Any]]:
+    """{uid: its newest point's fields}: each workload's newest point found through the (cluster, workload, at)
+    index, however many points it has."""
+    newest = (
+        f"SELECT * FROM (SELECT workload_uid, {', '.join(POINT_FIELDS)} FROM {sql.table(RolloutSample)}"
+        " WHERE cluster_id = %s AND workload_uid = %s ORDER BY at DESC, id DESC LIMIT 1) AS newest"
+    )
+    last = {}
+    for start in range(0, len(uids), LAST_AT_ONCE):
+        chunk = uids[start : start + LAST_AT_ONCE]
+        found = sql.fetch(" UNION ALL ".join([newest] * len(chunk)), [p for uid in chunk for p in (cluster_id, uid)])
+        last.update({uid: dict(zip(POINT_FIELDS, values, strict=True)) for uid, *values in found})
+    return last
 
 
 def record(cluster_id: int, workload_uids: set[str], *, only_rolling: bool = False) -> None:
     """Record a point for each workload whose counts moved, with a fixed number of queries however
     many workloads there are. With ``only_rolling`` (a batch of Pod changes) only workloads that are
     not settled are looked at: a healthy workload's Pods churning is not a rollout."""
-    if not workload_uids:
+    asked = list(workload_uids - {""})
+    if not asked:
         return
-    workloads = Workload.objects.live().filter(
-        cluster_id=cluster_id, uid__in=workload_uids, kind__in=kinds.ROLLING_KINDS
-    )
-    if only_rolling:
-        unsettled = [uid for uid in workload_uids if (cluster_id, uid) in _unsettled]
-        workloads = workloads.filter(~Q(health=Workload.Health.HEALTHY) | Q(uid__in=unsettled))
     # Only the columns a point needs: the whole object (raw) would be read and parsed per workload per batch.
-    workloads = list(workloads.only("uid", "kind", "desired_replicas", "updated_replicas", "available_replicas"))
+    workloads = [
+        _Counts(*row)
+        for row in sql.fetch(
+            "SELECT id, uid, kind, health, desired_replicas, updated_replicas, available_replicas"
+            f" FROM {sql.table(Workload)} WHERE cluster_id = %s AND uid IN ({sql.among(asked)})"
+            f" AND kind IN ({sql.among(kinds.ROLLING_KINDS)}) AND deleted_at IS NULL",
+            [cluster_id, *asked, *kinds.ROLLING_KINDS],
+        )
+    ]
+    if only_rolling:
+        workloads = [w for w in workloads if w.health != Workload.Health.HEALTHY or (cluster_id, w.uid) in _unsettled]
     if not workloads:
         return
     uids = [w.uid for w in workloads]
     hashes = current_template_hashes(cluster_id, workloads)
     ready: dict[str, int] = {}
     new_ready: dict[str, int] = {}
-    counted = (
-        Pod.objects.live()
-        .filter(cluster_id=cluster_id, workload_uid__in=uids, ready=True)
-        .order_by()
-        .values("workload_uid", "template_hash")
-        .annotate(n=Count("pk"))
-        .values_list("workload_uid", "template_hash", "n")
+    counted = sql.fetch(
+        f"SELECT workload_uid, template_hash, COUNT(*) FROM {sql.table(Pod)} WHERE cluster_id = %s"
+        f" AND workload_uid IN ({sql.among(uids)}) AND ready = %s AND deleted_at IS NULL"
+        " GROUP BY workload_uid, template_hash",
+        [cluster_id, *uids, True],
     )
     for uid, template_hash, n in counted:
         ready[uid] = ready.get(uid, 0) + n
         if template_hash == hashes.get(uid):
             new_ready[uid] = n
-    newest = RolloutSample.objects.filter(cluster_id=cluster_id, workload_uid=OuterRef("workload_uid")).order_by(
-        "-at", "-pk"
-    )
-    fields = ("revision", "desired", "updated", "ready", "available", "new_ready")
-    last = {
-        row["workload_uid"]: {f: row[f] for f in fields}
-        for row in RolloutSample.objects.filter(
-            cluster_id=cluster_id, workload_uid__in=uids, pk=Subquery(newest.values("pk")[:1])
-        ).values("workload_uid", *fields)
-    }
+    fields = POINT_FIELDS
+    last = last_points(cluster_id, uids)
     now = timezone.now()
     points = []
     for workload in workloads:
         point = {
             "revision": hashes.get(workload.uid, ""),
-            "desired": workload.desired_replicas,
-            "updated": workload.updated_replicas,
+            "desired": workload.desired,
+            "updated": workload.updated,
             "ready": ready.get(workload.uid, 0),
-            "available": workload.available_replicas,
+            "available": workload.available,
             "new_ready": new_ready.get(workload.uid, 0),
         }
         if last.get(workload.uid) != point:
-            points.append(RolloutSample(cluster_id=cluster_id, workload_uid=workload.uid, at=now, **point))
+            points.append((cluster_id, workload.uid, *(point[f] for f in fields)))
         if point["new_ready"] == point["ready"] == point["desired"]:
             _unsettled.discard((cluster_id, workload.uid))
         else:
             _unsettled.add((cluster_id, workload.uid))
-    RolloutSample.objects.bulk_create(points)
+    _insert(now, fields, points)
+
+
+def _insert(at: datetime, fields: tuple[str, ...], points: list[tuple]) -> None:
+    """One INSERT for the batch's points (cluster, workload, then ``fields``), all at the moment ``at``: not
+    bulk_create's model instance and per-value preparation for each (a busy cluster records hundreds a second)."""
+    if not points:
+        return
+    columns = ", ".join(connection.ops.quote_name(c) for c in ("cluster_id", "workload_uid", "at", *fields))
+    placeholders = ", ".join(["%s"] * (3 + len(fields)))
+    insert = f"INSERT INTO {sql.table(RolloutSample)} ({columns}) VALUES ({placeholders})"
+    at_value = connection.ops.adapt_datetimefield_value(at)
+    with connection.cursor() as cursor:
+        cursor.executemany(insert, [(cluster, uid, at_value, *values) for cluster, uid, *values in points])
 
 
 def prune(cluster_id: int) -> None:
