@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from dashboard.asgi import application
-from tests import factories as f
+from tests.support import factories as f
 from workloads import live
 from workloads.edits import apply as edit_apply
 from workloads.edits.diff import diff_objects

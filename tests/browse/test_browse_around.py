@@ -10,7 +10,6 @@ from django.test import Client
 
 from tests.support.clusters import TargetCluster
 from tests.support.stack import wait_for
-from tests.sync_support import cluster, target  # noqa: F401 - fixtures
 from workloads.models import Cluster
 
 pytestmark = pytest.mark.django_db(transaction=True)

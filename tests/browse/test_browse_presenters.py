@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests import factories as f
+from tests.support import factories as f
 from workloads import presenters as p
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -7,8 +7,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests import factories as f
-from tests.factories import fast_passwords  # noqa: F401
+from tests.support import factories as f
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 

@@ -15,13 +15,8 @@ import pytest
 from django.core.management import call_command
 
 from realcluster.cluster import RealCluster
-from tests.cluster_support import (  # noqa: F401 - fixtures
-    LIMITED_TOKEN,
-    TOKEN,
-    RunningDemocluster,
-    start_democluster,
-    write_kubeconfig,
-)
+from tests.support.democlusters import LIMITED_TOKEN, TOKEN, write_kubeconfig
+from tests.support.stack import Democluster
 from workloads.models import Cluster, Namespace, Node, SyncState
 from workloads.sync.watcher import SYNC_KINDS, sync_once
 
@@ -44,10 +39,10 @@ def synced(cluster: Cluster) -> Cluster:
 
 @pytest.fixture
 def east_and_west(
-    start_democluster: Callable[..., RunningDemocluster], tmp_path: Path
-) -> tuple[RunningDemocluster, RunningDemocluster, Path]:
-    east = start_democluster(TOKEN, f"{LIMITED_TOKEN}:{','.join(ALLOWED.values())}")
-    west = start_democluster(TOKEN)
+    start_democluster: Callable[..., Democluster], tmp_path: Path
+) -> tuple[Democluster, Democluster, Path]:
+    east = start_democluster("--token", f"{LIMITED_TOKEN}:{','.join(ALLOWED.values())}", token=TOKEN)
+    west = start_democluster(token=TOKEN)
     path = write_kubeconfig(tmp_path / "kubeconfig", {"east": (east, TOKEN), "west": (west, TOKEN)})
     return east, west, path
 
@@ -105,9 +100,9 @@ def test_it_shows_a_stopped_cluster_unreachable_while_the_other_stays_connected(
 
 
 def test_it_shows_a_refused_token_as_unauthorized(
-    start_democluster: Callable[..., RunningDemocluster], tmp_path: Path
+    start_democluster: Callable[..., Democluster], tmp_path: Path
 ) -> None:
-    server = start_democluster(TOKEN)
+    server = start_democluster(token=TOKEN)
     path = write_kubeconfig(tmp_path / "kubeconfig", {"good": (server, TOKEN), "stale": (server, "not-the-token")})
     good, stale = import_all(path)
 

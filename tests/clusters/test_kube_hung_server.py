@@ -17,7 +17,7 @@ import pytest
 import yaml
 from django.test import Client
 
-from tests import factories as f
+from tests.support import factories as f
 from tests.support.stack import wait_for
 from workloads import kube
 from workloads.models import ChangeRecord, Cluster, SyncState

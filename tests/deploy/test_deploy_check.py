@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.cluster_support import REPO, deploy_manifest
+from tests.support.democlusters import REPO, deploy_manifest
 
 
 def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:

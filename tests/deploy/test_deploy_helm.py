@@ -15,7 +15,7 @@ from django.test import Client
 
 from realcluster.cluster import RealCluster, helm
 from scripts.render_deploy import CHART
-from tests.cluster_support import DEPLOY
+from tests.support.democlusters import DEPLOY
 from tests.support.stack import wait_for
 from workloads.models import Cluster, TemplateRevision, Workload
 from workloads.sync.watcher import sync_once

@@ -15,14 +15,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.cluster_support import (  # noqa: F401 - fixtures
-    DEPLOY,
-    TOKEN,
-    RunningDemocluster,
-    deploy_manifest,
-    deploy_manifests,
-    start_democluster,
-)
+from tests.support import stack
+from tests.support.democlusters import DEPLOY, TOKEN, deploy_manifest, deploy_manifests
 from workloads import kube, views_rollout
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
@@ -202,16 +196,7 @@ def test_it_builds_from_python_311_slim_with_static_files_collected() -> None:
 
 
 def kubectl(kubeconfig: Path, home: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
-    env.update(KUBECONFIG=str(kubeconfig), HOME=str(home))
-    return subprocess.run(
-        [KUBECTL, "--cache-dir", str(home / "cache"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        input=input,
-    )
+    return stack.kubectl(kubeconfig, home / "cache", *args, input=input, check=False)
 
 
 def served_kinds(kubeconfig: Path, home: Path, api_versions: set[str]) -> set[tuple[str, str]]:
@@ -226,9 +211,9 @@ def served_kinds(kubeconfig: Path, home: Path, api_versions: set[str]) -> set[tu
 
 
 def test_it_is_accepted_by_a_server_side_dry_run_against_democluster(
-    start_democluster: Callable[..., RunningDemocluster], tmp_path: Path
+    start_democluster: Callable[..., stack.Democluster], tmp_path: Path
 ) -> None:
-    server = start_democluster(TOKEN)
+    server = start_democluster(token=TOKEN)
     kubeconfig, home = server.kubeconfig, tmp_path
     documents = deploy_manifests()
     served = served_kinds(kubeconfig, home, {d["apiVersion"] for d in documents})

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from realcluster.cluster import RealCluster
-from tests.cluster_support import DEPLOY
+from tests.support.democlusters import DEPLOY
 from tests.support.stack import wait_for
 from workloads import kube
 from workloads.models import ChangeRecord, Cluster, Workload

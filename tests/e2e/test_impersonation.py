@@ -8,16 +8,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import log_in, screenshot
-from tests.impersonation_support import ALICE, HIDDEN, SHOP, Target, impersonated
+from tests.support.impersonation import ALICE, HIDDEN, SHOP, Target, impersonated
 from tests.support.stack import wait_for
 from workloads.models import Cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-pytest_plugins = ["tests.impersonation_support"]
 
 
 def test_alice_sees_and_does_what_the_cluster_lets_her(
-    page: Page, live_server: object, target: Target, cluster: Cluster, alice: object
+    page: Page, live_server: object, imp_target: Target, imp_cluster: Cluster, alice: object
 ) -> None:
     base = live_server.url
     log_in(page, base, "alice")
@@ -36,10 +35,12 @@ def test_alice_sees_and_does_what_the_cluster_lets_her(
     expect(page.locator(".rollout-actions")).to_contain_text(reason)
     screenshot(page, "impersonation-scale-disabled")
 
-    assert edit_image_as_seen_by_the_cluster(page, base, target, "nginx:1.29") == ALICE
+    assert edit_image_as_seen_by_the_cluster(page, base, imp_target, "nginx:1.29") == ALICE
 
 
-def edit_image_as_seen_by_the_cluster(page: Page, base: str, target: Target, image: str) -> tuple[str, tuple[str, ...]]:
+def edit_image_as_seen_by_the_cluster(
+    page: Page, base: str, imp_target: Target, image: str
+) -> tuple[str, tuple[str, ...]]:
     """Edit imp-shop's web to ``image`` through the form; the cluster has it, and its audit log says whom Podium
     acted as (returned)."""
     page.goto(f"{base}/c/demo/ns/{SHOP}/deployment/web/edit/")
@@ -48,7 +49,7 @@ def edit_image_as_seen_by_the_cluster(page: Page, base: str, target: Target, ima
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url(f"{base}/c/demo/ns/{SHOP}/deployment/web/")
     expect(page.locator(".messages")).to_contain_text("Applied")
-    deployment = target.cluster.get_json("deployment", "web", "-n", SHOP)
+    deployment = imp_target.cluster.get_json("deployment", "web", "-n", SHOP)
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == image
-    applied = wait_for(lambda: [e for e in target.audited("patch", "web") if e["responseStatus"]["code"] == 200])
+    applied = wait_for(lambda: [e for e in imp_target.audited("patch", "web") if e["responseStatus"]["code"] == 200])
     return impersonated(applied[-1])

@@ -20,7 +20,6 @@ from realcluster.cluster import RealCluster
 from tests.e2e.conftest import log_in, screenshot
 from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster
 from tests.support.stack import AsgiServer, Democluster, wait_for
-from tests.sync_support import cluster, start_worker  # noqa: F401 - fixtures
 from workloads.models import Cluster, Pod, Workload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

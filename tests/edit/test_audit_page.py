@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from tests import factories as f
+from tests.support import factories as f
 from workloads.edits import apply as edit_apply
 
 

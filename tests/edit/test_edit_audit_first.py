@@ -11,12 +11,11 @@ import yaml
 from django.db import connection
 from django.test import Client
 
-from tests.edit_support import EditCluster, edit_url, form_data, settle, wait_for
+from tests.support.edit import EditCluster, edit_url, form_data, settle
+from tests.support.stack import wait_for
 from workloads.edits import apply as edit_apply
 from workloads.models import ChangeRecord, Cluster
 from workloads.sync.watcher import sync_once
-
-pytest_plugins = ["tests.edit_support"]
 
 
 @pytest.fixture
@@ -119,7 +118,7 @@ def job(edit_cluster: EditCluster, cluster_row: Cluster, request: pytest.Fixture
         same, last[0] = rv == last[0], rv
         return same
 
-    wait_for(still, timeout=15, interval=0.3, message="the Job's status to settle")
+    wait_for(still, timeout=15, interval=0.3, what="the Job's status to settle")
     sync_once(cluster_row, ["Job"])
     yield name
     edit_cluster.kubectl("delete", "job", name, "--wait=false", check=False)

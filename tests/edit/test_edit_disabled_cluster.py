@@ -6,12 +6,11 @@ import pytest
 import yaml
 from django.test import Client
 
-from tests import factories as f
-from tests.edit_support import EditCluster
+from tests.support import factories as f
+from tests.support.edit import EditCluster
 from workloads.models import ChangeRecord, Cluster
 from workloads.sync.watcher import sync_once
 
-pytest_plugins = ["tests.edit_support"]
 pytestmark = pytest.mark.django_db
 
 DISABLED = "Cluster demo is disabled"

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from django.test import Client
 
-from tests.edit_support import EditCluster, edit_url, form_data, snapshot
+from tests.support.edit import EditCluster, edit_url, form_data, snapshot
 from workloads.models import ChangeRecord
-
-pytest_plugins = ["tests.edit_support"]
 
 
 def _form(client: Client, name: str) -> dict:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests import factories as f
-from tests.edit_support import EditCluster, edit_url, form_data, snapshot
+from tests.support import factories as f
+from tests.support.edit import EditCluster, edit_url, form_data, snapshot
 from workloads.edits import useryaml
 from workloads.models import ChangeRecord
-
-pytest_plugins = ["tests.edit_support"]
 
 # Small enough that the code before the bound could still answer (a million nodes, a few MB of page),
 # far past the bound: the eight-level version of it took the web process past 4 GB.

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from django.test import Client
 
-from tests.edit_support import EditCluster
+from tests.support.edit import EditCluster
 from workloads.edits import apply as edit_apply
 from workloads.models import ChangeRecord, Cluster
-
-pytest_plugins = ["tests.edit_support"]
 
 
 def pod(name: str, container: str = "app") -> str:

@@ -10,10 +10,9 @@ import os
 
 from django.test import Client
 
-from tests.edit_support import EditCluster, wait_for
+from tests.support.edit import EditCluster
+from tests.support.stack import wait_for
 from workloads.models import ChangeRecord, Cluster
-
-pytest_plugins = ["tests.edit_support"]
 
 
 def config_map(name: str, namespace: str = "default") -> str:
@@ -175,7 +174,7 @@ def test_what_the_cluster_refuses_in_a_new_namespace_leaves_nothing_behind(
             found = edit_cluster.kubectl("get", "namespace", namespace, "--ignore-not-found", "-o", "json").stdout
             return not found or json.loads(found)["status"]["phase"] == "Terminating"
 
-        wait_for(gone, timeout=30, message="the namespace Podium created to be deleted again")
+        wait_for(gone, timeout=30, what="the namespace Podium created to be deleted again")
         assert not exists(edit_cluster, "configmap", "settings", namespace)
         undo = ChangeRecord.objects.get(action="undo-manifest")
         assert (undo.kind, undo.name, undo.outcome) == ("Namespace", namespace, ChangeRecord.Outcome.APPLIED)

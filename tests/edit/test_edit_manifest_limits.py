@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from django.test import Client
 
-from tests.edit_support import EditCluster
+from tests.support.edit import EditCluster
 from workloads.models import ChangeRecord, Cluster
-
-pytest_plugins = ["tests.edit_support"]
 
 
 def pod(name: str, namespace: str = "default") -> str:

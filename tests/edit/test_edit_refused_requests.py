@@ -10,10 +10,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from tests.edit_support import EditCluster
+from tests.support.edit import EditCluster
 from workloads.models import ChangeRecord, Cluster
 
-pytest_plugins = ["tests.edit_support"]
 pytestmark = pytest.mark.django_db
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import yaml
 from django.test import Client
 
-from tests.edit_support import EditCluster, deployment_manifest, edit_url, form_data, snapshot
+from tests.support.edit import EditCluster, deployment_manifest, edit_url, form_data, snapshot
 from workloads.models import ChangeRecord
-
-pytest_plugins = ["tests.edit_support"]
 
 
 def _preview(client: Client, name: str, **changes: str) -> object:

@@ -14,7 +14,7 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-from tests.i18n_support import CATALOG, KUBERNETES_WORDS, catalog
+from tests.support.i18n import CATALOG, KUBERNETES_WORDS, catalog
 
 REPO = Path(__file__).resolve().parents[1]
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")

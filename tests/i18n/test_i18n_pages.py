@@ -15,9 +15,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from realcluster.cluster import RealCluster
-from tests.edit_support import form_data
-from tests.i18n_support import ClusterText, strings_in, untranslated
 from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row
+from tests.support.edit import form_data
+from tests.support.i18n import ClusterText, strings_in, untranslated
 from tests.support.stack import Democluster, wait_for
 from workloads.models import (
     ChangeRecord,

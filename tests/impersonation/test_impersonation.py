@@ -11,16 +11,15 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from tests.edit_support import form_data
-from tests.impersonation_support import ALICE, HIDDEN, SHOP, Target, impersonated
+from tests.support.edit import form_data
+from tests.support.impersonation import ALICE, HIDDEN, SHOP, Target, impersonated
 from tests.support.stack import wait_for
 from workloads.models import ChangeRecord, Cluster
 
 pytestmark = pytest.mark.django_db
-pytest_plugins = ["tests.impersonation_support"]
 
 
-def test_an_edit_is_applied_as_the_signed_in_person(target: Target, cluster: Cluster, alice: Client) -> None:
+def test_an_edit_is_applied_as_the_signed_in_person(imp_target: Target, imp_cluster: Cluster, alice: Client) -> None:
     url = f"/c/demo/ns/{SHOP}/deployment/web/edit/"
     data = form_data(alice.get(url).content.decode())
     image = next(k for k in data if k.endswith("-image"))
@@ -32,10 +31,10 @@ def test_an_edit_is_applied_as_the_signed_in_person(target: Target, cluster: Clu
     applied = alice.post(url + "apply/", {"payload": preview.context["payload"]})
 
     assert applied.status_code == 302
-    deployment = target.cluster.get_json("deployment", "web", "-n", SHOP)
+    deployment = imp_target.cluster.get_json("deployment", "web", "-n", SHOP)
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
     # The dry run and the patch, each sent by Podium's credential as alice (and her groups).
-    patches = wait_for(lambda: len(target.audited("patch", "web")) >= 2 and target.audited("patch", "web"))
+    patches = wait_for(lambda: len(imp_target.audited("patch", "web")) >= 2 and imp_target.audited("patch", "web"))
     assert {impersonated(e) for e in patches} == {ALICE}
     assert patches[-1]["responseStatus"]["code"] == 200  # (a 409 before it: the status moved, Podium re-read)
     records = ChangeRecord.objects.filter(action__in=["edit", "apply"], name="web").order_by("created_at")
@@ -45,10 +44,10 @@ def test_an_edit_is_applied_as_the_signed_in_person(target: Target, cluster: Clu
     ]
 
 
-def test_a_refusal_names_the_person_and_is_recorded(target: Target, cluster: Cluster, alice: Client) -> None:
+def test_a_refusal_names_the_person_and_is_recorded(imp_target: Target, imp_cluster: Cluster, alice: Client) -> None:
     response = alice.post(f"/c/demo/ns/{SHOP}/statefulset/db/actions/scale/", {"replicas": "3"}, follow=True)
 
-    assert target.cluster.get_json("statefulset", "db", "-n", SHOP)["spec"]["replicas"] == 1
+    assert imp_target.cluster.get_json("statefulset", "db", "-n", SHOP)["spec"]["replicas"] == 1
     record = ChangeRecord.objects.get(action="scale", name="db")
     assert record.outcome == ChangeRecord.Outcome.REFUSED
     assert record.acted_as == "alice (groups: dev, editor)"
@@ -56,7 +55,7 @@ def test_a_refusal_names_the_person_and_is_recorded(target: Target, cluster: Clu
     audit = alice.get("/audit/").content.decode()
     assert "as alice (groups: dev, editor) on the cluster" in audit
     assert "alice (groups: dev, editor) may not patch statefulsets/scale in imp-shop" in response.content.decode()
-    (event,) = wait_for(lambda: target.audited("patch", "db", "scale"))
+    (event,) = wait_for(lambda: imp_target.audited("patch", "db", "scale"))
     assert (impersonated(event), event["responseStatus"]["code"]) == (
         ALICE,
         403,
@@ -64,7 +63,7 @@ def test_a_refusal_names_the_person_and_is_recorded(target: Target, cluster: Clu
 
 
 def test_a_forged_impersonate_header_from_the_browser_is_ignored(
-    target: Target, cluster: Cluster, alice: Client
+    imp_target: Target, imp_cluster: Cluster, alice: Client
 ) -> None:
     alice.post(
         f"/c/demo/ns/{SHOP}/deployment/web/actions/scale/",
@@ -74,24 +73,24 @@ def test_a_forged_impersonate_header_from_the_browser_is_ignored(
     )
 
     # As alice, who may not patch deployments/scale: refused, and the cluster saw alice, not the forged name.
-    assert target.cluster.get_json("deployment", "web", "-n", SHOP)["spec"]["replicas"] == 1
+    assert imp_target.cluster.get_json("deployment", "web", "-n", SHOP)["spec"]["replicas"] == 1
     assert ChangeRecord.objects.get(action="scale", name="web").outcome == ChangeRecord.Outcome.REFUSED
-    (event,) = wait_for(lambda: target.audited("patch", "web", "scale"))
+    (event,) = wait_for(lambda: imp_target.audited("patch", "web", "scale"))
     assert impersonated(event) == ALICE
 
 
-def test_without_impersonation_podium_acts_as_itself(target: Target, cluster: Cluster, alice: Client) -> None:
-    Cluster.objects.filter(pk=cluster.pk).update(impersonate=False)
-    before = len(target.audited("patch", "db", "scale"))
+def test_without_impersonation_podium_acts_as_itself(imp_target: Target, imp_cluster: Cluster, alice: Client) -> None:
+    Cluster.objects.filter(pk=imp_cluster.pk).update(impersonate=False)
+    before = len(imp_target.audited("patch", "db", "scale"))
 
     alice.post(f"/c/demo/ns/{SHOP}/statefulset/db/actions/scale/", {"replicas": "2"})
 
-    assert target.cluster.get_json("statefulset", "db", "-n", SHOP)["spec"]["replicas"] == 2
+    assert imp_target.cluster.get_json("statefulset", "db", "-n", SHOP)["spec"]["replicas"] == 2
     record = ChangeRecord.objects.get(action="scale", name="db")
     assert (record.outcome, record.acted_as) == (ChangeRecord.Outcome.APPLIED, "")
-    event = wait_for(lambda: target.audited("patch", "db", "scale")[before:])[0]
+    event = wait_for(lambda: imp_target.audited("patch", "db", "scale")[before:])[0]
     assert "impersonatedUser" not in event
-    target.cluster.kubectl("scale", "statefulset", "db", "-n", SHOP, "--replicas=1")
+    imp_target.cluster.kubectl("scale", "statefulset", "db", "-n", SHOP, "--replicas=1")
 
 
 def scale_button(html: str) -> str:
@@ -99,7 +98,9 @@ def scale_button(html: str) -> str:
     return html[start : html.index("</form>", start)]
 
 
-def test_scale_of_a_statefulset_is_disabled_with_the_reason(target: Target, cluster: Cluster, alice: Client) -> None:
+def test_scale_of_a_statefulset_is_disabled_with_the_reason(
+    imp_target: Target, imp_cluster: Cluster, alice: Client
+) -> None:
     html = alice.get(f"/c/demo/ns/{SHOP}/statefulset/db/").content.decode()
 
     reason = "alice (groups: dev, editor) may not patch statefulsets/scale in imp-shop"
@@ -112,27 +113,27 @@ def test_scale_of_a_statefulset_is_disabled_with_the_reason(target: Target, clus
 
 
 def test_a_role_change_takes_effect_within_the_cache_time(
-    target: Target, cluster: Cluster, alice: Client, settings
+    imp_target: Target, imp_cluster: Cluster, alice: Client, settings
 ) -> None:
     settings.PODIUM_ACCESS_CACHE_SECONDS = 2
     url = f"/c/demo/ns/{SHOP}/statefulset/db/"
     assert "disabled" in scale_button(alice.get(url).content.decode())
     rule = {"apiGroups": ["apps"], "resources": ["statefulsets/scale"], "verbs": ["patch"]}
     patch = json.dumps([{"op": "add", "path": "/rules/-", "value": rule}])
-    target.cluster.kubectl("patch", "role", "dev", "-n", SHOP, "--type=json", "-p", patch)
+    imp_target.cluster.kubectl("patch", "role", "dev", "-n", SHOP, "--type=json", "-p", patch)
     try:
         wait_for(lambda: "disabled" not in scale_button(alice.get(url).content.decode()), timeout=20, what="Scale")
         alice.post(url + "actions/scale/", {"replicas": "2"})
-        assert target.cluster.get_json("statefulset", "db", "-n", SHOP)["spec"]["replicas"] == 2
+        assert imp_target.cluster.get_json("statefulset", "db", "-n", SHOP)["spec"]["replicas"] == 2
     finally:
-        target.cluster.kubectl(
+        imp_target.cluster.kubectl(
             "patch", "role", "dev", "-n", SHOP, "--type=json", "-p", '[{"op": "remove", "path": "/rules/3"}]'
         )
-        target.cluster.kubectl("scale", "statefulset", "db", "-n", SHOP, "--replicas=1")
+        imp_target.cluster.kubectl("scale", "statefulset", "db", "-n", SHOP, "--replicas=1")
 
 
 def test_a_namespace_the_person_may_not_list_is_hidden_everywhere(
-    target: Target, cluster: Cluster, alice: Client
+    imp_target: Target, imp_cluster: Cluster, alice: Client
 ) -> None:
     from workloads import identity, live, live_pages
 
@@ -152,12 +153,12 @@ def test_a_namespace_the_person_may_not_list_is_hidden_everywhere(
     assert alice.get(f"/?cluster=demo&namespace={HIDDEN}").url == "/c/demo/workloads/"
     user = User.objects.get(username="alice")
     with identity.acting_user(user):
-        live_pages.check_subscription(live.namespace_group(cluster.id, SHOP))
+        live_pages.check_subscription(live.namespace_group(imp_cluster.id, SHOP))
         with pytest.raises(live_pages.Refused):
-            live_pages.check_subscription(live.namespace_group(cluster.id, HIDDEN))
+            live_pages.check_subscription(live.namespace_group(imp_cluster.id, HIDDEN))
 
 
-def test_a_person_in_no_group_sees_nothing_and_is_told_why(target: Target, cluster: Cluster) -> None:
+def test_a_person_in_no_group_sees_nothing_and_is_told_why(imp_target: Target, imp_cluster: Cluster) -> None:
     user = User.objects.create_user("nemo", "nemo@example.com", "correct horse battery staple")
     client = Client()
     client.force_login(user)
@@ -171,18 +172,18 @@ def test_a_person_in_no_group_sees_nothing_and_is_told_why(target: Target, clust
 
 
 def test_undo_to_a_revision_and_the_yaml_tab_are_disabled_with_the_reason(
-    target: Target, cluster: Cluster, alice: Client
+    imp_target: Target, imp_cluster: Cluster, alice: Client
 ) -> None:
     from django.core.cache import cache
 
     from workloads.sync.watcher import sync_once
 
-    image = target.cluster.get_json("deployment", "web", "-n", SHOP)["spec"]["template"]["spec"]["containers"][0]
-    target.cluster.kubectl("set", "image", "deployment/web", "-n", SHOP, f"app={image['image']}-alpine")
+    image = imp_target.cluster.get_json("deployment", "web", "-n", SHOP)["spec"]["template"]["spec"]["containers"][0]
+    imp_target.cluster.kubectl("set", "image", "deployment/web", "-n", SHOP, f"app={image['image']}-alpine")
     revisions_url = f"/c/demo/ns/{SHOP}/deployment/web/revisions/"
 
     def undo_buttons() -> list[str]:
-        sync_once(cluster, ["Deployment", "ReplicaSet"])
+        sync_once(imp_cluster, ["Deployment", "ReplicaSet"])
         return re.findall(r"<button[^>]*>Undo to [^<]*</button>", alice.get(revisions_url).content.decode())
 
     offered = wait_for(lambda: undo_buttons(), what="a revision to undo to")
@@ -193,7 +194,7 @@ def test_undo_to_a_revision_and_the_yaml_tab_are_disabled_with_the_reason(
     )
 
     # The cluster admin takes "patch deployments" away from the Role dev.
-    target.cluster.kubectl(
+    imp_target.cluster.kubectl(
         "patch", "role", "dev", "-n", SHOP, "--type=json", "-p", '[{"op": "remove", "path": "/rules/1"}]'
     )
     cache.clear()  # what the cluster said a moment ago (the cache time is tested in test_a_role_change_...)
@@ -209,11 +210,11 @@ def test_undo_to_a_revision_and_the_yaml_tab_are_disabled_with_the_reason(
     finally:
         rule = {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"]}
         patch = json.dumps([{"op": "add", "path": "/rules/1", "value": rule}])
-        target.cluster.kubectl("patch", "role", "dev", "-n", SHOP, "--type=json", "-p", patch)
+        imp_target.cluster.kubectl("patch", "role", "dev", "-n", SHOP, "--type=json", "-p", patch)
 
 
 def test_a_kind_the_person_may_not_list_is_hidden_and_the_page_says_why(
-    target: Target, cluster: Cluster, alice: Client
+    imp_target: Target, imp_cluster: Cluster, alice: Client
 ) -> None:
     from django.core.cache import cache
 
@@ -221,11 +222,11 @@ def test_a_kind_the_person_may_not_list_is_hidden_and_the_page_says_why(
     from workloads.models import Pod, Workload
     from workloads.sync.watcher import sync_once
 
-    web = Workload.objects.get(cluster=cluster, namespace=SHOP, name="web")
+    web = Workload.objects.get(cluster=imp_cluster, namespace=SHOP, name="web")
 
     def a_pod() -> Pod | None:
-        sync_once(cluster, ["Pod"])
-        return Pod.objects.filter(cluster=cluster, workload_uid=web.uid, deleted_at__isnull=True).first()
+        sync_once(imp_cluster, ["Pod"])
+        return Pod.objects.filter(cluster=imp_cluster, workload_uid=web.uid, deleted_at__isnull=True).first()
 
     pod = wait_for(a_pod, what="a Pod of web in the mirror")
     web_url, pods_url = f"/c/demo/ns/{SHOP}/deployment/web/", f"/c/demo/ns/{SHOP}/?kind=Pod"
@@ -244,7 +245,7 @@ def test_a_kind_the_person_may_not_list_is_hidden_and_the_page_says_why(
     assert f"/pods/{pod.name}/" in alice.get(f"/c/demo/workloads/?kind=Pod&q={pod.name}").content.decode()
 
     # The cluster admin takes "list pods" away from the Role dev; Deployments stay listed.
-    target.cluster.kubectl(
+    imp_target.cluster.kubectl(
         "patch", "role", "dev", "-n", SHOP, "--type=json", "-p", '[{"op": "remove", "path": "/rules/2"}]'
     )
     cache.clear()  # what the cluster said a moment ago (the cache time is tested in tests/e2e/)
@@ -260,10 +261,10 @@ def test_a_kind_the_person_may_not_list_is_hidden_and_the_page_says_why(
         assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/").status_code == 404
         assert alice.get(f"/c/demo/ns/{SHOP}/pods/{pod.name}/yaml/").status_code == 404
         with identity.acting_user(User.objects.get(username="alice")):
-            live_pages.check_subscription(live.workload_group(cluster.id, web.uid))
+            live_pages.check_subscription(live.workload_group(imp_cluster.id, web.uid))
             with pytest.raises(live_pages.Refused):
-                live_pages.check_subscription(live.pod_group(cluster.id, pod.uid))
+                live_pages.check_subscription(live.pod_group(imp_cluster.id, pod.uid))
     finally:
         rule = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}
         patch = json.dumps([{"op": "add", "path": "/rules/2", "value": rule}])
-        target.cluster.kubectl("patch", "role", "dev", "-n", SHOP, "--type=json", "-p", patch)
+        imp_target.cluster.kubectl("patch", "role", "dev", "-n", SHOP, "--type=json", "-p", patch)

@@ -7,12 +7,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.impersonation_support import SHOP, Target
+from tests.support.impersonation import SHOP, Target
 from workloads.edits import apply as edit_apply
 from workloads.models import ChangeRecord, Cluster
 
 pytestmark = pytest.mark.django_db
-pytest_plugins = ["tests.impersonation_support"]
 
 MANIFEST = f"""
 apiVersion: v1
@@ -27,10 +26,10 @@ metadata: {{name: web, namespace: {SHOP}, labels: {{touched: by-manifest}}}}
 
 
 def test_an_rbac_denial_is_shown_on_its_document_and_nothing_is_applied(
-    target: Target, cluster: Cluster, alice: Client
+    imp_target: Target, imp_cluster: Cluster, alice: Client
 ) -> None:
     # Its generation, not its resourceVersion: the controllers keep writing the status of a Deployment just made.
-    before = target.cluster.get_json("deployment", "web", "-n", SHOP)["metadata"]["generation"]
+    before = imp_target.cluster.get_json("deployment", "web", "-n", SHOP)["metadata"]["generation"]
     preview = alice.post("/c/demo/apply/", {"text": MANIFEST, "preview": "1"})
 
     assert preview.status_code == 422
@@ -46,7 +45,7 @@ def test_an_rbac_denial_is_shown_on_its_document_and_nothing_is_applied(
     # An apply (a page kept open while her rights changed) sends nothing either.
     applied = alice.post("/c/demo/apply/", {"apply": "1", "payload": edit_apply.seal(MANIFEST)})
     assert applied.status_code == 422 and "nothing was applied" in applied.content.decode()
-    assert target.cluster.kubectl("get", "configmap", "imp-settings", "-n", SHOP, "--ignore-not-found") == ""
-    web = target.cluster.get_json("deployment", "web", "-n", SHOP)["metadata"]
+    assert imp_target.cluster.kubectl("get", "configmap", "imp-settings", "-n", SHOP, "--ignore-not-found") == ""
+    web = imp_target.cluster.get_json("deployment", "web", "-n", SHOP)["metadata"]
     assert web["generation"] == before and "touched" not in (web.get("labels") or {})
     assert not ChangeRecord.objects.filter(outcome=ChangeRecord.Outcome.APPLIED).exists()

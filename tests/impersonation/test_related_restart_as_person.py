@@ -8,12 +8,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.impersonation_support import HIDDEN, SHOP, Target
+from tests.support.impersonation import HIDDEN, SHOP, Target
 from workloads.models import ChangeRecord, Cluster
 from workloads.sync.watcher import sync_once
 
 pytestmark = pytest.mark.django_db
-pytest_plugins = ["tests.impersonation_support"]
 
 READERS = f"""
 apiVersion: rbac.authorization.k8s.io/v1
@@ -61,9 +60,9 @@ spec:
 DENIED = f"alice (groups: dev, editor) may not patch statefulsets in {SHOP}"
 
 
-def test_the_cluster_decides_per_workload(target: Target, cluster: Cluster, alice: Client) -> None:
-    target.cluster.kubectl("apply", "-f", "-", input=READERS)
-    sync_once(cluster, ["ConfigMap", "Deployment", "StatefulSet"])
+def test_the_cluster_decides_per_workload(imp_target: Target, imp_cluster: Cluster, alice: Client) -> None:
+    imp_target.cluster.kubectl("apply", "-f", "-", input=READERS)
+    sync_once(imp_cluster, ["ConfigMap", "Deployment", "StatefulSet"])
     page = f"/c/demo/ns/{SHOP}/configmap/shared/"
 
     html = alice.get(page).content.decode()
@@ -81,9 +80,9 @@ def test_the_cluster_decides_per_workload(target: Target, cluster: Cluster, alic
     done = alice.post(f"{page}restart/", {"payload": preview.context["payload"]}, follow=True)
     said = [str(m) for m in done.context["messages"]]
     assert said == ["Deployment reader-web: restarted, its Pods are being replaced."]
-    web = target.cluster.get_json("deployment", "reader-web", "-n", SHOP)
+    web = imp_target.cluster.get_json("deployment", "reader-web", "-n", SHOP)
     assert "kubectl.kubernetes.io/restartedAt" in web["spec"]["template"]["metadata"]["annotations"]
-    db = target.cluster.get_json("statefulset", "reader-db", "-n", SHOP)
+    db = imp_target.cluster.get_json("statefulset", "reader-db", "-n", SHOP)
     assert "annotations" not in (db["spec"]["template"].get("metadata") or {})
     records = ChangeRecord.objects.filter(action="restart").order_by("created_at")
     assert sorted((r.name, r.outcome, r.acted_as) for r in records) == [

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from dashboard.asgi import application
-from tests import factories as f
+from tests.support import factories as f
 from workloads import live, live_pages
 from workloads.models import Cluster, Pod, Workload
 

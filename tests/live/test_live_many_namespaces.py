@@ -13,8 +13,8 @@ from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.test import Client
 
-from tests import factories as f
-from tests.test_live_consumer import ORIGIN, connect, cookie_for, frames
+from tests.live.test_live_consumer import ORIGIN, connect, cookie_for, frames
+from tests.support import factories as f
 from workloads import live, live_pages
 from workloads.sync.ingest import Changed
 

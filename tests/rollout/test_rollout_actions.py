@@ -11,11 +11,11 @@ import pytest
 import yaml
 from django.test import Client
 
-from tests.edit_support import EditCluster, settle, wait_for
+from tests.support.edit import EditCluster, settle
+from tests.support.stack import wait_for
 from workloads.models import ChangeRecord, Cluster, Workload
 from workloads.sync.watcher import sync_once
 
-pytest_plugins = ["tests.edit_support"]
 pytestmark = pytest.mark.django_db
 
 Outcome = ChangeRecord.Outcome
@@ -233,7 +233,7 @@ def test_it_deletes_a_pod_and_the_controller_replaces_it(
         alive = [p for p in items if not p["metadata"].get("deletionTimestamp")]
         return victim["uid"] not in {p["metadata"]["uid"] for p in alive} and len(alive) == 2
 
-    wait_for(replaced, timeout=20, message="the Pod to be replaced")
+    wait_for(replaced, timeout=20, what="the Pod to be replaced")
     record = records(victim["name"], "delete-pod")[-1]
     assert record.outcome == Outcome.APPLIED and record.kind == "Pod" and record.workload_uid == w.uid
 

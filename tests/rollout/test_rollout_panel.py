@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.edit_support import EditCluster, settle
+from tests.support.edit import EditCluster, settle
 from workloads.models import Cluster, RolloutSample, Workload
 from workloads.sync.watcher import sync_once
 
-pytest_plugins = ["tests.edit_support"]
 pytestmark = pytest.mark.django_db
 
 

@@ -7,11 +7,10 @@ import json
 import pytest
 from django.test import Client
 
-from tests.edit_support import EditCluster, settle
+from tests.support.edit import EditCluster, settle
 from workloads.models import Cluster
 from workloads.sync.watcher import sync_once
 
-pytest_plugins = ["tests.edit_support"]
 pytestmark = pytest.mark.django_db
 
 

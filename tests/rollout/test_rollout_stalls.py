@@ -11,11 +11,11 @@ import pytest
 import yaml
 from django.test import Client
 
-from tests.edit_support import EditCluster, wait_for
+from tests.support.edit import EditCluster
+from tests.support.stack import wait_for
 from workloads.models import Cluster, Workload
 from workloads.sync.watcher import sync_once
 
-pytest_plugins = ["tests.edit_support"]
 pytestmark = pytest.mark.django_db
 
 _names = itertools.count(1)
@@ -39,7 +39,7 @@ def panel_says(client: Client, cluster_row: Cluster, kind: str, name: str, *text
         html = panel(client, cluster_row, kind, name)
         return html if all(t in html for t in texts) else ""
 
-    return wait_for(shown, timeout=60, interval=0.5, message=f"the panel to say {texts}")
+    return wait_for(shown, timeout=60, interval=0.5, what=f"the panel to say {texts}")
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_a_statefulset_partition_keeps_its_low_ordinals_on_the_old_revision(
             ordinal_2_updated,
             timeout=90,
             interval=0.5,
-            message="ordinal 2 to be updated and ready",
+            what="ordinal 2 to be updated and ready",
         )
         html = panel_says(
             viewer_client,

@@ -51,9 +51,8 @@ class Kubernetes:
         self.url = cluster.server
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60) -> str:
-        return stack.kubectl(
-            self.kubeconfig, self.cluster.directory / "kubecache", *args, input=input, check=check, timeout=timeout
-        )
+        cache = self.cluster.directory / "kubecache"
+        return stack.kubectl(self.kubeconfig, cache, *args, input=input, check=check, timeout=timeout).stdout
 
     def get_json(self, *args: str) -> dict:
         return json.loads(self.kubectl("get", *args, "-o", "json"))

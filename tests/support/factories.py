@@ -13,7 +13,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 from django.utils import timezone
 
 from workloads.models import Cluster, Event, Namespace, Node, Pod, TemplateRevision, Workload
@@ -639,9 +638,3 @@ def multi_container_pod(cluster: Cluster, namespace: str) -> Pod:
         volumes=[{"name": "shared-data", "emptyDir": {}}],
     )
     return make_pod(cluster, namespace, "two-containers", tpl)
-
-
-@pytest.fixture
-def fast_passwords(settings: Any) -> None:
-    """Test users need no slow password hashing (one PBKDF2 hash costs most of a test's setup)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -7,21 +7,12 @@ audit log naming whom Podium acted as."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
-from django.contrib.auth.models import Group, User
-from django.core.cache import cache
-from django.test import Client
 
-from realcluster.cluster import RealCluster
-from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster
-from tests.support.stack import Democluster
+from tests.support.clusters import TargetCluster
 from workloads import kube
-from workloads.models import Cluster
-from workloads.sync.watcher import sync_once
 
 PODIUM_TOKEN = "podium-limited-token"
 SHOP = "imp-shop"
@@ -119,58 +110,6 @@ class Target:
             and e.get("stage") == "ResponseComplete"
             and e["user"]["username"] == "podium-limited"
         ]
-
-
-@pytest.fixture(scope="module", params=FLAVORS)
-def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    folder = tmp_path_factory.mktemp("impersonation")
-    dc = None
-    if request.param == "democluster":
-        audit = folder / "audit.log"
-        user = f"--user={PODIUM_TOKEN},podium-limited"
-        dc = Democluster(folder, "--fresh", "--no-scenario", user, f"--audit-log-path={audit}").start()
-        config = yaml.safe_load(dc.kubeconfig.read_text())
-        config["users"][0]["user"]["token"] = PODIUM_TOKEN
-        podium = folder / "podium.kubeconfig"
-        podium.write_text(yaml.safe_dump(config))
-        cluster: TargetCluster = dc
-    else:
-        real: RealCluster = request.getfixturevalue("real_kubernetes")
-        cluster = Kubernetes(real)
-        cluster.kubectl("delete", "namespace", SHOP, HIDDEN, "--ignore-not-found", "--wait=true", timeout=120)
-        podium, audit = real.token_kubeconfig(PODIUM_TOKEN, folder / "podium.kubeconfig"), real.directory / "audit.log"
-    cluster.kubectl("apply", "-f", "-", input=podium_role())
-    cluster.kubectl("apply", "-f", "-", input=OBJECTS)
-    yield Target(cluster, podium, audit)
-    cluster.kubectl("delete", "clusterrolebinding,clusterrole", "podium-impersonation-test", check=False)
-    if dc is not None:
-        dc.stop()
-
-
-@pytest.fixture
-def cluster(target: Target) -> Cluster:
-    cache.clear()  # what the last test's person might do (a new Cluster row may get the same id)
-    cluster = Cluster.objects.create(
-        name="demo",
-        connection=Cluster.Connection.KUBECONFIG,
-        kubeconfig_path=str(target.podium_kubeconfig),
-        context="realcluster" if target.flavor == "kubernetes" else "",
-    )
-    assert cluster.impersonates  # the default for a kubeconfig cluster
-    sync_once(cluster, ["Namespace", "Deployment", "StatefulSet", "ReplicaSet", "Pod"])
-    cluster.refresh_from_db()
-    assert cluster.status == Cluster.Status.CONNECTED, cluster.status_message
-    return cluster
-
-
-@pytest.fixture
-def alice(db: None) -> Client:
-    """An editor in Podium, in the group dev."""
-    user = User.objects.create_user("alice", "alice@example.com", "correct horse battery staple")
-    user.groups.add(Group.objects.get(name="editor"), Group.objects.get_or_create(name="dev")[0])
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 ALICE = ("alice", ("dev", "editor", "system:authenticated"))

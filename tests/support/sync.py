@@ -1,19 +1,16 @@
-"""Shared pieces of the sync tests: a democluster, a Cluster row, workers, and the mirror check."""
+"""Shared pieces of the sync tests (their fixtures ``target``, ``cluster`` and ``start_worker`` are in
+tests/conftest.py): the shop manifest, the mirror check, and a clean Redis."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 import redis
 from django.conf import settings
 from django.db import connection
 
-from realcluster.cluster import RealCluster
-from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row
-from tests.support.stack import CeleryWorker, Democluster, wait_for
+from tests.support.clusters import TargetCluster
+from tests.support.stack import wait_for
 from workloads.models import Cluster, Event, Namespace, Node, Pod, RelatedObject, TemplateRevision, Workload
 
 # kubectl resource name -> (model, extra filter)
@@ -176,43 +173,6 @@ def clean_redis() -> None:
         client.delete(*keys)
     for queue in ("sync", "celery"):
         client.delete(queue)
-
-
-@pytest.fixture(params=FLAVORS)
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TargetCluster]:
-    """A cluster of its own for each sync test (the mirror is compared with all of it): democluster,
-    then the real control plane. ``@pytest.mark.no_watch_cache`` serves the real one's watches
-    from etcd, so that compacting it makes old resourceVersions 410 at once."""
-    if request.param == "democluster":
-        dc = Democluster(tmp_path, "--fresh", "--no-scenario").start()
-        yield dc
-        dc.stop()
-        return
-    watch_cache = request.node.get_closest_marker("no_watch_cache") is None
-    real = RealCluster.start(tmp_path / "realcluster", watch_cache=watch_cache)
-    yield Kubernetes(real)
-    real.stop()
-
-
-@pytest.fixture
-def cluster(target: TargetCluster) -> Cluster:
-    return cluster_row(target)
-
-
-@pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator:
-    clean_redis()
-    workers: list[CeleryWorker] = []
-
-    def start(name: str = "worker", **env: str) -> CeleryWorker:
-        worker = CeleryWorker(tmp_path, name, **env).start()
-        workers.append(worker)
-        return worker
-
-    yield start
-    for worker in workers:
-        worker.kill()
-    clean_redis()
 
 
 def everything_stored() -> str:

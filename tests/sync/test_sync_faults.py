@@ -12,16 +12,12 @@ import redis
 
 from tests.support.clusters import TargetCluster
 from tests.support.stack import Process, free_port, wait_for
-from tests.sync_support import (  # noqa: F401 - fixtures
+from tests.support.sync import (
     APP,
     assert_no_duplicate_rows,
     assert_pods_linked,
-    clean_redis,
-    cluster,
     mirror_equals_cluster,
     settle,
-    start_worker,
-    target,
 )
 from workloads.models import Cluster, Workload
 from workloads.sync.watcher import SYNC_KINDS

@@ -17,7 +17,6 @@ from django.test import Client
 
 from tests.support.clusters import TargetCluster
 from tests.support.stack import wait_for
-from tests.sync_support import cluster, start_worker, target  # noqa: F401 - fixtures
 from workloads.models import Cluster, SyncState, Workload
 from workloads.sync.watcher import SYNC_KINDS
 

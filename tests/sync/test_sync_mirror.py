@@ -9,16 +9,7 @@ from django.core.management import call_command
 
 from tests.support.clusters import TargetCluster
 from tests.support.stack import wait_for
-from tests.sync_support import (  # noqa: F401 - fixtures
-    APP,
-    assert_no_duplicate_rows,
-    assert_pods_linked,
-    cluster,
-    mirror_equals_cluster,
-    settle,
-    start_worker,
-    target,
-)
+from tests.support.sync import APP, assert_no_duplicate_rows, assert_pods_linked, mirror_equals_cluster, settle
 from workloads.models import Cluster, Pod, RolloutSample, SyncState, TemplateRevision, Workload
 from workloads.sync.watcher import SYNC_KINDS
 

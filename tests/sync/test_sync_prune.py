@@ -9,8 +9,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from tests import factories as f
-from tests.factories import fast_passwords  # noqa: F401
+from tests.support import factories as f
 from workloads.models import Event, Pod, RolloutSample, TemplateRevision, Workload
 from workloads.tasks import prune_deleted
 

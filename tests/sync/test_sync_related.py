@@ -11,13 +11,7 @@ import pytest
 
 from tests.support.clusters import TargetCluster
 from tests.support.stack import wait_for
-from tests.sync_support import (  # noqa: F401 - fixtures
-    cluster,
-    everything_stored,
-    mirror_equals_cluster,
-    start_worker,
-    target,
-)
+from tests.support.sync import everything_stored, mirror_equals_cluster
 from workloads.models import Cluster, RelatedObject
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
