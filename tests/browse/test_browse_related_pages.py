@@ -10,9 +10,8 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 
-from realcluster.cluster import RealCluster
-from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row
-from tests.support.stack import Democluster, wait_for
+from tests.support.clusters import FLAVORS, TargetCluster, cluster_row, started
+from tests.support.stack import wait_for
 from workloads.models import ChangeRecord, Cluster, RelatedObject
 from workloads.sync.watcher import sync_once
 
@@ -84,19 +83,9 @@ BASE = f"/c/dc/ns/{NS}"
 
 @pytest.fixture(scope="module", params=FLAVORS)
 def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetCluster]:
-    dc = None
-    if request.param == "democluster":
-        dc = Democluster(tmp_path_factory.mktemp("related-pages"), "--fresh", "--no-scenario")
-        target = dc.start()
-    else:
-        real: RealCluster = request.getfixturevalue("real_kubernetes")
-        target = Kubernetes(real)
-        target.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=true", timeout=120)
-    target.kubectl("apply", "-f", "-", input=APP)
-    target.kubectl("rollout", "status", "-n", NS, "deploy/web", "--timeout=90s", timeout=120)
-    yield target
-    if dc is not None:
-        dc.stop()
+    with started(request, tmp_path_factory.mktemp("related-pages"), namespaces=(NS,), manifest=APP) as target:
+        target.kubectl("rollout", "status", "-n", NS, "deploy/web", "--timeout=90s", timeout=120)
+        yield target
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ static files collected as the image collects them."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -14,31 +12,7 @@ from pathlib import Path
 from django.conf import settings
 
 from tests.support.democlusters import REPO, deploy_manifest
-
-
-def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    """Only what a production Pod has: nothing from the developer's shell (no PODIUM_DEV, no DEBUG)."""
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PODIUM_VAR_DIR": str(tmp_path / "var")}
-    env.update(
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="podium.example.com",
-        CSRF_TRUSTED_ORIGINS="https://podium.example.com",
-        SECURE_SSL_REDIRECT="true",
-        SECURE_COOKIES="true",
-        SECURE_HSTS_SECONDS="31536000",
-        BEHIND_TLS_PROXY="true",
-        DATABASE_URL="postgres://podium:secret@postgres.example.internal:5432/podium",
-        REDIS_URL="redis://redis.example.internal:6379/0",
-    )
-    env.update(overrides)
-    return env
-
-
-def run_python(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
+from tests.support.production import production_env, run_python
 
 
 def test_it_passes_the_deploy_checks_with_production_environment(tmp_path: Path) -> None:

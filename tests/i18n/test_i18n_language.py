@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import translation
 
-from tests.live.test_live_consumer import ORIGIN, connect, cookie_for, frames, workload_socket
 from tests.support import factories as f
+from tests.support.sockets import ORIGIN, connect, cookie_for, frames, workload_socket
 from workloads import presenters
 
 CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.8"}

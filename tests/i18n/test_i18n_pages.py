@@ -14,11 +14,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from realcluster.cluster import RealCluster
-from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row
+from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row, started
 from tests.support.edit import form_data
 from tests.support.i18n import ClusterText, strings_in, untranslated
-from tests.support.stack import Democluster, wait_for
+from tests.support.stack import wait_for
 from workloads.models import (
     ChangeRecord,
     Cluster,
@@ -184,15 +183,12 @@ GET_PAGES = [
 
 @pytest.fixture(scope="module", params=FLAVORS)
 def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetCluster]:
-    dc = None
-    if request.param == "democluster":
-        dc = Democluster(tmp_path_factory.mktemp("i18n-pages"), "--fresh", "--no-scenario")
-        target = dc.start()
-    else:
-        real: RealCluster = request.getfixturevalue("real_kubernetes")
-        target = Kubernetes(real)
-        target.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=true", timeout=120)
-    target.kubectl("apply", "-f", "-", input=APP)
+    with started(request, tmp_path_factory.mktemp("i18n-pages"), namespaces=(NS,), manifest=APP) as target:
+        rolled_out(target)
+        yield target
+
+
+def rolled_out(target: TargetCluster) -> None:
     for what in ("deploy/web", "sts/db", "ds/agent"):
         target.kubectl("rollout", "status", "-n", NS, what, "--timeout=90s", timeout=120)
 
@@ -210,9 +206,6 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         target.cluster.container_log(NS, "nginx", "nginx", ["start worker processes"])
         for pod in target.get_json("pods", "-n", NS, "-l", "app=web")["items"]:
             target.cluster.container_log(NS, pod["metadata"]["name"], "web", ["listening on :80"])
-    yield target
-    if dc is not None:
-        dc.stop()
 
 
 @pytest.fixture

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client
 
-from dashboard.asgi import application
 from tests.support import factories as f
+from tests.support.sockets import ORIGIN, connect, cookie_for, frames, workload_socket
 from workloads import live, live_pages
 from workloads.models import Cluster, Pod, Workload
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-ORIGIN = (b"origin", b"http://localhost")
-
-
-@pytest.fixture
-async def layer() -> AsyncIterator[object]:
-    channel_layer = get_channel_layer()
-    yield channel_layer
-    await channel_layer.flush()
 
 
 @pytest.fixture
@@ -37,40 +27,6 @@ def demo() -> dict:
     f.make_namespace(cluster, "demo")
     deploy, old_rs, new_rs, pods = f.rollout(cluster, "demo", "web", old_pods=2, new_pods=2)
     return {"cluster": cluster, "deploy": deploy, "new_rs": new_rs, "pods": pods}
-
-
-def cookie_for(user: User) -> tuple[bytes, bytes]:
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-
-
-def workload_socket(demo: dict, *groups: str) -> str:
-    cluster, deploy = demo["cluster"], demo["deploy"]
-    groups = groups or (live.cluster_group(cluster.id), live.workload_group(cluster.id, deploy.uid))
-    page = f"/c/{cluster.name}/ns/demo/deployment/{deploy.name}/"
-    return "/ws/live/?" + urlencode([("sub", g) for g in groups] + [("page", page)])
-
-
-async def connect(
-    path: str, *headers: tuple[bytes, bytes], host: bytes = b"localhost", scheme: str = "ws"
-) -> tuple[WebsocketCommunicator, bool, int | None]:
-    """A socket as a browser opens it (with a Host header) from a page with the given headers (an Origin)."""
-    communicator = WebsocketCommunicator(application, path, headers=[(b"host", host), *headers])
-    communicator.scope["scheme"] = scheme
-    connected, code = await communicator.connect(timeout=5)
-    return communicator, connected, code
-
-
-async def frames(communicator: WebsocketCommunicator, quiet: float = 0.4, first: float = 10.0) -> list[str]:
-    """Every frame until the socket has been quiet for ``quiet`` seconds, once the first has come (waited for up to
-    ``first`` seconds: a render on a busy machine can take longer than the quiet time)."""
-    got = []
-    if await communicator.receive_nothing(timeout=first, interval=0.01):
-        return got
-    while not got or not await communicator.receive_nothing(timeout=quiet, interval=0.01):
-        got.append(await communicator.receive_from(timeout=1))
-    return got
 
 
 def oob_ids(frame: str) -> list[str]:

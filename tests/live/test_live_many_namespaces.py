@@ -4,29 +4,20 @@ Through the real ASGI stack and the Redis channel layer, with changes published 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.test import Client
 
-from tests.live.test_live_consumer import ORIGIN, connect, cookie_for, frames
 from tests.support import factories as f
+from tests.support.sockets import ORIGIN, connect, cookie_for, frames
 from workloads import live, live_pages
 from workloads.sync.ingest import Changed
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 NAMESPACES = [f"team-{i:03d}" for i in range(live_pages.MAX_SUBSCRIPTIONS + 16)]
-
-
-@pytest.fixture
-async def layer() -> AsyncIterator[object]:
-    channel_layer = get_channel_layer()
-    yield channel_layer
-    await channel_layer.flush()
 
 
 @pytest.fixture

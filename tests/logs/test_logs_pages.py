@@ -11,9 +11,8 @@ import yaml
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from realcluster.cluster import RealCluster
-from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row
-from tests.support.stack import Democluster, wait_for
+from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, cluster_row, started
+from tests.support.stack import wait_for
 from workloads.models import Cluster, Pod
 from workloads.sync.watcher import sync_once
 
@@ -61,17 +60,14 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: podium-limite
 def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetCluster]:
     """democluster (a token "nolog-token" that may read Pods but not their logs), then the real control plane
     (user podium-limited, bound to the same in namespace many); each with the Deployment and Pod above."""
-    dc = None
-    if request.param == "democluster":
-        folder = tmp_path_factory.mktemp("logs-pages")
-        dc = Democluster(folder, "--fresh", "--no-scenario", "--token", "nolog-token:pods")
-        target = dc.start()
-    else:
-        real: RealCluster = request.getfixturevalue("real_kubernetes")
-        target = Kubernetes(real)
-        target.kubectl("delete", "namespace", "many", "--ignore-not-found", "--wait=true", timeout=120)
-    target.kubectl("apply", "-f", "-", input=MANY)
+    folder = tmp_path_factory.mktemp("logs-pages")
+    args = ("--token", "nolog-token:pods")
+    with started(request, folder, namespaces=("many",), manifest=MANY, args=args) as target:
+        all_running_with_logs(target)
+        yield target
 
+
+def all_running_with_logs(target: TargetCluster) -> None:
     def all_running() -> bool:
         pods = target.get_json("pods", "-n", "many")["items"]
         return len(pods) == 56 and all(p.get("status", {}).get("phase") == "Running" for p in pods)
@@ -84,9 +80,6 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         for pod in target.get_json("pods", "-n", "many", "-l", "app=many")["items"]:
             name = pod["metadata"]["name"]
             target.cluster.container_log("many", name, "app", [f"starting {name}", "listening on :8080"])
-    yield target
-    if dc is not None:
-        dc.stop()
 
 
 def no_logs_kubeconfig(target: TargetCluster, path: object) -> object:

@@ -12,10 +12,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
-from django.test import Client
 
 from dashboard.asgi import application
 from tests.support.clusters import cluster_row
+from tests.support.sockets import cookie_for
 from tests.support.stack import Democluster, wait_for
 from workloads.logs import streams
 from workloads.logs.text import parse_line
@@ -40,7 +40,7 @@ def test_ansi_colours_become_classes_and_everything_else_is_dropped() -> None:
 
 
 @pytest.fixture(scope="module")
-def democluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Democluster]:
+def chatty_democluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Democluster]:
     dc = Democluster(tmp_path_factory.mktemp("logs-streams"), "--fresh", "--no-scenario").start()
     dc.kubectl("apply", "-f", "-", input=CHATTY)
     wait_for(
@@ -53,16 +53,10 @@ def democluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Democluste
 
 
 @pytest.fixture
-def cluster(democluster: Democluster, transactional_db: None) -> Cluster:
-    cluster = cluster_row(democluster)
+def cluster(chatty_democluster: Democluster, transactional_db: None) -> Cluster:
+    cluster = cluster_row(chatty_democluster)
     sync_once(cluster, ["Pod"])
     return cluster
-
-
-def cookie_for(user: User) -> tuple[bytes, bytes]:
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
 
 async def open_socket(cookie: tuple[bytes, bytes], query: str) -> WebsocketCommunicator:

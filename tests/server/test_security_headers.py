@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from tests.deploy.test_deploy_check import production_env, run_python
+from tests.support.production import production_env, run_python
 
 pytestmark = pytest.mark.django_db
 
