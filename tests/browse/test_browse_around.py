@@ -9,12 +9,14 @@ from django.core.management import call_command
 from django.test import Client
 
 from tests.support.clusters import TargetCluster
+from tests.support.manifests import around, documents
 from tests.support.stack import wait_for
 from workloads.models import Cluster
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-AROUND = """
+AROUND = (
+    """
 apiVersion: v1
 kind: Namespace
 metadata: {name: around}
@@ -47,36 +49,17 @@ spec:
         - {name: COLOUR, valueFrom: {configMapKeyRef: {name: settings, key: colour}}}
         - {name: SIZE, valueFrom: {configMapKeyRef: {name: settings, key: size}}}
         - {name: PASSWORD, valueFrom: {secretKeyRef: {name: web-secret, key: password}}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: around}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
----
+"""
+    + documents(*around("web", "around"))
+    + """---
 apiVersion: v1
 kind: Service
 metadata: {name: other, namespace: around}
 spec:
   selector: {app: other}
   ports: [{port: 81}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web, namespace: around}
-spec:
-  maxUnavailable: 0
-  selector: {matchLabels: {app: web}}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: web, namespace: around}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-  minReplicas: 2
-  maxReplicas: 4
 """
+)
 PAGE = "/c/dc/ns/around/deployment/web/"
 
 

@@ -1,6 +1,6 @@
 """deploy/helm/podium: the chart lints clean, its ClusterRole is the access table exactly, deploy/kubernetes/
 is the chart rendered (one source), and its values do what values.yaml says. No cluster here: the chart in a
-real API server is tests/test_deploy_helm.py."""
+real API server is tests/deploy/test_deploy_helm.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""In the browser, as alice on a cluster that acts as her (see tests/impersonation_support.py): scale of a
+"""In the browser, as alice on a cluster that acts as her (see tests/support/impersonation.py): scale of a
 StatefulSet is disabled with the reason, an edit in imp-shop is applied as her (the API server's audit log says
 so), and imp-demo is not listed anywhere and is a 404. On democluster and the real control plane."""
 

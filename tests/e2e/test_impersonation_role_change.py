@@ -1,7 +1,7 @@
 """A Role change on the cluster reaches alice's pages within Podium's access cache time, without a new sign-in: a
 cluster admin removes the RoleBinding that lets the group dev read imp-shop (real kubectl), and imp-shop leaves
 the overview and the picker and its URLs become 404; a binding granted in imp-demo brings that namespace, and
-the Edit action on its Deployment, in. On democluster and the real control plane (tests/impersonation_support.py)."""
+the Edit action on its Deployment, in. On democluster and the real control plane (tests/support/impersonation.py)."""
 
 from __future__ import annotations
 

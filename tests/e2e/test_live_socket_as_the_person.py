@@ -1,5 +1,5 @@
 """The live socket, over a real WebSocket to the ASGI server (uvicorn), as alice on a cluster that acts as her
-(tests/impersonation_support.py): a subscription to imp-demo, which the cluster does not let her list, is refused
+(tests/support/impersonation.py): a subscription to imp-demo, which the cluster does not let her list, is refused
 at the handshake however it is dressed up; a forged subscription message gets her nothing of it while a change
 there is published; and when a cluster admin removes her RoleBinding with kubectl, an open socket on imp-shop
 closes and the overview's drops imp-shop, within the access cache time. On democluster and the real control

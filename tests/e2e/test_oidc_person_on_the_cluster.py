@@ -1,6 +1,6 @@
 """The whole way through: alice signs in with OpenID Connect at a real provider (oidc-provider on loopback), her
 provider group ``dev`` maps to Podium's editor role, and the cluster, acting as her (``Impersonate-Group: dev``),
-lets her read ``imp-shop`` and patch its Deployments but nothing in ``imp-demo`` (tests/impersonation_support.py).
+lets her read ``imp-shop`` and patch its Deployments but nothing in ``imp-demo`` (tests/support/impersonation.py).
 On democluster and the real control plane, checked in the API server's audit log."""
 
 from __future__ import annotations

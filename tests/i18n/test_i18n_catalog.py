@@ -15,8 +15,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from tests.support.i18n import CATALOG, KUBERNETES_WORDS, catalog
+from tests.support.stack import ROOT
 
-REPO = Path(__file__).resolve().parents[1]
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
 # Template text that is not translated on purpose: Kubernetes' words, and a selector's syntax in a placeholder.
 UNTRANSLATED_TEMPLATE_TEXT = {"Podium", "· Podium", "Pod", "· Pod", "· QoS", "· YAML", "envFrom", "env", "gen"}
@@ -47,7 +47,7 @@ def test_it_keeps_only_kubernetes_words_untranslated() -> None:
 def test_it_has_every_marked_string_in_the_catalog(tmp_path: Path) -> None:
     """makemessages over a copy of the source finds nothing the catalog lacks."""
     for name in ("manage.py", "dashboard", "workloads", "templates", "locale"):
-        source = REPO / name
+        source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
         else:
@@ -124,11 +124,11 @@ _TEMPLATE_SYNTAX = re.compile(
 
 def test_it_marks_every_text_of_every_template() -> None:
     unmarked = []
-    for path in sorted((REPO / "templates").rglob("*.html")):
+    for path in sorted((ROOT / "templates").rglob("*.html")):
         parser = _TemplateText()
         parser.feed(_TEMPLATE_SYNTAX.sub(" ", path.read_text()))
         unmarked += [
-            f"{path.relative_to(REPO)}:{line}: {text!r}"
+            f"{path.relative_to(ROOT)}:{line}: {text!r}"
             for line, text in parser.found
             if text not in UNTRANSLATED_TEMPLATE_TEXT
         ]
@@ -139,5 +139,5 @@ def test_it_compiles_the_catalog_for_the_run_and_test_commands() -> None:
     compiled = CATALOG.with_suffix(".mo")
     assert compiled.exists(), "scripts/messages.sh compile (run by make run and the test command) builds it"
     assert compiled.stat().st_mtime >= CATALOG.stat().st_mtime, "the .mo is older than the .po: compile it again"
-    tracked = subprocess.run(["git", "ls-files", "locale"], cwd=REPO, capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(["git", "ls-files", "locale"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     assert tracked == ["locale/zh_Hans/LC_MESSAGES/django.po"], "the .mo files are built, never committed"

@@ -2,7 +2,7 @@
 
 A reader whose browser asks for Chinese (Accept-Language) walks every page an editor can reach, with a cluster
 that runs every kind, a rollout stuck on an image that cannot be pulled, a form with errors, previews and the
-audit trail; each page must show no string of Podium's English (tests/i18n_support.py says how that is told
+audit trail; each page must show no string of Podium's English (tests/support/i18n.py says how that is told
 apart from the cluster's own words, which stay as the cluster wrote them).
 """
 

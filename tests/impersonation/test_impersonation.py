@@ -1,6 +1,6 @@
 """Podium acts as the signed-in person: edits, scale and their refusals carry Impersonate-User/-Group, the
 cluster's RBAC decides what is offered and seen, and the API server's audit log names that person. On both
-clusters (see tests/impersonation_support.py for who may do what)."""
+clusters (see tests/support/impersonation.py for who may do what)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Apply manifest as the signed-in person: what the cluster's RBAC refuses her is said per document, in the
-pages' words, and nothing of the manifest is applied (see tests/impersonation_support.py: alice may patch
+pages' words, and nothing of the manifest is applied (see tests/support/impersonation.py: alice may patch
 Deployments in imp-shop, and not touch ConfigMaps)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """ "Restart the workloads that use it" as the signed-in person, on a cluster that acts as them (both flavors; see
-tests/impersonation_support.py: alice may patch Deployments in imp-shop but not StatefulSets, and sees nothing of
+tests/support/impersonation.py: alice may patch Deployments in imp-shop but not StatefulSets, and sees nothing of
 imp-demo): the page and the preview say per workload what the cluster refuses her, the restart applies what it
 allows, each recorded as her; a ConfigMap in a namespace she may not see is not found."""
 

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 from scripts import services
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.stack import ROOT
 
 
 def manage(var: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -19,7 +18,7 @@ def manage(var: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[s
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PODIUM_", "DJANGO_")) and k not in _OURS}
     env.update(PODIUM_VAR_DIR=str(var), **extra)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
 
 

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from tests.support.clusters import TargetCluster
+from tests.support.manifests import around, documents
 from tests.support.stack import wait_for
 from tests.support.sync import everything_stored, mirror_equals_cluster
 from workloads.models import Cluster, RelatedObject
@@ -18,7 +19,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 SECRET_VALUE = "tr0ub4dor-podium-never-stored"
 CONFIG_VALUE = "config-value-podium-never-stored"
-AROUND = f"""
+AROUND = (
+    f"""
 apiVersion: v1
 kind: Namespace
 metadata: {{name: around}}
@@ -48,36 +50,17 @@ spec:
         ports: [{{name: http, containerPort: 8080}}]
         envFrom: [{{configMapRef: {{name: web-config}}}}]
         env: [{{name: PASSWORD, valueFrom: {{secretKeyRef: {{name: web-secret, key: password}}}}}}]
----
-apiVersion: v1
-kind: Service
-metadata: {{name: web, namespace: around}}
-spec:
-  selector: {{app: web}}
-  ports: [{{name: http, port: 80, targetPort: http}}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {{name: web, namespace: around}}
-spec:
-  maxUnavailable: 0
-  selector: {{matchLabels: {{app: web}}}}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {{name: web, namespace: around}}
-spec:
-  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}
-  minReplicas: 2
-  maxReplicas: 4
----
+"""
+    + documents(*around("web", "around"))
+    + """---
 apiVersion: v1
 kind: PersistentVolumeClaim
-metadata: {{name: data, namespace: around}}
+metadata: {name: data, namespace: around}
 spec:
   accessModes: [ReadWriteOnce]
-  resources: {{requests: {{storage: 1Gi}}}}
+  resources: {requests: {storage: 1Gi}}
 """
+)
 
 
 def related(cluster: Cluster, kind: str, name: str) -> RelatedObject:
