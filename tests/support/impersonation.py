@@ -1,8 +1,8 @@
 """Podium acting as the signed-in person, on democluster and the real control plane: Podium's own credential is
 the user podium-limited bound to the deploy ClusterRole (which grants ``impersonate`` on users and groups); the
-person alice (``alice_client``) is an editor in the group ``dev``, bound to a Role that may read ``imp-shop`` and
+person alice (the fixture ``alice``) is an editor in the group ``dev``, bound to a Role that may read ``imp-shop`` and
 patch its Deployments but not scale its StatefulSets, and nothing in ``imp-demo``. Each API server writes an
-audit log naming whom Podium acted as."""
+audit log naming whom Podium acted as. The fixtures ``imp_target`` and ``imp_cluster`` are in tests/conftest.py."""
 
 from __future__ import annotations
 

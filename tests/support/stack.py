@@ -147,7 +147,7 @@ class Democluster(Process):
                 pytest.fail(f"democluster exited with {self.proc.returncode}:\n{self.log()}")
             return "listening on" in self.log() and self.kubeconfig.exists() and self.kubeconfig.stat().st_size > 0
 
-        wait_for(listening, timeout=30, what="democluster to listen")
+        wait_for(listening, timeout=60, what="democluster to listen")
         return self
 
     @property
