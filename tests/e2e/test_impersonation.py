@@ -38,9 +38,7 @@ def test_alice_sees_and_does_what_the_cluster_lets_her(
     assert edit_image_as_seen_by_the_cluster(page, base, imp_target, "nginx:1.29") == ALICE
 
 
-def edit_image_as_seen_by_the_cluster(
-    page: Page, base: str, imp_target: Target, image: str
-) -> tuple[str, tuple[str, ...]]:
+def edit_image_as_seen_by_the_cluster(page: Page, base: str, target: Target, image: str) -> tuple[str, tuple[str, ...]]:
     """Edit imp-shop's web to ``image`` through the form; the cluster has it, and its audit log says whom Podium
     acted as (returned)."""
     page.goto(f"{base}/c/demo/ns/{SHOP}/deployment/web/edit/")
@@ -49,7 +47,7 @@ def edit_image_as_seen_by_the_cluster(
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url(f"{base}/c/demo/ns/{SHOP}/deployment/web/")
     expect(page.locator(".messages")).to_contain_text("Applied")
-    deployment = imp_target.cluster.get_json("deployment", "web", "-n", SHOP)
+    deployment = target.cluster.get_json("deployment", "web", "-n", SHOP)
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == image
-    applied = wait_for(lambda: [e for e in imp_target.audited("patch", "web") if e["responseStatus"]["code"] == 200])
+    applied = wait_for(lambda: [e for e in target.audited("patch", "web") if e["responseStatus"]["code"] == 200])
     return impersonated(applied[-1])
