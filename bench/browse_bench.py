@@ -32,7 +32,7 @@ from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from tests import factories as f  # noqa: E402
+from tests.support import factories as f  # noqa: E402
 from workloads.models import Cluster, Pod  # noqa: E402
 
 WORKLOADS, PODS, NAMESPACE = 200, 3000, "scale"

@@ -62,7 +62,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from websockets.asyncio.client import connect as ws_connect  # noqa: E402
 
 from tests.support.stack import AsgiServer, CeleryWorker, Democluster, wait_for  # noqa: E402
-from tests.sync_support import clean_redis  # noqa: E402
+from tests.support.sync import clean_redis  # noqa: E402
 from workloads.logs.text import parse_stamp  # noqa: E402
 from workloads.models import Cluster, Pod  # noqa: E402
 

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.democluster.conftest import Democluster
-from tests.democluster.helpers import pod_manifest, unique
+from tests.democluster.helpers import Democluster, pod_manifest, unique
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from tests.democluster.conftest import Democluster, wait_for
-from tests.democluster.helpers import LineReader, deployment_manifest, pod_manifest, unique
+from tests.democluster.helpers import Democluster, LineReader, deployment_manifest, pod_manifest, unique
+from tests.support.stack import wait_for
 
 KINDS = [
     "pods",
@@ -79,9 +79,9 @@ def test_it_shows_a_change_to_get_watch(democluster: Democluster, namespace: str
     _apply(democluster, pod_manifest("watched"), "-n", namespace)
     reader = LineReader(democluster.kubectl_popen("get", "pods", "-n", namespace, "-w"))
     try:
-        reader.wait_for("watched")
+        reader.next_line_with("watched")
         _apply(democluster, pod_manifest("arrived"), "-n", namespace)
-        line = reader.wait_for("arrived")
+        line = reader.next_line_with("arrived")
         assert len(line.split()) >= 5  # NAME READY STATUS RESTARTS AGE: a table row, not NAME/AGE only
     finally:
         reader.stop()
@@ -159,7 +159,8 @@ def test_it_deletes(democluster: Democluster, namespace: str) -> None:
     assert "NotFound" in missing.stderr
     wait_for(
         lambda: democluster.kubectl("get", "configmaps", "-n", namespace, "-o", "name").stdout.strip() == "",
-        message="the configmap to be gone",
+        timeout=10,
+        what="the configmap to be gone",
     )
 
 

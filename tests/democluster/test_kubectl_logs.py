@@ -8,8 +8,8 @@ import re
 import pytest
 import yaml
 
-from tests.democluster.conftest import Democluster, wait_for
-from tests.democluster.helpers import LineReader, unique
+from tests.democluster.helpers import Democluster, LineReader, unique
+from tests.support.stack import wait_for
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ")
 
@@ -75,7 +75,7 @@ def test_it_prints_what_the_hello_job_echoes(democluster: Democluster, namespace
         result = democluster.kubectl("logs", "-n", namespace, "job/hello", check=False)
         return result.stdout if result.returncode == 0 else ""
 
-    assert wait_for(hello, timeout=30, message="the Job's log") == "Hello, Kubernetes!\n"
+    assert wait_for(hello, timeout=30, what="the Job's log") == "Hello, Kubernetes!\n"
 
 
 def test_it_reads_the_same_lines_twice_and_honours_tail_since_and_timestamps(
@@ -86,8 +86,8 @@ def test_it_reads_the_same_lines_twice_and_honours_tail_since_and_timestamps(
         namespace,
         _pod("web", [{"name": "web", "image": "nginx:1.25"}], **{"democluster.podium.dev/log-rate": "20"}),
     )
-    wait_for(lambda: _phase_running(democluster, namespace, "web"), timeout=30, message="web running")
-    wait_for(lambda: len(_logs(democluster, namespace, "web").splitlines()) > 30, timeout=10, message="30 lines")
+    wait_for(lambda: _phase_running(democluster, namespace, "web"), timeout=30, what="web running")
+    wait_for(lambda: len(_logs(democluster, namespace, "web").splitlines()) > 30, timeout=10, what="30 lines")
     whole = _logs(democluster, namespace, "web", "--timestamps").splitlines()
     assert all(STAMP.match(line) for line in whole)
     assert "Configuration complete; ready for start up" in "\n".join(whole[:8])
@@ -106,12 +106,12 @@ def test_it_follows_until_stopped(democluster: Democluster, namespace: str) -> N
         namespace,
         _pod("chatty", [{"name": "app", "image": "ghcr.io/acme/app:1"}], **{"democluster.podium.dev/log-rate": "10"}),
     )
-    wait_for(lambda: _phase_running(democluster, namespace, "chatty"), timeout=30, message="chatty running")
+    wait_for(lambda: _phase_running(democluster, namespace, "chatty"), timeout=30, what="chatty running")
     process = democluster.kubectl_popen("logs", "-n", namespace, "-f", "--tail=0", "chatty")
     try:
         reader = LineReader(process)
-        first = reader.wait_for('"GET ', timeout=10)
-        second = reader.wait_for('"GET ', timeout=10)
+        first = reader.next_line_with('"GET ', timeout=10)
+        second = reader.next_line_with('"GET ', timeout=10)
         assert first != second
     finally:
         process.terminate()
@@ -129,14 +129,14 @@ def test_it_asks_for_a_container_and_knows_init_containers(democluster: Democlus
         },
     ]
     _apply(democluster, namespace, _pod("two", containers, init=init))
-    wait_for(lambda: _phase_running(democluster, namespace, "two"), timeout=30, message="two running")
+    wait_for(lambda: _phase_running(democluster, namespace, "two"), timeout=30, what="two running")
     response = democluster.request("GET", f"/api/v1/namespaces/{namespace}/pods/two/log")
     assert response.status_code == 400
     assert response.json()["message"] == (
         "a container name must be specified for pod two, choose one of: [prepare nginx sidecar]"
     )
     assert _logs(democluster, namespace, "two", "-c", "prepare") == "preparing the volume\n"
-    wait_for(lambda: "tick" in _logs(democluster, namespace, "two", "-c", "sidecar"), timeout=10, message="a tick")
+    wait_for(lambda: "tick" in _logs(democluster, namespace, "two", "-c", "sidecar"), timeout=10, what="a tick")
     everything = _logs(democluster, namespace, "two", "--all-containers", "--prefix")
     assert "[pod/two/prepare] preparing the volume" in everything
     assert "[pod/two/nginx] /docker-entrypoint.sh" in everything
@@ -154,7 +154,7 @@ def test_a_crashed_container_shows_its_last_lines_as_previous(democluster: Democ
         obj = json.loads(democluster.kubectl("get", "pod", "crasher", "-n", namespace, "-o", "json").stdout)
         return any(s.get("restartCount", 0) >= 1 for s in obj["status"].get("containerStatuses") or [])
 
-    wait_for(restarted, timeout=30, message="a restart")
+    wait_for(restarted, timeout=30, what="a restart")
     previous = _logs(democluster, namespace, "crasher", "-p").splitlines()
     assert previous[-1] == "exit status 3"
     assert any(line.startswith("panic: ") for line in previous)
@@ -163,7 +163,7 @@ def test_a_crashed_container_shows_its_last_lines_as_previous(democluster: Democ
 def test_the_errors_are_the_kubelets(democluster: Democluster, namespace: str) -> None:
     _apply(democluster, namespace, _pod("pulling", [{"name": "app", "image": "nginx:1.99-typo"}]))
     _apply(democluster, namespace, _pod("fine", [{"name": "app", "image": "nginx:1.25"}]))
-    wait_for(lambda: _phase_running(democluster, namespace, "fine"), timeout=30, message="fine running")
+    wait_for(lambda: _phase_running(democluster, namespace, "fine"), timeout=30, what="fine running")
 
     def pull_error() -> str:
         text = _logs(democluster, namespace, "pulling", check=False)

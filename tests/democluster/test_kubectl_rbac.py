@@ -4,11 +4,11 @@ democluster does not read: see democluster/README.md.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 
 import pytest
 
-from tests.democluster.conftest import Democluster
+from tests.democluster.helpers import Democluster
 
 ROLE = """
 apiVersion: v1
@@ -29,10 +29,12 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: dev}]
 
 
 @pytest.fixture(scope="module")
-def cluster(start_democluster: Callable[..., Democluster]) -> Democluster:
-    dc = start_democluster("--fresh", "--fast", "--no-scenario", "--user", "alice-token,alice,dev")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Democluster]:
+    folder = tmp_path_factory.mktemp("democluster-rbac")
+    dc = Democluster(folder, "--fresh", "--fast", "--no-scenario", "--user", "alice-token,alice,dev").start()
     dc.kubectl("apply", "-f", "-", input=ROLE)
-    return dc
+    yield dc
+    dc.stop()
 
 
 def test_a_refused_get_says_who_and_what(cluster: Democluster) -> None:

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from kubernetes import client
 
-from tests.democluster.conftest import Democluster, wait_for
-from tests.democluster.helpers import deployment_manifest, unique
+from tests.democluster.helpers import Democluster, deployment_manifest, unique
+from tests.support.stack import wait_for
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_it_scales_and_rolls_out_a_new_image(democluster: Democluster, namespace
             {_image_of_pod(p) for p in _get(democluster, namespace, "pods", "-l", "app=web")["items"]} == {"nginx:1.26"}
         ),
         timeout=30,
-        message="old pods to terminate",
+        what="old pods to terminate",
     )
 
 
@@ -106,7 +106,7 @@ def test_pause_resume_and_restart(democluster: Democluster, namespace: str) -> N
         conditions = {c["type"]: c for c in d["status"].get("conditions", [])}
         return conditions.get("Progressing", {}).get("reason") == "DeploymentPaused"
 
-    wait_for(paused_condition, timeout=15, message="DeploymentPaused")
+    wait_for(paused_condition, timeout=15, what="DeploymentPaused")
     assert len(_replica_sets(democluster, namespace, "paused")) == 1
     refused = democluster.kubectl("rollout", "restart", "deployment/paused", "-n", namespace, check=False)
     assert refused.returncode != 0 and "paused" in refused.stderr
@@ -165,7 +165,7 @@ def test_deleting_a_deployment_cascades_to_replicasets_and_pods(democluster: Dem
             and not _get(democluster, namespace, "pods")["items"]
         ),
         timeout=30,
-        message="replica sets and pods to go",
+        what="replica sets and pods to go",
     )
 
 
@@ -189,10 +189,10 @@ def test_deleting_a_job_over_batch_v1_orphans_its_pods(democluster: Democluster,
     wait_for(
         lambda: core.list_namespaced_pod(namespace, label_selector="job-name=sleeper").items,
         timeout=15,
-        message="the job's pod",
+        what="the job's pod",
     )
     batch.delete_namespaced_job("sleeper", namespace)
-    wait_for(lambda: not batch.list_namespaced_job(namespace).items, timeout=15, message="the job to go")
+    wait_for(lambda: not batch.list_namespaced_job(namespace).items, timeout=15, what="the job to go")
     [pod] = core.list_namespaced_pod(namespace, label_selector="job-name=sleeper").items
     assert not pod.metadata.owner_references
     assert pod.metadata.deletion_timestamp is None
@@ -203,13 +203,13 @@ def test_deleting_a_job_over_batch_v1_orphans_its_pods(democluster: Democluster,
     wait_for(
         lambda: core.list_namespaced_pod(namespace, label_selector="job-name=sleeper2").items,
         timeout=15,
-        message="the second job's pod",
+        what="the second job's pod",
     )
     democluster.kubectl("delete", "job", "sleeper2", "-n", namespace, timeout=60)
     wait_for(
         lambda: not core.list_namespaced_pod(namespace, label_selector="job-name=sleeper2").items,
         timeout=30,
-        message="the second job's pod to go",
+        what="the second job's pod to go",
     )
 
 
@@ -257,7 +257,7 @@ def test_statefulset_rollout_status_and_undo(democluster: Democluster, namespace
             == {"postgres:16.3"}
         ),
         timeout=30,
-        message="updated statefulset pods",
+        what="updated statefulset pods",
     )
     history = democluster.kubectl("rollout", "history", "statefulset/db", "-n", namespace).stdout
     assert "1 " in history and "2 " in history
@@ -268,7 +268,7 @@ def test_statefulset_rollout_status_and_undo(democluster: Democluster, namespace
             {_image_of_pod(p) for p in _get(democluster, namespace, "pods", "-l", "app=db")["items"]} == {"postgres:16"}
         ),
         timeout=30,
-        message="statefulset pods back on the old template",
+        what="statefulset pods back on the old template",
     )
     revisions = _get(democluster, namespace, "controllerrevisions")["items"]
     assert sorted(r["revision"] for r in revisions) == [2, 3]

@@ -11,8 +11,8 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from tests.democluster.conftest import Democluster, wait_for
-from tests.democluster.helpers import deployment_manifest, pod_manifest, unique
+from tests.democluster.helpers import Democluster, deployment_manifest, pod_manifest, unique
+from tests.support.stack import wait_for
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_it_refuses_a_stale_resource_version_with_409(apps: client.AppsV1Api, na
             raise
         return True
 
-    wait_for(replace_fresh, message="a replace with a fresh resourceVersion")
+    wait_for(replace_fresh, timeout=10, what="a replace with a fresh resourceVersion")
     created.spec.replicas = 3
     with pytest.raises(ApiException) as caught:
         apps.replace_namespaced_deployment(name, namespace, created)
@@ -320,4 +320,4 @@ def test_it_scales_through_the_scale_subresource(apps: client.AppsV1Api, namespa
     scale = apps.patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": 4}})
     assert scale.spec.replicas == 4
     assert scale.status.selector == f"app={name}"
-    wait_for(lambda: apps.read_namespaced_deployment(name, namespace).spec.replicas == 4)
+    wait_for(lambda: apps.read_namespaced_deployment(name, namespace).spec.replicas == 4, timeout=10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import requests
 import yaml
 
 from realcluster.cluster import TOKENS, RealCluster
+from tests.support import stack
 from tests.support.stack import Democluster
 
 README = Path(__file__).resolve().parents[2] / "democluster" / "README.md"
@@ -36,14 +36,7 @@ class Server:
     kubeconfig: Path | None = None
 
     def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
-        return subprocess.run(
-            ["kubectl", f"--kubeconfig={self.kubeconfig}", f"--cache-dir={self.kubeconfig}.cache", *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=env,
-        )
+        return stack.kubectl(self.kubeconfig, Path(f"{self.kubeconfig}.cache"), *args, check=False)
 
     def call(
         self,

@@ -9,12 +9,11 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.a11y_support import serious_violations
 from tests.e2e.conftest import log_in
-from tests.edit_support import EditCluster, settle
+from tests.support.edit import EditCluster, settle
 from workloads.models import Cluster, Pod
 from workloads.sync.watcher import sync_once
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-pytest_plugins = ["tests.edit_support"]
 
 
 def pages(deployment: str, pod: str) -> list[str]:

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, WebSocket, expect
 from tests.e2e.conftest import log_in, screenshot
 from tests.support.clusters import TargetCluster
 from tests.support.stack import AsgiServer, wait_for
-from tests.sync_support import cluster, everything_stored, start_worker, target  # noqa: F401 - fixtures
+from tests.support.sync import everything_stored
 from workloads.models import ChangeRecord, Cluster, RelatedObject, Workload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -10,55 +10,30 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import log_in, screenshot
 from tests.support.clusters import TargetCluster
+from tests.support.manifests import around, container, deployment, documents, namespace
 from tests.support.stack import AsgiServer, wait_for
-from tests.sync_support import cluster, start_worker, target  # noqa: F401 - fixtures
 from workloads.models import Cluster, RelatedObject, Workload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT = 30_000
-MANIFEST = """
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: web
-        image: nginx:1.27
-        ports: [{name: http, containerPort: 8080}]
-        envFrom: [{configMapRef: {name: web-config}}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web, namespace: shop}
-spec:
-  maxUnavailable: 0
-  selector: {matchLabels: {app: web}}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: web, namespace: shop}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-  minReplicas: 2
-  maxReplicas: 4
-"""
+MANIFEST = documents(
+    namespace("shop"),
+    deployment(
+        "web",
+        "shop",
+        replicas=2,
+        containers=[
+            container(
+                "web",
+                "nginx:1.27",
+                ports=[{"name": "http", "containerPort": 8080}],
+                envFrom=[{"configMapRef": {"name": "web-config"}}],
+            )
+        ],
+    ),
+    *around("web", "shop"),
+)
 CONFIG = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config, namespace: shop}\ndata: {GREETING: hello}\n"
 
 

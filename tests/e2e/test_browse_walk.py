@@ -8,9 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from tests import factories as f
 from tests.e2e.conftest import log_in, screenshot
-from tests.factories import fast_passwords  # noqa: F401
+from tests.support import factories as f
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_passwords")]
 

@@ -7,10 +7,9 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import log_in, screenshot
-from tests.edit_support import EditCluster, edit_url, settle
+from tests.support.edit import EditCluster, edit_url, settle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-pytest_plugins = ["tests.edit_support"]
 
 
 def _env_value_input(page: Page, var: str) -> object:

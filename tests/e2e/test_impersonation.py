@@ -1,4 +1,4 @@
-"""In the browser, as alice on a cluster that acts as her (see tests/impersonation_support.py): scale of a
+"""In the browser, as alice on a cluster that acts as her (see tests/support/impersonation.py): scale of a
 StatefulSet is disabled with the reason, an edit in imp-shop is applied as her (the API server's audit log says
 so), and imp-demo is not listed anywhere and is a 404. On democluster and the real control plane."""
 
@@ -8,16 +8,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import log_in, screenshot
-from tests.impersonation_support import ALICE, HIDDEN, SHOP, Target, impersonated
+from tests.support.impersonation import ALICE, HIDDEN, SHOP, Target, impersonated
 from tests.support.stack import wait_for
 from workloads.models import Cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-pytest_plugins = ["tests.impersonation_support"]
 
 
 def test_alice_sees_and_does_what_the_cluster_lets_her(
-    page: Page, live_server: object, target: Target, cluster: Cluster, alice: object
+    page: Page, live_server: object, imp_target: Target, imp_cluster: Cluster, alice: object
 ) -> None:
     base = live_server.url
     log_in(page, base, "alice")
@@ -36,7 +35,7 @@ def test_alice_sees_and_does_what_the_cluster_lets_her(
     expect(page.locator(".rollout-actions")).to_contain_text(reason)
     screenshot(page, "impersonation-scale-disabled")
 
-    assert edit_image_as_seen_by_the_cluster(page, base, target, "nginx:1.29") == ALICE
+    assert edit_image_as_seen_by_the_cluster(page, base, imp_target, "nginx:1.29") == ALICE
 
 
 def edit_image_as_seen_by_the_cluster(page: Page, base: str, target: Target, image: str) -> tuple[str, tuple[str, ...]]:

@@ -1,7 +1,7 @@
 """A Role change on the cluster reaches alice's pages within Podium's access cache time, without a new sign-in: a
 cluster admin removes the RoleBinding that lets the group dev read imp-shop (real kubectl), and imp-shop leaves
 the overview and the picker and its URLs become 404; a binding granted in imp-demo brings that namespace, and
-the Edit action on its Deployment, in. On democluster and the real control plane (tests/impersonation_support.py)."""
+the Edit action on its Deployment, in. On democluster and the real control plane (tests/support/impersonation.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import log_in, screenshot
-from tests.impersonation_support import HIDDEN, SHOP, Target
+from tests.support.impersonation import HIDDEN, SHOP, Target
 from tests.support.stack import wait_for
 from workloads.models import Cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-pytest_plugins = ["tests.impersonation_support"]
 
 CACHE_SECONDS = 3
 # The cache time, and what a loaded two-core machine may add to a page load and an RBAC change on top of it.
@@ -56,7 +55,7 @@ def overview_lists(page: Page, base: str, namespace: str) -> bool:
 
 
 def test_a_role_change_reaches_the_pages_within_the_cache_time(
-    page: Page, live_server: object, settings: object, target: Target, cluster: Cluster, alice: object
+    page: Page, live_server: object, settings: object, imp_target: Target, imp_cluster: Cluster, alice: object
 ) -> None:
     settings.PODIUM_ACCESS_CACHE_SECONDS = CACHE_SECONDS
     base = live_server.url
@@ -68,7 +67,7 @@ def test_a_role_change_reaches_the_pages_within_the_cache_time(
     assert page.goto(f"{base}/c/demo/ns/{SHOP}/").status == 200
 
     try:
-        target.cluster.kubectl("delete", "rolebinding", "dev", "-n", SHOP)
+        imp_target.cluster.kubectl("delete", "rolebinding", "dev", "-n", SHOP)
         removed = time.monotonic()
         wait_for(lambda: not overview_lists(page, base, SHOP), timeout=WITHIN, what=f"{SHOP} to leave the overview")
         took = time.monotonic() - removed
@@ -81,7 +80,7 @@ def test_a_role_change_reaches_the_pages_within_the_cache_time(
         screenshot(page, "role-change-binding-removed")
         assert took <= WITHIN, f"{SHOP} stayed {took:.1f} s"
 
-        target.cluster.kubectl("apply", "-f", "-", input=READ_HIDDEN)
+        imp_target.cluster.kubectl("apply", "-f", "-", input=READ_HIDDEN)
         wait_for(lambda: overview_lists(page, base, HIDDEN), timeout=WITHIN, what=f"{HIDDEN} to appear")
         page.goto(f"{base}/c/demo/workloads/")
         expect(picker(page, HIDDEN)).to_have_count(1)
@@ -91,5 +90,5 @@ def test_a_role_change_reaches_the_pages_within_the_cache_time(
         expect(edit).to_have_attribute("href", f"/c/demo/ns/{HIDDEN}/deployment/secret-web/edit/")
         screenshot(page, "role-change-binding-granted")
     finally:
-        target.cluster.kubectl("apply", "-f", "-", input=SHOP_BINDING)
-        target.cluster.kubectl("delete", "rolebinding,role", "dev", "-n", HIDDEN, "--ignore-not-found")
+        imp_target.cluster.kubectl("apply", "-f", "-", input=SHOP_BINDING)
+        imp_target.cluster.kubectl("delete", "rolebinding,role", "dev", "-n", HIDDEN, "--ignore-not-found")

@@ -13,29 +13,14 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
 from tests.support.clusters import TargetCluster
+from tests.support.manifests import documents, shop_web
 from tests.support.stack import AsgiServer, wait_for
-from tests.sync_support import cluster, start_worker, target  # noqa: F401 - fixtures
 from workloads.models import Cluster, Pod, Workload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT = 60
-WEB = """
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "nginx:1.25"}]
-"""
+WEB = documents(*shop_web(replicas=2))
 
 
 def focused(page: Page) -> dict:

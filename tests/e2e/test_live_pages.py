@@ -14,31 +14,20 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import log_in, screenshot
 from tests.support.clusters import TargetCluster
+from tests.support.manifests import documents, shop_web
 from tests.support.stack import AsgiServer, wait_for
-from tests.sync_support import cluster, start_worker, target  # noqa: F401 - fixtures
 from workloads.models import Cluster, Pod, Workload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # Slow enough to watch: one Pod at a time, each counted available only after it has been ready for a while.
-WEB = """
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 3
-  minReadySeconds: 1
-  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "nginx:1.25"}]
-"""
+WEB = documents(
+    *shop_web(
+        replicas=3,
+        minReadySeconds=1,
+        strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+    )
+)
 TIMEOUT = 30_000
 # Records every state the live indicator goes through, so a short-lived one is not missed between two polls.
 RECORD_STATES = """

@@ -13,8 +13,8 @@ import redis
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import Page, expect
 
-from tests import factories as f
 from tests.e2e.conftest import log_in
+from tests.support import factories as f
 from tests.support.stack import AsgiServer, Process, free_port, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -1,5 +1,5 @@
 """The live socket, over a real WebSocket to the ASGI server (uvicorn), as alice on a cluster that acts as her
-(tests/impersonation_support.py): a subscription to imp-demo, which the cluster does not let her list, is refused
+(tests/support/impersonation.py): a subscription to imp-demo, which the cluster does not let her list, is refused
 at the handshake however it is dressed up; a forged subscription message gets her nothing of it while a change
 there is published; and when a cluster admin removes her RoleBinding with kubectl, an open socket on imp-shop
 closes and the overview's drops imp-shop, within the access cache time. On democluster and the real control
@@ -18,7 +18,7 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.impersonation_support import HIDDEN, SHOP, Target
+from tests.support.impersonation import HIDDEN, SHOP, Target
 from tests.support.stack import AsgiServer
 from workloads.live import publish as live
 from workloads.live import subscriptions
@@ -26,7 +26,6 @@ from workloads.models import Cluster, Workload
 from workloads.sync.watcher import sync_once
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-pytest_plugins = ["tests.impersonation_support"]
 
 CACHE_SECONDS = 2
 RECHECK_SECONDS = 1
@@ -74,21 +73,21 @@ def frames_until(socket: ClientConnection, done: Callable[[list[str]], bool], ti
 
 
 def test_a_socket_gets_nothing_of_a_namespace_the_cluster_hides(
-    target: Target, cluster: Cluster, alice: Client, asgi: AsgiServer
+    imp_target: Target, imp_cluster: Cluster, alice: Client, asgi: AsgiServer
 ) -> None:
-    secret_web = Workload.objects.get(cluster=cluster, namespace=HIDDEN, name="secret-web")
-    hidden, shop = live.namespace_group(cluster.id, HIDDEN), live.namespace_group(cluster.id, SHOP)
+    secret_web = Workload.objects.get(cluster=imp_cluster, namespace=HIDDEN, name="secret-web")
+    hidden, shop = live.namespace_group(imp_cluster.id, HIDDEN), live.namespace_group(imp_cluster.id, SHOP)
     for groups, page in (
         ([hidden], f"/c/demo/ns/{HIDDEN}/"),
         ([shop, hidden], f"/c/demo/ns/{SHOP}/"),  # one hidden group among allowed ones
-        ([live.workload_group(cluster.id, secret_web.uid)], f"/c/demo/ns/{HIDDEN}/deployment/secret-web/"),
+        ([live.workload_group(imp_cluster.id, secret_web.uid)], f"/c/demo/ns/{HIDDEN}/deployment/secret-web/"),
         ([shop], f"/c/demo/ns/{HIDDEN}/"),  # an allowed group, for a hidden page
     ):
         with pytest.raises(InvalidStatus) as refused:
             open_socket(asgi, alice, groups, page)
         assert refused.value.response.status_code == 403, (groups, page)
 
-    with open_socket(asgi, alice, [live.cluster_group(cluster.id), shop], f"/c/demo/ns/{SHOP}/") as socket:
+    with open_socket(asgi, alice, [live.cluster_group(imp_cluster.id), shop], f"/c/demo/ns/{SHOP}/") as socket:
         first = frames_until(socket, lambda f: any('id="workload-table"' in x for x in f), 15, "the workload table")
         assert any(">web<" in f for f in first)
         # Forged subscriptions: the socket takes none of them (a refresh sends imp-shop's page again).
@@ -96,27 +95,27 @@ def test_a_socket_gets_nothing_of_a_namespace_the_cluster_hides(
         socket.send(json.dumps({"subscribe": [hidden], "page": f"/c/demo/ns/{HIDDEN}/"}))
         socket.send(json.dumps({"refresh": True, "sub": hidden, "page": f"/c/demo/ns/{HIDDEN}/"}))
         # A change in each namespace, published by the sync as it mirrors them.
-        target.cluster.kubectl("set", "image", "deployment/secret-web", "-n", HIDDEN, "app=nginx:1.29-hidden")
-        target.cluster.kubectl("set", "image", "deployment/web", "-n", SHOP, "app=nginx:1.29-shop")
-        sync_once(cluster, ["Deployment"])
+        imp_target.cluster.kubectl("set", "image", "deployment/secret-web", "-n", HIDDEN, "app=nginx:1.29-hidden")
+        imp_target.cluster.kubectl("set", "image", "deployment/web", "-n", SHOP, "app=nginx:1.29-shop")
+        sync_once(imp_cluster, ["Deployment"])
         later = frames_until(socket, lambda f: any("nginx:1.29-shop" in x for x in f), 20, "imp-shop's change")
     for frame in first + later:
         assert "secret-web" not in frame and "1.29-hidden" not in frame and HIDDEN not in frame
 
 
 def test_an_open_socket_follows_a_role_change_within_the_cache_time(
-    target: Target, cluster: Cluster, alice: Client, asgi: AsgiServer
+    imp_target: Target, imp_cluster: Cluster, alice: Client, asgi: AsgiServer
 ) -> None:
-    shop = live.namespace_group(cluster.id, SHOP)
-    on_shop = open_socket(asgi, alice, [live.cluster_group(cluster.id), shop], f"/c/demo/ns/{SHOP}/")
+    shop = live.namespace_group(imp_cluster.id, SHOP)
+    on_shop = open_socket(asgi, alice, [live.cluster_group(imp_cluster.id), shop], f"/c/demo/ns/{SHOP}/")
     overview = open_socket(
-        asgi, alice, [live.cluster_group(cluster.id), live.all_namespaces_group(cluster.id)], "/"
+        asgi, alice, [live.cluster_group(imp_cluster.id), live.all_namespaces_group(imp_cluster.id)], "/"
     )  # fmt: skip
     try:
         frames_until(on_shop, lambda f: any('id="workload-table"' in x for x in f), 15, "imp-shop's page")
         frames_until(overview, lambda f: any(f">{SHOP}<" in x for x in f), 15, "the overview with imp-shop")
 
-        target.cluster.kubectl("delete", "rolebinding", "dev", "-n", SHOP)
+        imp_target.cluster.kubectl("delete", "rolebinding", "dev", "-n", SHOP)
         removed = time.monotonic()
         with pytest.raises(ConnectionClosed) as closed:
             frames_until(on_shop, lambda f: False, WITHIN, "the imp-shop socket to close")
@@ -126,6 +125,6 @@ def test_an_open_socket_follows_a_role_change_within_the_cache_time(
         assert f">{SHOP}<" not in said[-1]
         assert "alice (groups: dev, editor) list nothing in any namespace" in said[-1]
     finally:
-        target.cluster.kubectl("apply", "-f", "-", input=SHOP_BINDING)
+        imp_target.cluster.kubectl("apply", "-f", "-", input=SHOP_BINDING)
         on_shop.close()
         overview.close()

@@ -16,11 +16,9 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import Page, expect
 
-from realcluster.cluster import RealCluster
 from tests.e2e.conftest import log_in, screenshot
-from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster
-from tests.support.stack import AsgiServer, Democluster, wait_for
-from tests.sync_support import cluster, start_worker  # noqa: F401 - fixtures
+from tests.support.clusters import FLAVORS, Kubernetes, TargetCluster, started
+from tests.support.stack import AsgiServer, wait_for
 from workloads.models import Cluster, Pod, Workload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -93,15 +91,8 @@ spec:
 
 @pytest.fixture(params=FLAVORS)
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TargetCluster]:
-    if request.param == "democluster":
-        dc = Democluster(tmp_path, "--fresh", "--no-scenario").start()
-        yield dc
-        dc.stop()
-        return
-    real: RealCluster = request.getfixturevalue("real_kubernetes")
-    target = Kubernetes(real)
-    target.kubectl("delete", "namespace", "logs", "--ignore-not-found", "--wait=true", timeout=120)
-    yield target
+    with started(request, tmp_path, namespaces=("logs",)) as target:
+        yield target
 
 
 def says(target: TargetCluster, pod: str, container: str, lines: list[str], previous: list[str] | None = None) -> None:

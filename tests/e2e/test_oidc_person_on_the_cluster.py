@@ -1,6 +1,6 @@
 """The whole way through: alice signs in with OpenID Connect at a real provider (oidc-provider on loopback), her
 provider group ``dev`` maps to Podium's editor role, and the cluster, acting as her (``Impersonate-Group: dev``),
-lets her read ``imp-shop`` and patch its Deployments but nothing in ``imp-demo`` (tests/impersonation_support.py).
+lets her read ``imp-shop`` and patch its Deployments but nothing in ``imp-demo`` (tests/support/impersonation.py).
 On democluster and the real control plane, checked in the API server's audit log."""
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_impersonation import edit_image_as_seen_by_the_cluster
-from tests.impersonation_support import HIDDEN, SHOP, Target
+from tests.support.impersonation import HIDDEN, SHOP, Target
 from tests.support.oidc import OidcProvider, podium_settings
 from workloads.models import Cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-pytest_plugins = ["tests.impersonation_support"]
 
 ALICE = {"preferred_username": "alice", "email": "alice@example.com", "name": "Alice", "groups": ["dev"]}
 
@@ -27,8 +26,8 @@ def test_a_person_signed_in_at_the_provider_acts_on_the_cluster_as_their_provide
     live_server: object,
     settings: object,
     oidc_provider: Callable[..., OidcProvider],
-    target: Target,
-    cluster: Cluster,
+    imp_target: Target,
+    imp_cluster: Cluster,
 ) -> None:
     base = live_server.url
     provider = oidc_provider(base, {"alice": dict(ALICE)})
@@ -57,7 +56,7 @@ def test_a_person_signed_in_at_the_provider_acts_on_the_cluster_as_their_provide
         f"alice (groups: dev) may not patch statefulsets/scale in {SHOP}"
     )
     screenshot(page, "oidc-person-scale-disabled")
-    assert edit_image_as_seen_by_the_cluster(page, base, target, "nginx:1.28") == (
+    assert edit_image_as_seen_by_the_cluster(page, base, imp_target, "nginx:1.28") == (
         "alice",
         ("dev", "system:authenticated"),
     )

@@ -13,8 +13,12 @@ democluster/README.md.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
+
+import pytest
 
 from realcluster.cluster import RealCluster
 from tests.support import stack
@@ -51,9 +55,8 @@ class Kubernetes:
         self.url = cluster.server
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60) -> str:
-        return stack.kubectl(
-            self.kubeconfig, self.cluster.directory / "kubecache", *args, input=input, check=check, timeout=timeout
-        )
+        cache = self.cluster.directory / "kubecache"
+        return stack.kubectl(self.kubeconfig, cache, *args, input=input, check=check, timeout=timeout).stdout
 
     def get_json(self, *args: str) -> dict:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
@@ -84,3 +87,24 @@ def cluster_row(target: TargetCluster, name: str = "dc", **extra: Any) -> Cluste
         context="realcluster",
         **extra,
     )
+
+
+@contextmanager
+def started(
+    request: pytest.FixtureRequest, folder: Path, *, namespaces: tuple[str, ...], manifest: str = "", args: tuple = ()
+) -> Iterator[TargetCluster]:
+    """The ``target`` of a fixture parametrized over FLAVORS: a democluster of its own in ``folder`` (fresh, no
+    scenario, more CLI arguments in ``args``), or the session's real control plane with ``namespaces`` deleted
+    first (what an earlier test left there); ``manifest`` applied to either. The democluster stops at the end."""
+    if request.param == "democluster":
+        dc = stack.Democluster(folder, "--fresh", "--no-scenario", *args).start()
+        if manifest:
+            dc.kubectl("apply", "-f", "-", input=manifest)
+        yield dc
+        dc.stop()
+        return
+    target = Kubernetes(request.getfixturevalue("real_kubernetes"))
+    target.kubectl("delete", "namespace", *namespaces, "--ignore-not-found", "--wait=true", timeout=120)
+    if manifest:
+        target.kubectl("apply", "-f", "-", input=manifest)
+    yield target

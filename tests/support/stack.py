@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
+import yaml
 from django.conf import settings
 from django.db import connection
 
@@ -23,7 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
-    """Poll until ``condition()`` is truthy; return its value, or fail saying what never happened."""
+    """Poll until ``condition()`` is truthy; return its value, or fail saying what never happened.
+
+    The one wait of the tests. An AssertionError from ``condition`` counts as "not yet" (the last one is chained to
+    the failure); to stop waiting at once (a process that exited), call ``pytest.fail`` in it."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -45,22 +50,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+KUBECTL = os.environ.get("KUBECTL", "kubectl")
+
+
+def kubectl_env() -> dict[str, str]:
+    """The environment kubectl runs in: none of the caller's KUBE* variables."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+
+
+def kubectl_command(kubeconfig: Path, cache: Path, *args: str) -> list[str]:
+    return [KUBECTL, f"--kubeconfig={kubeconfig}", f"--cache-dir={cache}", *args]
+
+
 def kubectl(
     kubeconfig: Path, cache: Path, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
-) -> str:
-    """kubectl with exactly this kubeconfig (none of the caller's KUBE* variables); its stdout."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+) -> subprocess.CompletedProcess[str]:
+    """The real kubectl with exactly this kubeconfig and discovery cache; with ``check``, a failure fails the test."""
     result = subprocess.run(
-        ["kubectl", f"--kubeconfig={kubeconfig}", f"--cache-dir={cache}", *args],
+        kubectl_command(kubeconfig, cache, *args),
         capture_output=True,
         text=True,
         input=input,
         timeout=timeout,
-        env=env,
+        env=kubectl_env(),
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
-    return result.stdout
+        raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result
 
 
 class Process:
@@ -97,15 +113,19 @@ class Process:
 
 
 class Democluster(Process):
-    """``python -m democluster`` with TLS and a token, writing a kubeconfig. ``stop``/``start``
-    again keeps its state (its snapshot), as a real API server keeps etcd's."""
+    """The one democluster launcher: ``python -m democluster`` with TLS and a token (``token``, written into its
+    kubeconfig; more with ``"--token", "TOKEN:res1,res2"`` in ``extra``), on 127.0.0.1. ``stop``/``start`` again
+    keeps its state (its snapshot), as a real API server keeps etcd's."""
 
     flavor = "democluster"
 
-    def __init__(self, tmp: Path, *extra: str, name: str = "democluster", port: int | None = None) -> None:
+    def __init__(
+        self, tmp: Path, *extra: str, name: str = "democluster", port: int | None = None, token: str = ""
+    ) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
         self.kubeconfig = tmp / f"{name}.kubeconfig"
         self.snapshot = tmp / f"{name}.snapshot.json"
-        self.token = "test-token-" + name
+        self.token = token or "test-token-" + name
         self.port = port or free_port()
         args = [
             sys.executable, "-m", "democluster",
@@ -121,11 +141,23 @@ class Democluster(Process):
             self.args = [a for a in self.args if a != "--fresh"]
         self.kubeconfig.unlink(missing_ok=True)
         super().start()
-        wait_for(lambda: "listening on" in self.log() and self.kubeconfig.exists(), timeout=30, what="democluster")
+
+        def listening() -> bool:
+            if not self.alive():
+                pytest.fail(f"democluster exited with {self.proc.returncode}:\n{self.log()}")
+            return "listening on" in self.log() and self.kubeconfig.exists() and self.kubeconfig.stat().st_size > 0
+
+        wait_for(listening, timeout=60, what="democluster to listen")
         return self
 
+    @property
+    def ca_data(self) -> str:
+        """Its CA certificate, base64 PEM, as a kubeconfig's certificate-authority-data."""
+        return yaml.safe_load(self.kubeconfig.read_text())["clusters"][0]["cluster"]["certificate-authority-data"]
+
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60) -> str:
-        return kubectl(self.kubeconfig, self.log_dir / "kubecache", *args, input=input, check=check, timeout=timeout)
+        cache = self.log_dir / "kubecache"
+        return kubectl(self.kubeconfig, cache, *args, input=input, check=check, timeout=timeout).stdout
 
     def get_json(self, *args: str) -> dict:
         return orjson.loads(self.kubectl("get", *args, "-o", "json"))
