@@ -4,6 +4,7 @@ reads its settings, and the worker's CPU time."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -30,7 +31,9 @@ def prepare(prefix: str) -> Path:
 
 
 def finish(tmp: Path) -> None:
+    """Stop the run's Redis and remove its directory (the database, the worker's log)."""
     services.stop_private_redis(tmp / "redis")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -41,8 +44,8 @@ def cpu_seconds(pid: int) -> float:
 
 def synced(cluster: object, pods: int) -> bool:
     """Every watched kind listed once, and every Pod in the mirror."""
-    from workloads.models import Pod, SyncState  # only once Django is set up
-    from workloads.sync.watcher import SYNC_KINDS
+    from workloads.kinds import SYNC_KINDS  # only once Django is set up
+    from workloads.models import Pod, SyncState
 
     states = SyncState.objects.filter(cluster=cluster, last_synced_at__isnull=False).count()
-    return states == len(SYNC_KINDS) and Pod.objects.filter(cluster=cluster, deleted_at__isnull=True).count() >= pods
+    return states == len(SYNC_KINDS) and Pod.objects.live().filter(cluster=cluster).count() >= pods
