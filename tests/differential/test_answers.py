@@ -431,16 +431,23 @@ def rollout_events(server: Server, ns: str) -> Any:
         lambda o: o["status"].get("updatedReplicas") == 2 and o["status"].get("replicas") == 2,
         "the rollout",
     )
-    events = server.call("GET", core(ns, "events"))[1]["items"]
-    # The controllers' and the scheduler's events; the real cluster's nodes are kwok, not kubelets.
-    return sorted(
-        {
-            (e["involvedObject"]["kind"], e["reason"], e["source"].get("component", ""))
-            for e in events
-            if e["source"].get("component") not in {"kubelet", "kwok_controller"}
-            and e.get("reportingComponent") != "kwok"
-        }
-    )
+
+    def reasons() -> list[tuple[str, str, str]]:
+        events = server.call("GET", core(ns, "events"))[1]["items"]
+        # The controllers' and the scheduler's events; the real cluster's nodes are kwok, not kubelets.
+        return sorted(
+            {
+                (e["involvedObject"]["kind"], e["reason"], e["source"].get("component", ""))
+                for e in events
+                if e["source"].get("component") not in {"kubelet", "kwok_controller"}
+                and e.get("reportingComponent") != "kwok"
+            }
+        )
+
+    # A controller's Events are written after what they tell of (the real recorders send them in the background):
+    # the rollout's last one is the old ReplicaSet deleting its Pods.
+    last = ("ReplicaSet", "SuccessfulDelete", "replicaset-controller")
+    return wait_for(lambda: last in (found := reasons()) and found, timeout=30, what=f"the Event {last}")
 
 
 @case("authorization-api")
