@@ -15,7 +15,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from workloads import access, clusters, kinds, roles
+from workloads import clusters, kinds, roles
+from workloads.browse import lookups
 from workloads.edits import apply as edit_apply
 from workloads.models import ChangeRecord, Cluster, Workload
 
@@ -76,8 +77,7 @@ class Target:
 
     def __init__(self, cluster: str, namespace: str, kind: str, name: str) -> None:
         self.cluster = get_object_or_404(Cluster, name=cluster)
-        if not access.may_see(self.cluster, namespace):
-            raise Http404(_("No namespace %(ns)s in cluster %(c)s") % {"ns": namespace, "c": cluster})
+        lookups.check_visible(self.cluster, namespace)
         self.kind = kinds.KIND_SLUGS.get(kind)
         if self.kind is None:
             raise Http404(_("Unknown kind %(k)s") % {"k": kind})

@@ -66,8 +66,8 @@ class Change:
 def send(target: Target, change: Change, *, dry_run: bool) -> dict[str, Any]:
     """Send the change with the resourceVersion precondition (``edits.apply``'s one path): the dry run's result, or
     what the cluster made of it."""
-    send = edit_apply.dry_run if dry_run else edit_apply.apply
-    result = send(
+    call = edit_apply.dry_run if dry_run else edit_apply.apply
+    result = call(
         target.cluster,
         target.kind,
         target.namespace,
