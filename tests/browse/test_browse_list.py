@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tests.support import factories as f
+from workloads.models import Pod
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
@@ -96,8 +99,6 @@ def test_it_keeps_the_query_count_bounded(viewer_client: Client, django_assert_m
     c = f.make_cluster()
     f.make_namespace(c, "big")
     tpl = f.pod_template({"app": "x"}, [f.container("x", "x:1")])
-    from workloads.models import Pod
-
     pods = []
     for i in range(120):
         d = f.make_deployment(c, "big", f"svc-{i:03d}", tpl)
@@ -111,3 +112,29 @@ def test_it_keeps_the_query_count_bounded(viewer_client: Client, django_assert_m
         assert viewer_client.get("/").status_code == 200
     with django_assert_max_num_queries(12):
         assert viewer_client.get("/c/demo/ns/big/?kind=Pod&page=3").status_code == 200
+
+
+@pytest.mark.postgres
+def test_the_pods_list_counts_live_pods_from_an_index(viewer_client: Client) -> None:
+    """The paginator's count of a cluster's live Pods ("Page 1 of N") is read from an index, not by visiting rows:
+    at 150k Pods that walk was most of the cluster-wide Pods list's time."""
+    c = f.make_cluster()
+    f.make_namespace(c, "big")
+    tpl = f.pod_template({"app": "x"}, [f.container("x", "x:1")])
+    for i in range(3):
+        f.pod_row(c, f.pod_raw(f"x-{i}", "big", tpl))
+    with CaptureQueriesContext(connection) as queries:
+        html = viewer_client.get("/c/demo/workloads/?kind=Pod").content.decode()
+    assert "x-2" in html
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(*)" in q["sql"] and "workloads_pod" in q["sql"]]
+    assert counts, "the Pods list ran no count of Pods"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Its planner picks by the table's statistics, which a three-row table does not have: the index is there,
+            # on the count's two columns in the count's order.
+            index = connection.introspection.get_constraints(cursor, Pod._meta.db_table).get("pod_cluster_live")
+            assert index and index["columns"] == ["cluster_id", "deleted_at"], index
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + counts[0])
+            plan = " ".join(row[3] for row in cursor.fetchall())
+            assert "COVERING INDEX pod_cluster_live" in plan, plan
