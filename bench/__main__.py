@@ -11,9 +11,12 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     "democluster_bench.py",
     "sync_bench.py",
+    "ingest_bench.py",
     "browse_bench.py",
     "browse_vs_kubectl.py",
     "live_bench.py",
+    "live_rows_bench.py",
+    "logs_bench.py",
     "realcluster_sync_bench.py",
 ]
 

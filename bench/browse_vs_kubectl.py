@@ -7,36 +7,30 @@ Pods across other namespaces; Podium mirrors it with `sync --once` and serves pa
 Reported, in the same run: median time to the last byte of each page over HTTP (a logged-in
 session) and its DOM element count, and the median wall time of `kubectl get pods -n bench` (the
 same Pods, as a table) and `kubectl get deploy -n bench`. Goal: pages no slower than kubectl, and
-<= 1,500 DOM nodes.
+<= 1,500 DOM nodes. Its own Redis and temporary PODIUM_VAR_DIR (a fresh SQLite database, or DATABASE_URL's
+PostgreSQL), removed when it ends.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
-os.environ.setdefault("PODIUM_DEV", "true")
-os.environ.setdefault("PODIUM_VAR_DIR", tempfile.mkdtemp(prefix="podium-browse-bench-"))
+from bench.worker_support import dom_nodes, finish, prepare  # noqa: E402 - before Django's settings
 
-import django  # noqa: E402
-
-django.setup()
+TMP = prepare("podium-browse-vs-kubectl-")
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from bench.browse_bench import dom_nodes  # noqa: E402
 from tests.support.stack import AsgiServer, Democluster  # noqa: E402
 from workloads.models import Cluster, Pod  # noqa: E402
 from workloads.sync.watcher import sync_once  # noqa: E402
@@ -58,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     Cluster.objects.all().delete()
-    tmp = Path(tempfile.mkdtemp(prefix="podium-browse-bench-dc-"))
+    tmp = TMP
     dc = Democluster(
         tmp,
         "--fresh",
@@ -124,6 +118,7 @@ def main() -> None:
         if web:
             web.stop()
         dc.stop()
+        finish(TMP)
 
 
 if __name__ == "__main__":

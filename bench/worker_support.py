@@ -1,5 +1,5 @@
-"""What the benchmarks of the real worker share: a directory and a Redis of their own, made before Django
-reads its settings, and the worker's CPU time."""
+"""What the benchmarks share: a directory and a Redis of their own, made before Django reads its settings; the
+worker's CPU time; a page's element count."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 import django
@@ -49,3 +50,22 @@ def synced(cluster: object, pods: int) -> bool:
 
     states = SyncState.objects.filter(cluster=cluster, last_synced_at__isnull=False).count()
     return states == len(SYNC_KINDS) and Pod.objects.live().filter(cluster=cluster).count() >= pods
+
+
+class _ElementCounter(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.elements += 1
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        self.elements += 1
+
+
+def dom_nodes(html: str) -> int:
+    """How many elements a page's HTML makes (the pages' goal is at most 1,500)."""
+    counter = _ElementCounter()
+    counter.feed(html)
+    return counter.elements

@@ -230,9 +230,10 @@ class Pod(MirroredObject):
             # batch: read from the index alone, not from rows that carry the whole object.
             models.Index(fields=["cluster", "workload_uid", "template_hash", "ready", "deleted_at"]),
             models.Index(fields=["cluster", "owner_uid", "workload_uid"]),
-            # The lists' count of a cluster's live Pods, read from the index alone (at 150k Pods the count went
-            # from a walk of the deleted_at index, looking each row up for its cluster, to a range count).
-            models.Index(fields=["cluster", "deleted_at"], name="pod_cluster_live"),
+            # The lists of live Pods: their count is a range of this index (at 150k Pods it was a walk of the
+            # deleted_at index, looking each row up for its cluster), and a namespace's list or the cluster's
+            # sorted by name reads its page in the index's order. Other sorts still sort the cluster's rows.
+            models.Index(fields=["cluster", "deleted_at", "namespace", "name"], name="pod_cluster_live"),
         ]
 
     @property

@@ -11,6 +11,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name="pod",
-            index=models.Index(fields=["cluster", "deleted_at"], name="pod_cluster_live"),
+            index=models.Index(fields=["cluster", "deleted_at", "namespace", "name"], name="pod_cluster_live"),
         ),
     ]
