@@ -29,8 +29,12 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX_EVENTS = 500
 # Seconds a batch may wait for more events once it has one. A batch's fixed cost (its transaction, a handful of
-# queries, one publish) is most of a small batch's: at 0.01 s a busy cluster's Pods came about 8 to a batch.
-BATCH_MAX_WAIT = 0.05
+# queries, one publish) is most of a small batch's: at 0.01 s a busy cluster's Pods came about 8 to a batch. So a
+# watcher whose last batch was busy (BUSY_BATCH events or more) waits longer for the next one, while a quiet one
+# writes a lone change at once (what a person watching a page notices).
+BATCH_MAX_WAIT = 0.01
+BUSY_BATCH_MAX_WAIT = 0.05
+BUSY_BATCH = 5
 WATCH_TIMEOUT = 240
 RENEW_EVERY = 3.0
 SAVE_EVERY = 0.5  # seconds between saves of the resourceVersion a watch has reached
@@ -254,6 +258,7 @@ class Watcher:
         self._lag_shown, self._lag_held_until = 0, 0.0
         self._saved_version, self._saved_at = resource_version, time.monotonic()
         heard_at = time.monotonic()
+        busy = False
         try:
             while True:
                 if not self.renew():
@@ -261,6 +266,7 @@ class Watcher:
                 try:
                     received, first = events.get(timeout=1.0)
                 except queue.Empty:
+                    busy = False
                     self.note_lag(0)  # nothing waits: caught up
                     if time.monotonic() - heard_at >= settings.PODIUM_WATCH_PROBE_SECONDS:
                         self.probe()
@@ -277,7 +283,7 @@ class Watcher:
                     refresh_cluster_status(self.cluster_id)
                     continue
                 batch = [first]
-                batch_deadline = time.monotonic() + BATCH_MAX_WAIT
+                batch_deadline = time.monotonic() + (BUSY_BATCH_MAX_WAIT if busy else BATCH_MAX_WAIT)
                 while len(batch) < BATCH_MAX_EVENTS and batch[-1] is not _END and not isinstance(batch[-1], Exception):
                     remaining = batch_deadline - time.monotonic()
                     if remaining <= 0:
@@ -289,6 +295,7 @@ class Watcher:
                 tail = batch[-1]
                 if tail is _END or isinstance(tail, Exception):
                     batch.pop()
+                busy = len(batch) >= BUSY_BATCH
                 if batch:
                     resource_version = self.apply(batch, resource_version)
                     self.note_lag(time.monotonic() - received)
