@@ -52,9 +52,8 @@ def main() -> None:
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     Cluster.objects.all().delete()
-    tmp = TMP
     dc = Democluster(
-        tmp,
+        TMP,
         "--fresh",
         "--no-scenario",
         "--scale-bench",
@@ -75,7 +74,7 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-        web = AsgiServer(tmp).start()  # shares this process's database
+        web = AsgiServer(TMP).start()  # shares this process's database
 
         def fetch(path: str):
             def get() -> str:
@@ -87,7 +86,7 @@ def main() -> None:
 
         def kubectl(*words: str):
             return lambda: subprocess.run(
-                ["kubectl", f"--kubeconfig={dc.kubeconfig}", f"--cache-dir={tmp / 'kcache'}", *words],
+                ["kubectl", f"--kubeconfig={dc.kubeconfig}", f"--cache-dir={TMP / 'kcache'}", *words],
                 capture_output=True,
                 check=True,
             )

@@ -41,9 +41,6 @@ SAVE_EVERY = 0.5  # seconds between saves of the resourceVersion a watch has rea
 LAG_HOLD = 10.0  # seconds pages keep saying it after the watcher caught up
 # A cluster that comes back is followed again within this many seconds.
 MAX_BACKOFF = 8.0
-# A relist asks for pages as large as the transactions it writes (ingest.WRITE_AT_ONCE): a quarter of the round
-# trips, and the next page is read while this one is written.
-LIST_PAGE_SIZE = ingest.WRITE_AT_ONCE
 _END = object()
 _OPEN = object()  # the server answered the watch request
 
@@ -205,9 +202,7 @@ class Watcher:
         if self.kind == "Namespace":
             Cluster.objects.filter(pk=self.cluster_id).update(server_version=kube.server_version(self.api()))
         changed, resource_version, _ = ingest.replace_all(
-            self.cluster_id,
-            self.kind,
-            self._renewing(kube.list_pages(self.api(), self.kube_kind, page_size=LIST_PAGE_SIZE, read_ahead=True)),
+            self.cluster_id, self.kind, self._renewing(kube.list_pages(self.api(), self.kube_kind, read_ahead=True))
         )
         live.publish_relisted(self.cluster_id, changed)
         if self.kind == "Deployment":
@@ -378,9 +373,7 @@ def sync_once(cluster: Cluster, kinds: list[str] | None = None) -> dict[str, int
         for kind in kinds or SYNC_KINDS:
             try:
                 changed, resource_version, count = ingest.replace_all(
-                    cluster.pk,
-                    kind,
-                    kube.list_pages(api, kube.kind_for(kind), page_size=LIST_PAGE_SIZE, read_ahead=True),
+                    cluster.pk, kind, kube.list_pages(api, kube.kind_for(kind), read_ahead=True)
                 )
             except kube.KubeError as exc:
                 SyncState.objects.update_or_create(
