@@ -11,7 +11,8 @@ Headless Chromium opens the Deployment's page with every Pod shown (``?pods=all`
 times, and for SECONDS records:
 
 - long tasks over 50 ms on the page's main thread (a ``PerformanceObserver``), per 10 s, and their total time;
-- frames and bytes a second received on the live socket, and Pod rows replaced in the DOM a second;
+- frames and bytes a second received on the live socket, and Pod rows changed in the DOM a second (each row in
+  an applied frame: static/podium/frames.js's "podium:frame");
 - the ASGI server's CPU time a second.
 
 The goal (issue 16, P5): at most one long task over 50 ms per 10 s at 200 row changes a second.
@@ -55,19 +56,18 @@ new PerformanceObserver((list) => {
   if (!window.__bench.counting) return;
   for (const e of list.getEntries()) window.__bench.longTasks.push(e.duration);
 }).observe({type: "longtask", buffered: false});
-document.addEventListener("htmx:wsAfterMessage", (event) => {
+document.addEventListener("podium:frame", (event) => {
   if (!window.__bench.counting) return;
-  window.__bench.frames += 1;
-  window.__bench.bytes += (event.detail && event.detail.message || "").length;
+  window.__bench.frames += event.detail.messages;
+  window.__bench.bytes += event.detail.bytes;
 });
-new MutationObserver((records) => {
+document.addEventListener("podium:frame", (event) => {
   if (!window.__bench.counting) return;
-  for (const r of records) for (const n of r.addedNodes) {
-    if (n.nodeType !== 1) continue;
+  for (const n of event.detail.elements) {
     if (n.matches("tr.pod-row")) window.__bench.rows += 1;
     else window.__bench.rows += n.querySelectorAll("tr.pod-row").length;
   }
-}).observe(document, {subtree: true, childList: true});
+});
 """
 
 
@@ -92,7 +92,7 @@ def measure(context: object, asgi: AsgiServer, seconds: float) -> dict[str, floa
         "long-task ms / 10 s": sum(long_tasks) * 10 / elapsed,
         "frames / s": got["frames"] / elapsed,
         "kB / s": got["bytes"] / 1000 / elapsed,
-        "rows replaced / s": got["rows"] / elapsed,
+        "rows changed / s": got["rows"] / elapsed,
         "server CPU %": 100 * cpu / elapsed,
     }
 

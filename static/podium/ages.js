@@ -29,9 +29,7 @@
     return days % 365 ? years + y + (days % 365) + d : years + y;
   }
 
-  function tick() {
-    var now = Date.now() + skew;
-    var all = document.querySelectorAll("time[data-age]");
+  function count(all, now) {
     for (var i = 0; i < all.length; i++) {
       var since = Date.parse(all[i].getAttribute("datetime"));
       if (isNaN(since)) continue;
@@ -40,7 +38,76 @@
     }
   }
 
+  // Only the ages on screen (and just around it) are counted every second: on a page of 1,000 young Pods, changing
+  // every age each second had the browser lay the whole table out again each second (issue 16, P5). An age that
+  // comes into view is counted at once.
+  var near = new Set();
+  var observer = "IntersectionObserver" in window ? new IntersectionObserver(seen, {rootMargin: "300px 0px"}) : null;
+
+  function seen(entries) {
+    var fresh = [];
+    for (var i = 0; i < entries.length; i++) {
+      var element = entries[i].target;
+      if (entries[i].isIntersecting && element.isConnected) {
+        near.add(element);
+        fresh.push(element);
+      } else {
+        near.delete(element);
+        if (!element.isConnected) observer.unobserve(element);
+      }
+    }
+    count(fresh, Date.now() + skew);
+  }
+
+  function inside(root) {
+    var all = Array.prototype.slice.call(root.querySelectorAll("time[data-age]"));
+    if (root.matches && root.matches("time[data-age]")) all.push(root);
+    return all;
+  }
+
+  function follow(elements) {
+    if (!observer) return;
+    for (var i = 0; i < elements.length; i++) observer.observe(elements[i]);
+  }
+
+  function forget(elements) {
+    if (!observer) return;
+    for (var i = 0; i < elements.length; i++) {
+      observer.unobserve(elements[i]);
+      near.delete(elements[i]);
+    }
+  }
+
+  function tick() {
+    if (!observer) return count(document.querySelectorAll("time[data-age]"), Date.now() + skew);
+    var shown = [];
+    near.forEach(function (element) {
+      if (element.isConnected) shown.push(element);
+      else forget([element]);
+    });
+    count(shown, Date.now() + skew);
+  }
+
+  // A live frame (static/podium/frames.js): count the ages it brought, follow them, and forget those it replaced.
+  function swapped(event) {
+    var detail = event.detail || {};
+    var now = Date.now() + skew;
+    (detail.replaced || []).forEach(function (old) {
+      forget(inside(old));
+    });
+    (detail.elements || []).forEach(function (element) {
+      var ages = inside(element);
+      count(ages, now);
+      follow(ages);
+    });
+  }
+
   window.podiumAge = age;
-  document.addEventListener("htmx:wsAfterMessage", tick);
+  function followAll() {
+    follow(document.querySelectorAll("time[data-age]")); // those followed already stay as they are
+  }
+  document.addEventListener("DOMContentLoaded", followAll);
+  document.addEventListener("htmx:afterSettle", followAll); // a filter, a page of a list, a form's answer
+  document.addEventListener("podium:frame", swapped);
   setInterval(tick, 1000);
 })();

@@ -88,6 +88,7 @@
   }
   document.addEventListener("htmx:afterSettle", rechoose);
   document.addEventListener("htmx:oobAfterSwap", rechoose);
+  document.addEventListener("podium:frame", rechoose);
 
   document.addEventListener("click", function (event) {
     var opener = event.target && event.target.closest && event.target.closest(".shortcuts-open");

@@ -114,7 +114,8 @@
       setState("notlive");
     }
   });
-  document.addEventListener("htmx:wsAfterMessage", function () {
+  // A frame applied (static/podium/frames.js), by that script or by htmx.
+  document.addEventListener("podium:frame", function () {
     setState("live", new Date());
   });
   document.addEventListener("htmx:wsClose", function (event) {

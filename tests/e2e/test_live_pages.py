@@ -99,8 +99,10 @@ def test_it_follows_scale_delete_and_a_rollout(
     expect(header).to_contain_text("3/3 ready")
     expect(page.locator("#live-indicator")).to_contain_text(re.compile(r"live data as of \d\d:\d\d:\d\d"))
     screenshot(page, "live-1-three-pods")
-    # A young Pod's age counts on in the page, second by second, with no frame needed for it.
+    # A young Pod's age counts on in the page, second by second, with no frame needed for it (the ages on screen:
+    # static/podium/ages.js).
     age = page.locator(f"#pods-{uid} .pod-row time[data-age]").first
+    age.scroll_into_view_if_needed()
     before = age.text_content()
     assert re.fullmatch(r"\d+s", before), before
     expect(age).not_to_have_text(before, timeout=5_000)

@@ -7,6 +7,7 @@ of a shape an older or newer API server sends.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 
@@ -57,6 +58,11 @@ def age_unit(unit: str) -> str:
     }[unit]
 
 
+@functools.lru_cache(maxsize=64)
+def _age_units(language: str | None) -> tuple[str, str, str, str, str]:
+    return tuple(age_unit(u) for u in "smhdy")  # in the language active now, which is ``language``
+
+
 def age(since: datetime | None, now: datetime) -> str:
     """kubectl's short human duration: 45s, 5m30s, 45m, 3h5m, 30h, 2d3h, 45d, 2y45d (its units translated)."""
     if since is None:
@@ -65,7 +71,7 @@ def age(since: datetime | None, now: datetime) -> str:
     if seconds < 0:
         seconds = 0
     minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    s, m, h, d, y = (age_unit(u) for u in "smhdy")
+    s, m, h, d, y = _age_units(translation.get_language())
     if seconds < 120:
         return f"{seconds}{s}"
     if minutes < 10:

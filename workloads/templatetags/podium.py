@@ -11,6 +11,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from workloads import objects
+from workloads.browse import pod_rows as pod_rows_module
 from workloads.browse import presenters
 from workloads.edits.validators import hidden_characters
 from workloads.models import Workload
@@ -45,6 +46,12 @@ def age_element(value: datetime | str | None) -> SafeString:
 def age_units() -> str:
     """The units ``age`` writes, as JSON, for the page's own counting of ages (static/podium/ages.js)."""
     return json.dumps({unit: presenters.age_unit(unit) for unit in "smhdy"}, ensure_ascii=False)
+
+
+@register.simple_tag(takes_context=True)
+def pod_rows(context: template.Context, pods: object, show_namespace: object = False) -> SafeString:
+    """The rows of a Pods table (``workloads.browse.pod_rows``), for the page's cluster."""
+    return pod_rows_module.render(pods or (), context["cluster"].name, show_namespace=bool(show_namespace))
 
 
 @register.filter
