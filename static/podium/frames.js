@@ -90,7 +90,11 @@
     var refocus = "";
     pending.forEach(function (element, id) {
       var old = document.getElementById(id);
-      if (!old) return; // no longer on the page (htmx too swaps nothing then)
+      if (!old) {
+        // No longer on the page: htmx too swaps nothing then, and says so with this event.
+        document.body.dispatchEvent(new CustomEvent("htmx:oobErrorNoTarget", {bubbles: true, detail: {content: element}}));
+        return;
+      }
       if (morph(old, element)) {
         swapped.push(old);
         return;

@@ -186,3 +186,29 @@ def test_it_says_when_it_is_not_live_and_catches_up(
     expect(banner).to_contain_text("Cluster dc is unreachable", timeout=TIMEOUT)
     expect(indicator).to_have_attribute("data-state", "live")
     screenshot(page, "live-7-cluster-unreachable")
+
+
+# The age a <time data-age> should show now, by the page's own formatter, and whether the element shows it.
+AGE_IS_RIGHT = """
+(el) => el.textContent === window.podiumAge(Math.floor((Date.now() - Date.parse(el.getAttribute("datetime"))) / 1000))
+"""
+
+
+def test_an_age_off_screen_is_right_once_it_comes_into_view(
+    page: Page, target: TargetCluster, cluster: Cluster, start_worker, asgi: AsgiServer, person: User
+) -> None:
+    # The page counts the ages on screen every second, and one that comes into view at once (static/podium/ages.js).
+    start_worker()
+    target.kubectl("apply", "-f", "-", input=WEB)
+    wait_for(lambda: ready_pods_in_mirror(cluster, 3), timeout=60, what="3 ready Pods in the mirror")
+    page.set_viewport_size({"width": 1200, "height": 240})
+    uid = open_web(page, asgi, person, cluster)
+    age = page.locator(f"#pods-{uid} .pod-row time[data-age]").first
+    below = age.evaluate("(el) => el.getBoundingClientRect().top - window.innerHeight")
+    assert below > 400, f"the Pods are only {below} px below the window: this test needs them off screen"
+    shown_at_load = age.text_content()
+    # Long enough for a young Pod's age to read differently from what the server wrote.
+    page.wait_for_function("() => performance.now() > 3500", timeout=TIMEOUT)
+    age.scroll_into_view_if_needed()
+    page.wait_for_function(AGE_IS_RIGHT, arg=age.element_handle(), timeout=3_000)
+    assert age.text_content() != shown_at_load
