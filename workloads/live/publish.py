@@ -161,7 +161,12 @@ def _run(coroutine: Coroutine[Any, Any, None]) -> None:
 
 async def _send_all(layer: Any, messages: dict[str, dict]) -> None:
     """Every message in one round trip to Redis when the layer is the pub/sub one (a pipeline of PUBLISH per
-    shard, as its ``group_send`` would send them one by one); otherwise one ``group_send`` each."""
+    shard, as its ``group_send`` would send them one by one); otherwise one ``group_send`` each.
+
+    Most groups of a batch have nobody listening (a Pod's own group, while nobody has its page open): each shard
+    is first asked which of its channels have subscribers (one PUBSUB NUMSUB), and only those are serialized and
+    published to. A page that subscribes between the question and the PUBLISH is no worse off than one that
+    subscribes just after a PUBLISH: it reads the mirror once it is subscribed."""
     shards = _pubsub_shards(layer, messages)
     if shards is None:
         for group, message in messages.items():
@@ -170,10 +175,19 @@ async def _send_all(layer: Any, messages: dict[str, dict]) -> None:
     for shard, publishes in shards.values():
         async with shard._lock:
             shard._ensure_redis()
+            listened = await shard._redis.pubsub_numsub(*(channel for channel, _ in publishes))
+            heard = {_text(channel) for channel, subscribers in listened if subscribers}
+            publishes = [(channel, message) for channel, message in publishes if channel in heard]
+            if not publishes:
+                continue
             pipe = shard._redis.pipeline(transaction=False)
-            for channel, data in publishes:
-                pipe.publish(channel, data)
+            for channel, message in publishes:
+                pipe.publish(channel, layer.serialize(message))
             await pipe.execute()
+
+
+def _text(channel: bytes | str) -> str:
+    return channel.decode() if isinstance(channel, bytes) else channel
 
 
 def _pubsub_shards(layer: Any, messages: dict[str, dict]) -> dict[int, tuple[Any, list]] | None:
@@ -184,7 +198,7 @@ def _pubsub_shards(layer: Any, messages: dict[str, dict]) -> dict[int, tuple[Any
         for group, message in messages.items():
             channel = loop_layer._get_group_channel_name(group)
             shard = loop_layer._get_shard(channel)
-            shards.setdefault(id(shard), (shard, []))[1].append((channel, layer.serialize(message)))
+            shards.setdefault(id(shard), (shard, []))[1].append((channel, message))
         for shard, _ in shards.values():
             shard._lock, shard._ensure_redis  # noqa: B018 - the parts _send_all uses
     except AttributeError:
