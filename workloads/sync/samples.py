@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from workloads import kinds
@@ -139,7 +139,8 @@ def _insert(at: datetime, fields: tuple[str, ...], points: list[tuple]) -> None:
     placeholders = ", ".join(["%s"] * (3 + len(fields)))
     insert = f"INSERT INTO {sql.table(RolloutSample)} ({columns}) VALUES ({placeholders})"
     at_value = connection.ops.adapt_datetimefield_value(at)
-    with connection.cursor() as cursor:
+    # In one transaction: outside one, each row of executemany would be a commit of its own.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(insert, [(cluster, uid, at_value, *values) for cluster, uid, *values in points])
 
 
