@@ -18,7 +18,10 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+from channels_redis.utils import _consistent_hash
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +108,7 @@ def publish(cluster_id: int, changed: Changed) -> None:
     if layer is None or not changed:
         return
     try:
-        _run(_send_all(layer, messages_for(cluster_id, changed)))
+        _send(layer, cluster_id, messages_for(cluster_id, changed))
     except Exception:
         log.exception("publishing mirror changes failed")
 
@@ -124,7 +127,7 @@ def publish_relisted(cluster_id: int, changed: Changed) -> None:
         "relisted": True,
     }
     try:
-        _run(_send_all(layer, {cluster_group(cluster_id): message}))
+        _send(layer, cluster_id, {cluster_group(cluster_id): message})
     except Exception:
         log.exception("publishing a relist failed")
 
@@ -135,15 +138,89 @@ def publish_cluster_status(cluster_id: int) -> None:
         return
     message = {"type": "cluster.status", "change": uuid.uuid4().hex, "cluster": cluster_id}
     try:
-        _run(_send_all(layer, {cluster_group(cluster_id): message}))
+        _send(layer, cluster_id, {cluster_group(cluster_id): message})
     except Exception:
         log.exception("publishing cluster status failed")
 
 
 SEND_TIMEOUT = 5.0  # seconds a publisher waits for Redis before it logs the batch as not announced
 
-# One event loop per process, in a thread of its own, for every publish: the channel layer keeps one connection per
-# loop, so a loop made for each batch (what async_to_sync does outside one) would connect to Redis every time.
+
+def _send(layer: Any, cluster_id: int, messages: dict[str, dict]) -> None:
+    """Every message of one cluster, straight from the calling thread when the layer is channels_redis' pub/sub one
+    (what its ``group_send`` sends: a PUBLISH to the group's channel on its shard), else through the layer.
+
+    Most groups of a batch have nobody listening (a Pod's own group while nobody has its page open), so a shard
+    sent more than one message is first asked which of this cluster's group channels have subscribers (one PUBSUB
+    CHANNELS), and only those are serialized and published to, in one pipeline. A page that subscribes between
+    the question and the PUBLISH is no worse off than one that subscribes just after a PUBLISH: it reads the
+    mirror once it is subscribed."""
+    direct = _direct_shards(layer)
+    if direct is None:
+        _run(_send_all(layer, messages))
+        return
+    by_shard: dict[int, list[tuple[str, dict]]] = {}
+    for group, message in messages.items():
+        channel = direct.naming._get_group_channel_name(group)
+        by_shard.setdefault(_consistent_hash(channel, len(direct.clients)), []).append((channel, message))
+    for index, publishes in by_shard.items():
+        client = direct.clients[index]
+        if len(publishes) > 1:
+            # Every group channel of this cluster ("ns.1.x", "all.1", "wl.1.uid", ...) matches; some of other
+            # clusters may too ("ns.10.x"), which only costs their names.
+            pattern = f"{_glob_escaped(direct.naming._get_group_channel_name(''))}*.{cluster_id}*"
+            heard = set(client.pubsub_channels(pattern))
+            publishes = [(channel, message) for channel, message in publishes if channel.encode() in heard]
+        if not publishes:
+            continue
+        pipe = client.pipeline(transaction=False)
+        for channel, message in publishes:
+            pipe.publish(channel, layer.serialize(message))
+        pipe.execute()
+
+
+@dataclass
+class _Direct:
+    naming: Any  # a channels_redis RedisPubSubLoopLayer: its group channel names and shards' hosts
+    clients: list[redis.Redis]
+
+
+_direct: dict[int, _Direct | None] = {}
+_direct_lock = threading.Lock()
+
+
+def _direct_shards(layer: Any) -> _Direct | None:
+    """Synchronous Redis clients for the shards of channels_redis 4.3's pub/sub layer (pinned in requirements.txt),
+    made once per layer; None for another layer or a shard that is not a plain Redis (a Sentinel)."""
+    with _direct_lock:
+        if id(layer) not in _direct:
+            _direct[id(layer)] = _direct_for(layer)
+        return _direct[id(layer)]
+
+
+def _direct_for(layer: Any) -> _Direct | None:
+    if not isinstance(layer, RedisPubSubChannelLayer):
+        return None
+    naming = RedisPubSubLoopLayer(*layer._args, **layer._kwargs, channel_layer=layer)
+    clients = []
+    for shard in naming._shards:
+        host = dict(shard.host)
+        options = {"socket_timeout": SEND_TIMEOUT, "socket_connect_timeout": SEND_TIMEOUT}
+        if "master_name" in host:
+            return None
+        if "address" in host:
+            clients.append(redis.Redis.from_url(host.pop("address"), **options, **host))
+        else:
+            clients.append(redis.Redis(**options, **host))
+    return _Direct(naming, clients)
+
+
+def _glob_escaped(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
+# For another layer: one event loop per process, in a thread of its own, for every publish (a loop made for each
+# batch, what async_to_sync does outside one, would connect every time).
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_pid = 0
 _loop_lock = threading.Lock()
@@ -160,33 +237,5 @@ def _run(coroutine: Coroutine[Any, Any, None]) -> None:
 
 
 async def _send_all(layer: Any, messages: dict[str, dict]) -> None:
-    """Every message in one round trip to Redis when the layer is the pub/sub one (a pipeline of PUBLISH per
-    shard, as its ``group_send`` would send them one by one); otherwise one ``group_send`` each."""
-    shards = _pubsub_shards(layer, messages)
-    if shards is None:
-        for group, message in messages.items():
-            await layer.group_send(group, message)
-        return
-    for shard, publishes in shards.values():
-        async with shard._lock:
-            shard._ensure_redis()
-            pipe = shard._redis.pipeline(transaction=False)
-            for channel, data in publishes:
-                pipe.publish(channel, data)
-            await pipe.execute()
-
-
-def _pubsub_shards(layer: Any, messages: dict[str, dict]) -> dict[int, tuple[Any, list]] | None:
-    # channels_redis 4.3's pub/sub layer (pinned in requirements.txt): its group channel names and shards.
-    try:
-        loop_layer = layer._get_layer()
-        shards: dict[int, tuple[Any, list]] = {}
-        for group, message in messages.items():
-            channel = loop_layer._get_group_channel_name(group)
-            shard = loop_layer._get_shard(channel)
-            shards.setdefault(id(shard), (shard, []))[1].append((channel, layer.serialize(message)))
-        for shard, _ in shards.values():
-            shard._lock, shard._ensure_redis  # noqa: B018 - the parts _send_all uses
-    except AttributeError:
-        return None
-    return shards
+    for group, message in messages.items():
+        await layer.group_send(group, message)

@@ -132,7 +132,7 @@ def _fresh(
         sql.fetch(
             f"SELECT uid, resource_version FROM {sql.table(model)}"
             f" WHERE cluster_id = %s AND uid IN ({sql.among(uids)})",
-            [cluster_id, *uids],
+            [cluster_id, *sql.padded(uids)],
         )
     )
     return {uid: ev for uid, ev in latest.items() if rows.resource_version(ev[1]) > stored.get(uid, -1)}
@@ -201,7 +201,7 @@ def _revisions_moved(cluster_id: int, revisions: list[dict[str, Any]], gone: lis
     found = uids and sql.fetch(
         f"SELECT uid, revision, template_hash FROM {sql.table(TemplateRevision)}"
         f" WHERE cluster_id = %s AND uid IN ({sql.among(uids)}) AND deleted_at IS NULL",
-        [cluster_id, *uids],
+        [cluster_id, *sql.padded(uids)],
     )
     stored = {uid: (revision, template_hash) for uid, revision, template_hash in found}
     moved = {r["workload_uid"] for r in revisions if stored.get(r["uid"]) != (r["revision"], r["template_hash"])}
@@ -236,7 +236,7 @@ def _parents(cluster_id: int, owner_uids: set[str]) -> dict[str, str]:
             f"SELECT uid, owner_uid FROM {sql.table(Workload)}"
             f" WHERE cluster_id = %s AND uid IN ({sql.among(owner_uids)})"
             " AND kind IN ('ReplicaSet', 'Job') AND owner_uid <> ''",
-            [cluster_id, *owner_uids],
+            [cluster_id, *sql.padded(owner_uids)],
         )
     )
 
@@ -249,7 +249,7 @@ def _link_pods(cluster_id: int, parents: dict[str, str]) -> set[str]:
     pairs = sql.fetch(
         f"SELECT DISTINCT owner_uid, workload_uid FROM {sql.table(Pod)}"
         f" WHERE cluster_id = %s AND owner_uid IN ({sql.among(parents)})",
-        [cluster_id, *parents],
+        [cluster_id, *sql.padded(parents)],
     )
     stale = {owner for owner, workload in pairs if workload != parents[owner]}
     for owner_uid in stale:
@@ -310,7 +310,7 @@ def _collect_changes(
                 for (owner,) in sql.fetch(
                     f"SELECT owner_uid FROM {sql.table(Workload)} WHERE cluster_id = %s"
                     f" AND uid IN ({sql.among(uids)}) AND kind = 'ReplicaSet' AND owner_uid <> ''",
-                    [cluster_id, *uids],
+                    [cluster_id, *sql.padded(uids)],
                 )
             }
     changed.workload_uids.discard("")

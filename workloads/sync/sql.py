@@ -3,7 +3,7 @@ the queries themselves at tens of batches a second. Both databases speak what is
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -13,9 +13,26 @@ def table(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def width(count: int) -> int:
+    """How many placeholders a list of ``count`` values is given: a few widths (1, 4, 16, 64, ...) rather than one
+    per count, so that the statements of every batch are the same few texts, which the database connection keeps
+    prepared (SQLite's statement cache holds 128: statements of every width would push out even the batch's
+    upsert, and preparing one costs more than running it)."""
+    size = 1
+    while size < count:
+        size *= 4
+    return size
+
+
 def among(values: Collection[Any]) -> str:
-    """``IN (...)``'s placeholders, one per value (never empty: callers ask only about something)."""
-    return ", ".join(["%s"] * len(values))
+    """``IN (...)``'s placeholders for ``padded(values)`` (never empty: callers ask only about something)."""
+    return ", ".join(["%s"] * width(len(values)))
+
+
+def padded(values: Iterable[Any]) -> list[Any]:
+    """``values`` filled up to ``among``'s width with the last one again (a repeated value changes no IN)."""
+    values = list(values)
+    return values + values[-1:] * (width(len(values)) - len(values))
 
 
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple]:

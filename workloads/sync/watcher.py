@@ -277,16 +277,7 @@ class Watcher:
                     self._lag_held_until = time.monotonic() + LAG_HOLD
                     refresh_cluster_status(self.cluster_id)
                     continue
-                batch = [first]
-                batch_deadline = time.monotonic() + (BUSY_BATCH_MAX_WAIT if busy else BATCH_MAX_WAIT)
-                while len(batch) < BATCH_MAX_EVENTS and batch[-1] is not _END and not isinstance(batch[-1], Exception):
-                    remaining = batch_deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    try:
-                        batch.append(events.get(timeout=remaining)[1])
-                    except queue.Empty:
-                        break
+                batch = self.gather(events, first, BUSY_BATCH_MAX_WAIT if busy else BATCH_MAX_WAIT)
                 tail = batch[-1]
                 if tail is _END or isinstance(tail, Exception):
                     batch.pop()
@@ -303,6 +294,27 @@ class Watcher:
         finally:
             if self._saved_version != resource_version and self.lease_held():
                 self.save_version(resource_version)
+
+    @staticmethod
+    def gather(events: queue.Queue, first: Any, wait: float) -> list:
+        """A batch: ``first`` and what follows within ``wait`` seconds, up to BATCH_MAX_EVENTS, ending early at the
+        end of the watch or an error. It sleeps out the wait and then takes what came, rather than waking for each
+        event as it arrives (a wake-up per event cost more than the event's parsing); a backlog of a whole batch
+        is taken at once."""
+        batch = [first]
+        if first is _END or isinstance(first, Exception):
+            return batch
+        if events.qsize() < BATCH_MAX_EVENTS - 1:
+            time.sleep(wait)
+        while len(batch) < BATCH_MAX_EVENTS:
+            try:
+                item = events.get_nowait()[1]
+            except queue.Empty:
+                break
+            batch.append(item)
+            if item is _END or isinstance(item, Exception):
+                break
+        return batch
 
     def lease_held(self) -> bool:
         try:
