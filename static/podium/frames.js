@@ -1,30 +1,23 @@
-// Live frames, applied in one animation frame.
+// Live frames, applied in one go.
 //
 // The live socket (templates/workloads/_live.html) carries out-of-band swaps: each message is a list of elements,
 // each with the id of the element it replaces (workloads/live/consumers.py). htmx's WebSocket extension applies
 // them one by one, and fires events for every element swapped so far after each one: a frame of 170 Pod rows cost
 // the 1,000-row page ~300-600 ms of main thread (issue 16, P5). So this script takes a message over when nothing in
 // it, or in what it replaces, is htmx's to wire (a form that posts, a link it loads, the socket itself): it parses
-// the message at once, keeps only the newest version of each element until the next animation frame, and then
-// swaps them all in one go. Any other message (the rollout actions, a list's paging links) goes to htmx as before,
-// after whatever this script still holds, so that the page's elements change in the order the server sent them.
+// the message and changes each element in place, only where it differs (its attributes, its text), with no event
+// per element; the browser then lays out and paints once, at its next frame. Any other message (the rollout
+// actions, a list's paging links) goes to htmx as before. Messages are applied in the order they came.
 //
-// After each frame it fires "podium:frame" on the document, with detail {elements: the elements now in the page,
+// After each message it fires "podium:frame" on the document, with detail {elements: the elements now in the page,
 // replaced: those they replaced (none when htmx swapped them), messages, bytes}. The live indicator, the counting
 // ages and the keyboard's chosen row follow that event.
 (function () {
   "use strict";
-  var LATE_MS = 250; // a hidden tab draws no frames: apply anyway after this long
   // What htmx wires when it processes an element: such elements are htmx's to swap (and to clean up).
   var WIRED = "[hx-get],[hx-post],[hx-put],[hx-patch],[hx-delete],[hx-trigger],[hx-boost],[hx-ext],[ws-connect],"
     + "[ws-send],[sse-connect],[data-hx-get],[data-hx-post],[data-hx-boost],[data-hx-ext]";
   var WIRED_TEXT = /\s(?:data-)?(?:hx-(?!swap-oob=)|ws-|sse-)[\w:-]*=/;
-
-  var pending = new Map(); // id -> the newest element for it, in the order first received
-  var messages = 0;
-  var bytes = 0;
-  var frameRequest = 0;
-  var lateTimer = 0;
 
   function wired(element) {
     return element.matches(WIRED) || element.querySelector(WIRED) !== null;
@@ -78,18 +71,13 @@
     return true;
   }
 
-  function flush() {
-    if (frameRequest) cancelAnimationFrame(frameRequest);
-    if (lateTimer) clearTimeout(lateTimer);
-    frameRequest = 0;
-    lateTimer = 0;
-    if (!pending.size) return;
+  function apply(elements, size) {
     var swapped = [];
     var replaced = [];
     var focused = document.activeElement;
     var refocus = "";
-    pending.forEach(function (element, id) {
-      var old = document.getElementById(id);
+    elements.forEach(function (element) {
+      var old = document.getElementById(element.id);
       if (!old) {
         // No longer on the page: htmx too swaps nothing then, and says so with this event.
         document.body.dispatchEvent(new CustomEvent("htmx:oobErrorNoTarget", {bubbles: true, detail: {content: element}}));
@@ -104,22 +92,11 @@
       swapped.push(element);
       replaced.push(old);
     });
-    var count = messages;
-    var size = bytes;
-    pending = new Map();
-    messages = 0;
-    bytes = 0;
     if (refocus) {
       var again = document.getElementById(refocus);
       if (again) again.focus({preventScroll: true});
     }
-    fire(swapped, replaced, count, size);
-  }
-
-  function schedule() {
-    if (frameRequest) return;
-    frameRequest = requestAnimationFrame(flush);
-    lateTimer = setTimeout(flush, LATE_MS);
+    fire(swapped, replaced, 1, size);
   }
 
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
@@ -136,19 +113,10 @@
         }
       }
     }
-    if (!elements) {
-      flush(); // what this script holds came first
-      return; // htmx swaps this one
-    }
+    if (!elements) return; // htmx swaps this one
     event.preventDefault();
-    for (var j = 0; j < elements.length; j++) {
-      elements[j].removeAttribute("hx-swap-oob");
-      pending.delete(elements[j].id);
-      pending.set(elements[j].id, elements[j]);
-    }
-    messages += 1;
-    bytes += message.length;
-    schedule();
+    for (var j = 0; j < elements.length; j++) elements[j].removeAttribute("hx-swap-oob");
+    apply(elements, message.length);
   });
 
   document.addEventListener("htmx:wsAfterMessage", function (event) {
