@@ -45,6 +45,7 @@
     var i;
     for (i = old.attributes.length - 1; i >= 0; i--) {
       var name = old.attributes[i].name;
+      if (name === "open" && old.nodeName === "DETAILS") continue; // what the reader opened stays open
       if (!fresh.hasAttribute(name)) old.removeAttribute(name);
     }
     for (i = 0; i < fresh.attributes.length; i++) {
