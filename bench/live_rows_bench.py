@@ -58,7 +58,7 @@ new PerformanceObserver((list) => {
 }).observe({type: "longtask", buffered: false});
 document.addEventListener("podium:frame", (event) => {
   if (!window.__bench.counting) return;
-  window.__bench.frames += event.detail.messages;
+  window.__bench.frames += 1;
   window.__bench.bytes += event.detail.bytes;
 });
 document.addEventListener("podium:frame", (event) => {

@@ -10,7 +10,7 @@
 // actions, a list's paging links) goes to htmx as before. Messages are applied in the order they came.
 //
 // After each message it fires "podium:frame" on the document, with detail {elements: the elements now in the page,
-// replaced: those they replaced (none when htmx swapped them), messages, bytes}. The live indicator, the counting
+// replaced: those they replaced (none when htmx swapped them), bytes: the message's length}. The live indicator, the counting
 // ages and the keyboard's chosen row follow that event.
 (function () {
   "use strict";
@@ -33,8 +33,8 @@
 
   var OOB_ID = /<[a-zA-Z][\w-]*\s+hx-swap-oob="true"[^>]*?\sid="([^"]+)"/g; // as workloads/live/pages.py marks them
 
-  function fire(elements, replaced, count, size) {
-    var detail = {elements: elements, replaced: replaced, messages: count, bytes: size};
+  function fire(elements, replaced, size) {
+    var detail = {elements: elements, replaced: replaced, bytes: size};
     document.dispatchEvent(new CustomEvent("podium:frame", {detail: detail}));
   }
 
@@ -97,7 +97,7 @@
       var again = document.getElementById(refocus);
       if (again) again.focus({preventScroll: true});
     }
-    fire(swapped, replaced, 1, size);
+    fire(swapped, replaced, size);
   }
 
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
@@ -130,6 +130,6 @@
       var element = document.getElementById(found[1]);
       if (element) elements.push(element);
     }
-    fire(elements, [], 1, message.length);
+    fire(elements, [], message.length);
   });
 })();

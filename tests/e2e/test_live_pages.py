@@ -79,6 +79,13 @@ def ready_pods_in_mirror(cluster: Cluster, n: int) -> bool:
     return web.ready_replicas == n and web.desired_replicas == n and pods.count() == n
 
 
+def web_with_three_ready_pods(target: TargetCluster, cluster: Cluster, start_worker) -> None:
+    """The worker follows the cluster, and shop/web's three Pods are ready in the mirror."""
+    start_worker()
+    target.kubectl("apply", "-f", "-", input=WEB)
+    wait_for(lambda: ready_pods_in_mirror(cluster, 3), timeout=60, what="3 ready Pods in the mirror")
+
+
 def open_web(page: Page, asgi: AsgiServer, person: User, cluster: Cluster) -> str:
     page.add_init_script(RECORD_STATES)
     log_in(page, asgi.url, person.username)
@@ -90,9 +97,7 @@ def open_web(page: Page, asgi: AsgiServer, person: User, cluster: Cluster) -> st
 def test_it_follows_scale_delete_and_a_rollout(
     page: Page, target: TargetCluster, cluster: Cluster, start_worker, asgi: AsgiServer, person: User
 ) -> None:
-    start_worker()
-    target.kubectl("apply", "-f", "-", input=WEB)
-    wait_for(lambda: ready_pods_in_mirror(cluster, 3), timeout=60, what="3 ready Pods in the mirror")
+    web_with_three_ready_pods(target, cluster, start_worker)
     uid = open_web(page, asgi, person, cluster)
     header, rows = page.locator(f"#workload-{uid}"), page.locator(f"#pods-{uid} .pod-row")
     expect(rows).to_have_count(3)
@@ -154,9 +159,7 @@ def test_it_follows_scale_delete_and_a_rollout(
 def test_it_says_when_it_is_not_live_and_catches_up(
     page: Page, target: TargetCluster, cluster: Cluster, start_worker, asgi: AsgiServer, person: User, tmp_path: Path
 ) -> None:
-    start_worker()
-    target.kubectl("apply", "-f", "-", input=WEB)
-    wait_for(lambda: ready_pods_in_mirror(cluster, 3), timeout=60, what="3 ready Pods in the mirror")
+    web_with_three_ready_pods(target, cluster, start_worker)
     uid = open_web(page, asgi, person, cluster)
     indicator, rows = page.locator("#live-indicator"), page.locator(f"#pods-{uid} .pod-row")
     expect(rows).to_have_count(3)
@@ -198,9 +201,7 @@ def test_an_age_off_screen_is_right_once_it_comes_into_view(
     page: Page, target: TargetCluster, cluster: Cluster, start_worker, asgi: AsgiServer, person: User
 ) -> None:
     # The page counts the ages on screen every second, and one that comes into view at once (static/podium/ages.js).
-    start_worker()
-    target.kubectl("apply", "-f", "-", input=WEB)
-    wait_for(lambda: ready_pods_in_mirror(cluster, 3), timeout=60, what="3 ready Pods in the mirror")
+    web_with_three_ready_pods(target, cluster, start_worker)
     page.set_viewport_size({"width": 1200, "height": 240})
     uid = open_web(page, asgi, person, cluster)
     age = page.locator(f"#pods-{uid} .pod-row time[data-age]").first

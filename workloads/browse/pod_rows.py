@@ -45,10 +45,13 @@ def _local_time(value: datetime, language: str | None, zone: str) -> str:
     return formats.localize(timezone.template_localtime(value))
 
 
-def _age_element(value: datetime | None, now: datetime) -> str:
+def age_element(value: datetime | None, now: datetime) -> str:
+    """The age as a ``<time data-age>`` that the page keeps counting (static/podium/ages.js): a row's HTML stays the
+    same while only time passes, so a live frame need not carry it. Escaped; "–" without a time."""
     if value is None:
         return "–"
-    return f'<time datetime="{value.isoformat(timespec="milliseconds")}" data-age>{presenters.age(value, now)}</time>'
+    shown = escape(presenters.age(value, now))
+    return f'<time datetime="{value.isoformat(timespec="milliseconds")}" data-age>{shown}</time>'
 
 
 def render(pods: Iterable[object], cluster_name: str, show_namespace: bool = False) -> SafeString:
@@ -68,7 +71,7 @@ def render(pods: Iterable[object], cluster_name: str, show_namespace: bool = Fal
             f'  <td class="num">{int(p.ready_containers)}/{int(p.total_containers)}</td>\n'
             f'  <td><span class="pstate pstate-{state}">{escape(p.status_text or p.phase or "?")}</span></td>\n'
             f'  <td class="num">{int(p.restarts)}</td>\n'
-            f'  <td class="num" title="{created}">{_age_element(p.created_at, now)}</td>\n'
+            f'  <td class="num" title="{created}">{age_element(p.created_at, now)}</td>\n'
             f'  <td class="optional mono">{escape(p.node_name or "–")}</td>\n'
             f'  <td class="optional mono">{escape(p.pod_ip or "–")}</td>\n'
             "</tr>"

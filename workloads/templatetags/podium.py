@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.html import escape, format_html
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from workloads import objects
@@ -29,17 +29,10 @@ def age(value: datetime | str | None) -> str:
 
 @register.filter
 def age_element(value: datetime | str | None) -> SafeString:
-    """The age as a ``<time data-age>`` that the page keeps counting (static/podium/ages.js), so that a row's HTML
-    stays the same while only time passes and a live frame need not carry it."""
+    """The age as a ``<time data-age>`` that the page keeps counting (``pod_rows.age_element``)."""
     if isinstance(value, str):
         value = objects.parse_time(value)
-    if value is None:
-        return mark_safe("–")
-    return format_html(
-        '<time datetime="{}" data-age>{}</time>',
-        value.isoformat(timespec="milliseconds"),
-        presenters.age(value, timezone.now()),
-    )
+    return mark_safe(pod_rows_module.age_element(value, timezone.now()))  # noqa: S308 - escaped there
 
 
 @register.simple_tag
