@@ -98,9 +98,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     scale = ["--scale-workloads", str(max(1, args.pods // 50)), "--scale-pods", str(args.pods)]
     dc = Democluster(TMP, "--fresh", "--no-scenario", "--scale-around", *scale)
-    dc.start()
     worker = CeleryWorker(TMP, PODIUM_ENSURE_WATCHERS_SECONDS="1")
     try:
+        dc.start(timeout=max(60, args.pods / 500))
         probe = Cluster.objects.create(name="probe", kubeconfig_path=str(dc.kubeconfig), enabled=False)
         api = kube.api_client_for(kube.config_for_cluster(probe))
         pods = sum(len(page) for page, _ in kube.list_pages(api, kube.kind_for("Pod")))

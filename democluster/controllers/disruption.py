@@ -27,7 +27,8 @@ class DisruptionController(Controller):
             self.enqueue((new["metadata"]["namespace"], new["metadata"]["name"]))
         elif res is PODS:
             namespace = new["metadata"].get("namespace")
-            for pdb in self.store.list(PODDISRUPTIONBUDGETS, namespace):
+            labels = [new["metadata"].get("labels"), old["metadata"].get("labels") if old is not None else None]
+            for pdb in self.index.selecting(PODDISRUPTIONBUDGETS, namespace, *labels):
                 if _selects(pdb, new["metadata"].get("labels")) or (
                     old is not None and _selects(pdb, old["metadata"].get("labels"))
                 ):
@@ -57,7 +58,9 @@ class DisruptionController(Controller):
         if pdb is None or is_deleting(pdb):
             return
         spec = pdb.get("spec") or {}
-        pods = [p for p in self.store.list(PODS, namespace) if _selects(pdb, p["metadata"].get("labels"))]
+        selector = spec.get("selector") or {}
+        candidates = self.index.pods_carrying(namespace, selector.get("matchLabels"))
+        pods = [p for p in candidates if _selects(pdb, p["metadata"].get("labels"))]
         healthy = sum(1 for p in pods if pod_is_ready(p) and not is_deleting(p))
         max_unavailable, min_available = spec.get("maxUnavailable"), spec.get("minAvailable")
         if max_unavailable is not None:

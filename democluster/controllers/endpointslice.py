@@ -45,7 +45,8 @@ class EndpointSliceController(Controller):
             self.enqueue((new["metadata"]["namespace"], new["metadata"]["name"]))
         elif res is PODS:
             namespace = new["metadata"].get("namespace")
-            for service in self.store.list(SERVICES, namespace):
+            labels = [new["metadata"].get("labels"), old["metadata"].get("labels") if old is not None else None]
+            for service in self.index.selecting(SERVICES, namespace, *labels):
                 if _selects(service, new["metadata"].get("labels")) or (
                     old is not None and _selects(service, old["metadata"].get("labels"))
                 ):
@@ -72,7 +73,7 @@ class EndpointSliceController(Controller):
             return
         pods = [
             p
-            for p in self.store.list(PODS, namespace)
+            for p in self.index.pods_carrying(namespace, service["spec"]["selector"])
             if _selects(service, p["metadata"].get("labels"))
             and (p.get("status") or {}).get("podIP")
             and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")

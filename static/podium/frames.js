@@ -3,14 +3,15 @@
 // The live socket (templates/workloads/_live.html) carries out-of-band swaps: each message is a list of elements,
 // each with the id of the element it replaces (workloads/live/consumers.py). htmx's WebSocket extension applies
 // them one by one, and fires events for every element swapped so far after each one: a frame of 170 Pod rows cost
-// the 1,000-row page ~300-600 ms of main thread (issue 16, P5). So this script takes a message over when nothing in
-// it, or in what it replaces, is htmx's to wire (a form that posts, a link it loads, the socket itself): it parses
-// the message and changes each element in place, only where it differs (its attributes, its text), with no event
-// per element; the browser then lays out and paints once, at its next frame. Any other message (the rollout
-// actions, a list's paging links) goes to htmx as before. Messages are applied in the order they came.
+// the 1,000-row page ~300-600 ms of main thread (issue 16, P5). So this script, an htmx extension on the socket,
+// takes over each element of a message that nothing wires, in the message or in what it replaces (a form that
+// posts, a link it loads, the socket itself): it changes the element in place, only where it differs (its
+// attributes, its text), with no event per element; the browser then lays out and paints once, at its next frame.
+// The wired elements of the same message (the rollout actions, a list's paging links) go to htmx as before.
+// Messages are applied in the order they came.
 //
 // After each message it fires "podium:frame" on the document, with detail {elements: the elements now in the page,
-// replaced: those they replaced (none when htmx swapped them), bytes: the message's length}. The live indicator, the counting
+// replaced: those this script replaced (htmx's are not listed), bytes: the message's length}. The live indicator, the counting
 // ages and the keyboard's chosen row follow that event.
 (function () {
   "use strict";
@@ -72,7 +73,9 @@
     return true;
   }
 
-  function apply(elements, size) {
+  // Put each of ``elements`` in the place of the element with its id; {elements: those now in the page, replaced:
+  // those they replaced}.
+  function apply(elements) {
     var swapped = [];
     var replaced = [];
     var focused = document.activeElement;
@@ -97,39 +100,48 @@
       var again = document.getElementById(refocus);
       if (again) again.focus({preventScroll: true});
     }
-    fire(swapped, replaced, size);
+    return {elements: swapped, replaced: replaced};
   }
 
-  document.addEventListener("htmx:wsBeforeMessage", function (event) {
-    var message = event.detail && event.detail.message;
-    if (typeof message !== "string" || message.charAt(0) === "{") return; // a control frame: podium.js reads it
-    if (event.defaultPrevented) return;
-    var elements = WIRED_TEXT.test(message) ? null : parse(message);
-    if (elements) {
-      for (var i = 0; i < elements.length; i++) {
-        var old = elements[i].id ? document.getElementById(elements[i].id) : null;
-        if (!elements[i].id || (old && wired(old))) {
-          elements = null;
-          break;
-        }
-      }
-    }
-    if (!elements) return; // htmx swaps this one
-    event.preventDefault();
-    for (var j = 0; j < elements.length; j++) elements[j].removeAttribute("hx-swap-oob");
-    apply(elements, message.length);
+  // The pieces this script applied of the message htmx is handling now; htmx:wsAfterMessage reports them with htmx's.
+  var taken = null;
+
+  // An htmx extension on the live socket (hx-ext="ws,podium-frames"): htmx hands it each message before it swaps
+  // anything. It applies the pieces that nothing wires, and gives htmx back the rest (the rollout actions, a list's
+  // paging links), so that a message that carries both no longer goes to htmx whole: a <details> the reader opened
+  // in the header stays open when the rollout panel comes in the same message.
+  htmx.defineExtension("podium-frames", {
+    transformResponse: function (text, xhr) {
+      taken = null;
+      if (xhr || typeof text !== "string" || text.charAt(0) === "{") return text; // a control frame: podium.js reads it
+      var anyWired = WIRED_TEXT.test(text);
+      var mine = [];
+      var theirs = [];
+      parse(text).forEach(function (element) {
+        var old = element.id ? document.getElementById(element.id) : null;
+        if (!element.id || (old && wired(old)) || (anyWired && wired(element))) theirs.push(element);
+        else mine.push(element);
+      });
+      if (!mine.length) return text;
+      mine.forEach(function (element) { element.removeAttribute("hx-swap-oob"); });
+      var rest = theirs.map(function (element) { return element.outerHTML; }).join("");
+      taken = apply(mine);
+      taken.bytes = text.length;
+      return rest;
+    },
   });
 
   document.addEventListener("htmx:wsAfterMessage", function (event) {
     var message = event.detail && event.detail.message;
-    if (typeof message !== "string") return;
-    var elements = [];
+    if (typeof message !== "string" || message.charAt(0) === "{") return;
+    var elements = taken ? taken.elements : [];
     var found;
     OOB_ID.lastIndex = 0;
     while ((found = OOB_ID.exec(message))) {
       var element = document.getElementById(found[1]);
       if (element) elements.push(element);
     }
-    fire(elements, [], message.length);
+    fire(elements, taken ? taken.replaced : [], taken ? taken.bytes : message.length);
+    taken = null;
   });
 })();

@@ -113,11 +113,18 @@ def test_it_follows_scale_delete_and_a_rollout(
     expect(age).not_to_have_text(before, timeout=5_000)
     expect(age).to_have_text(re.compile(r"^\d+s$"))
 
+    # The reader opens the header's annotations: they stay open through the frames that change the header, also
+    # those that carry the rollout's actions (htmx's to swap) beside it.
+    annotations = header.locator("details.more")
+    annotations.locator("summary").click()
+    expect(annotations).to_have_attribute("open", "")
+
     # Scale: the new Pods appear, then the ready count follows, without a reload.
     page.evaluate("window.__notReloaded = true")
     target.kubectl("scale", "-n", "shop", "deploy/web", "--replicas=5")
     expect(rows).to_have_count(5, timeout=TIMEOUT)
     expect(header).to_contain_text("5/5 ready", timeout=TIMEOUT)
+    expect(annotations).to_have_attribute("open", "")
     expect(page.locator(f"#tree-{uid} circle")).to_have_count(5)
     assert page.evaluate("window.__notReloaded") is True
     screenshot(page, "live-2-scaled-to-five")

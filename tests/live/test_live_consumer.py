@@ -340,7 +340,7 @@ async def test_pages_showing_the_same_thing_share_a_render(
 def test_a_page_renders_its_socket_and_says_when_its_data_is_from(demo: dict, viewer_client: Client) -> None:
     cluster, deploy = demo["cluster"], demo["deploy"]
     html = viewer_client.get("/c/demo/ns/demo/deployment/web/").content.decode()
-    socket = re.search(r'<div id="live-socket" hx-ext="ws" ws-connect="([^"]+)" hidden>', html)
+    socket = re.search(r'<div id="live-socket" hx-ext="ws,podium-frames" ws-connect="([^"]+)" hidden>', html)
     assert socket
     url = socket[1].replace("&amp;", "&")
     assert f"sub=cluster.{cluster.id}" in url and f"sub=wl.{cluster.id}.{deploy.uid}" in url
@@ -355,7 +355,7 @@ def test_a_filtered_table_reconnects_the_socket_for_its_query(demo: dict, viewer
     )
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="workload-table"')
-    assert '<div id="live-socket" hx-ext="ws" ws-connect="/ws/live/?' in html
+    assert '<div id="live-socket" hx-ext="ws,podium-frames" ws-connect="/ws/live/?' in html
     assert 'hx-swap-oob="true"' in html
     assert "page=%2Fc%2Fdemo%2Fns%2Fdemo%2F%3Fkind%3DStatefulSet" in html
 

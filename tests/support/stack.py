@@ -136,7 +136,9 @@ class Democluster(Process):
         super().__init__(name, args, log_dir=tmp)
         self.url = f"https://127.0.0.1:{self.port}"
 
-    def start(self) -> Democluster:
+    def start(self, timeout: float = 60) -> Democluster:
+        """Start it and wait until it listens (a scale mode of 150k Pods takes longer to build than ``timeout``'s
+        default)."""
         if self.proc is not None:  # a restart: come back with the saved state
             self.args = [a for a in self.args if a != "--fresh"]
         self.kubeconfig.unlink(missing_ok=True)
@@ -147,7 +149,7 @@ class Democluster(Process):
                 pytest.fail(f"democluster exited with {self.proc.returncode}:\n{self.log()}")
             return "listening on" in self.log() and self.kubeconfig.exists() and self.kubeconfig.stat().st_size > 0
 
-        wait_for(listening, timeout=60, what="democluster to listen")
+        wait_for(listening, timeout=timeout, what="democluster to listen")
         return self
 
     @property

@@ -1,7 +1,7 @@
 """What a live page follows, and the fragments the live consumer re-renders for it.
 
 A page that follows the cluster renders ``templates/workloads/_live.html``: a hidden element with
-``hx-ext="ws" ws-connect="/ws/live/?sub=<group>&sub=<group>&page=<the page's path and query>"``.
+``hx-ext="ws,podium-frames" ws-connect="/ws/live/?sub=<group>&sub=<group>&page=<the page's path and query>"``.
 ``sub`` names the groups the page shows (see ``workloads.live``); ``page`` is the page itself, so the
 consumer can rebuild the page's context with the same view-side functions and render the same
 named partials, each sent as an out-of-band swap keyed by its ``id``.
