@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import log_in, screenshot
@@ -97,6 +97,7 @@ def open_web(page: Page, asgi: AsgiServer, person: User, cluster: Cluster) -> st
 def test_it_follows_scale_delete_and_a_rollout(
     page: Page, target: TargetCluster, cluster: Cluster, start_worker, asgi: AsgiServer, person: User
 ) -> None:
+    person.groups.add(Group.objects.get(name="editor"))  # who sees the rollout's actions (forms htmx posts)
     web_with_three_ready_pods(target, cluster, start_worker)
     uid = open_web(page, asgi, person, cluster)
     header, rows = page.locator(f"#workload-{uid}"), page.locator(f"#pods-{uid} .pod-row")
@@ -116,7 +117,7 @@ def test_it_follows_scale_delete_and_a_rollout(
     # The reader opens the header's annotations: they stay open through the frames that change the header, also
     # those that carry the rollout's actions (htmx's to swap) beside it.
     annotations = header.locator("details.more")
-    annotations.locator("summary").click()
+    annotations.locator(":scope > summary").click()
     expect(annotations).to_have_attribute("open", "")
 
     # Scale: the new Pods appear, then the ready count follows, without a reload.
@@ -125,6 +126,15 @@ def test_it_follows_scale_delete_and_a_rollout(
     expect(rows).to_have_count(5, timeout=TIMEOUT)
     expect(header).to_contain_text("5/5 ready", timeout=TIMEOUT)
     expect(annotations).to_have_attribute("open", "")
+    # Paused: the header says so, and the actions offer Resume (a form htmx posts, so htmx swaps it) in the same
+    # frame; what the reader opened stays open.
+    actions = page.locator(f"#rollout-actions-{uid}")
+    target.kubectl("rollout", "pause", "-n", "shop", "deploy/web")
+    expect(header).to_contain_text("Rollout paused", timeout=TIMEOUT)
+    expect(actions.get_by_role("button", name="Resume")).to_be_visible(timeout=TIMEOUT)
+    expect(annotations).to_have_attribute("open", "")
+    target.kubectl("rollout", "resume", "-n", "shop", "deploy/web")
+    expect(actions.get_by_role("button", name="Pause")).to_be_visible(timeout=TIMEOUT)
     expect(page.locator(f"#tree-{uid} circle")).to_have_count(5)
     assert page.evaluate("window.__notReloaded") is True
     screenshot(page, "live-2-scaled-to-five")
