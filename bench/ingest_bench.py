@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -70,11 +71,26 @@ class BareConsumer(threading.Thread):
                     raise
 
 
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """{thread id: its user + system CPU seconds} of a process, from /proc."""
+    used = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        used[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--py-spy", metavar="OUT", help="also sample the worker with py-spy (not in requirements) into OUT, raw format"
+    )
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -94,6 +110,14 @@ def main() -> None:
         time.sleep(3)  # not a wait for a condition: the first seconds after the list are not steady state
         bare.counting = True
         events_start = bare.events
+        spy = None
+        if args.py_spy:
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "--threads", "--format"]
+                + ["raw", "-o", args.py_spy, "-d", str(int(args.seconds)), "-p", str(worker.proc.pid)],
+                stdout=subprocess.DEVNULL,
+            )
+        threads_start = thread_cpu_seconds(worker.proc.pid)
         cpu_start = cpu_seconds(worker.proc.pid)
         start = time.perf_counter()
         lags, shown = [], []
@@ -106,6 +130,9 @@ def main() -> None:
         cpu = cpu_seconds(worker.proc.pid) - cpu_start
         events = bare.events - events_start
         bare.stopped = True
+        threads = thread_cpu_seconds(worker.proc.pid)
+        if spy is not None:
+            spy.wait(timeout=60)
         cpu_bare = bare.cpu - (bare.cpu_start or bare.cpu)
         per_event, per_event_bare = cpu / events * 1e6, cpu_bare / events * 1e6
         print(f"{args.pods:,} Pods, churn {args.rate:,.0f}/s; {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}")
@@ -118,6 +145,11 @@ def main() -> None:
             f"lag in resourceVersions: p50 {statistics.median(lags):,.0f}, max {max(lags):,}, last {lags[-1]:,}; "
             f"shown as behind (s): max {max(s or 0 for s in shown):.1f}"
         )
+        if args.py_spy:  # by the thread ids py-spy names its threads by
+            used = {tid: cpu - threads_start.get(tid, 0.0) for tid, cpu in threads.items()}
+            busiest = sorted(used.items(), key=lambda item: -item[1])[:8]
+            total = sum(used.values()) or 1
+            print("worker CPU by thread:", ", ".join(f"{tid} {cpu / total:.0%}" for tid, cpu in busiest))
         api.close()
     finally:
         worker.stop()

@@ -1,16 +1,19 @@
 """Rollout points recorded by the batches the watchers apply: a ReplicaSet batch records one only when it may move
-the workload's newest revision (new, rolled back, deleted), not for its status, and each point is compared with the
-workload's newest one however many it has."""
+the workload's newest revision (new, rolled back, deleted), not for its status, a Pod batch only when it may move
+what a point counts (a Pod ready or no longer), and each point is compared with the workload's newest one however
+many it has. The Pods' links to their workload: made by whichever of a Pod and its ReplicaSet comes last."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
 
 from tests.support import factories as f
-from workloads.models import RolloutSample
-from workloads.sync import ingest
+from workloads.models import Pod, RolloutSample
+from workloads.sync import ingest, sql
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -63,6 +66,18 @@ def _pod(name: str, rs_uid: str, template_hash: str) -> Obj:
     }
 
 
+def _changed(obj: Obj, **fields: Any) -> Obj:
+    """``obj`` at a newer resourceVersion, with ``fields`` replaced (``annotations`` in its metadata)."""
+    metadata = {**obj["metadata"], "resourceVersion": str(next(_version))}
+    if "annotations" in fields:
+        metadata["annotations"] = fields.pop("annotations")
+    return {**obj, **fields, "metadata": metadata}
+
+
+def _queries_on(queries: CaptureQueriesContext, model: type[models.Model]) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if sql.table(model) in q["sql"]]
+
+
 def _points(cluster_id: int) -> list[tuple[str, int, int]]:
     return list(
         RolloutSample.objects.filter(cluster_id=cluster_id, workload_uid="d-web")
@@ -91,3 +106,70 @@ def test_a_replicaset_batch_records_a_point_when_the_newest_revision_moves_and_n
     ingest.apply_events(cluster.pk, "ReplicaSet", [("MODIFIED", _replicaset("rs-a", "aaa", 3, 1))])
     assert _points(cluster.pk)[-1] == ("aaa", 1, 1)
     assert len(_points(cluster.pk)) == len(before) + 2
+
+
+def test_a_pod_batch_looks_at_the_points_only_when_what_they_count_moves() -> None:
+    cluster = f.make_cluster()
+    ingest.apply_events(cluster.pk, "Deployment", [("ADDED", _deployment(2, 1))])
+    ingest.apply_events(cluster.pk, "ReplicaSet", [("ADDED", _replicaset("rs-a", "aaa", 1, 1))])
+    ready = _pod("web-a1", "rs-a", "aaa")
+    ingest.apply_events(cluster.pk, "Pod", [("ADDED", ready)])
+    assert _points(cluster.pk)[-1] == ("aaa", 1, 1)
+
+    # An annotation (most of what a busy cluster's Pods send) moves no count: the points are not even read.
+    annotated = _changed(ready, annotations={"note": "1"})
+    with CaptureQueriesContext(connection) as queries:
+        ingest.apply_events(cluster.pk, "Pod", [("MODIFIED", annotated)])
+    assert not _queries_on(queries, RolloutSample)
+
+    not_ready = _changed(annotated, status={"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]})
+    ingest.apply_events(cluster.pk, "Pod", [("MODIFIED", not_ready)])
+    assert _points(cluster.pk)[-1] == ("aaa", 0, 0)
+    with CaptureQueriesContext(connection) as queries:
+        ingest.apply_events(cluster.pk, "Pod", [("MODIFIED", _changed(not_ready, annotations={"note": "2"}))])
+    assert not _queries_on(queries, RolloutSample)
+
+    # Ready again, then deleted: a deleted Pod counts no more.
+    ready_again = _changed(not_ready, status=ready["status"])
+    ingest.apply_events(cluster.pk, "Pod", [("MODIFIED", ready_again)])
+    assert _points(cluster.pk)[-1] == ("aaa", 1, 1)
+    ingest.apply_events(cluster.pk, "Pod", [("DELETED", _changed(ready_again))])
+    assert _points(cluster.pk)[-1] == ("aaa", 0, 0)
+
+
+def test_pods_are_linked_by_whichever_of_a_pod_and_its_replicaset_comes_last_and_a_status_links_nothing() -> None:
+    cluster = f.make_cluster()
+
+    def workload_of(name: str) -> str:
+        return Pod.objects.get(cluster=cluster, name=name).workload_uid
+
+    # The Pod first: it points at its ReplicaSet until the ReplicaSet comes and names its Deployment.
+    ingest.apply_events(cluster.pk, "Pod", [("ADDED", _pod("web-a1", "rs-a", "aaa"))])
+    assert workload_of("web-a1") == "rs-a"
+    replicaset = _replicaset("rs-a", "aaa", 1, 1)
+    ingest.apply_events(cluster.pk, "ReplicaSet", [("ADDED", replicaset)])
+    assert workload_of("web-a1") == "d-web"
+
+    # The ReplicaSet first: its next Pod is written pointing at the Deployment, with nothing left to link.
+    with CaptureQueriesContext(connection) as queries:
+        ingest.apply_events(cluster.pk, "Pod", [("ADDED", _pod("web-a2", "rs-a", "aaa"))])
+    assert workload_of("web-a2") == "d-web"
+    assert not [q for q in _queries_on(queries, Pod) if "DISTINCT" in q]
+
+    # The ReplicaSet's status: no Pod to look at.
+    with CaptureQueriesContext(connection) as queries:
+        ingest.apply_events(cluster.pk, "ReplicaSet", [("MODIFIED", _changed(replicaset))])
+    assert not _queries_on(queries, Pod)
+
+    # Another owner (an adoption): its Pods follow.
+    adopted = _changed(replicaset)
+    adopted["metadata"]["ownerReferences"] = [{"kind": "Deployment", "name": "api", "uid": "d-api", "controller": True}]
+    ingest.apply_events(cluster.pk, "ReplicaSet", [("MODIFIED", adopted)])
+    assert workload_of("web-a1") == workload_of("web-a2") == "d-api"
+
+
+@pytest.mark.parametrize(("values", "width"), [(["a"], 1), (["a", "b"], 4), (list("abcde"), 16)])
+def test_an_in_list_is_one_of_a_few_widths_filled_with_its_last_value(values: list[str], width: int) -> None:
+    placeholders, params = sql.among(values)
+    assert placeholders == ", ".join(["%s"] * width)
+    assert params == values + [values[-1]] * (width - len(values))

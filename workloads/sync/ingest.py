@@ -123,19 +123,47 @@ def _upsert(model: type[models.Model], cluster_id: int, columns: list[dict[str, 
         cursor.executemany(statement, params)
 
 
+# What a rollout point counts of a Pod's row: whether it is ready and not deleted, its template hash, its workload.
+POD_COUNTED = "ready AND deleted_at IS NULL, template_hash, workload_uid"
+
+
+# What a batch compares with what the row held, besides its resourceVersion: for Pods what a rollout point counts,
+# for ReplicaSets and Jobs their owner (whose Pods are pointed at it).
+HELD = {"Pod": POD_COUNTED, "ReplicaSet": "owner_uid", "Job": "owner_uid"}
+
+
 def _fresh(
-    model: type[models.Model], cluster_id: int, latest: dict[str, tuple[str, Obj]]
-) -> dict[str, tuple[str, Obj]]:
-    """Drop events older than what the row already holds."""
-    uids = list(latest)
-    stored = dict(
-        sql.fetch(
-            f"SELECT uid, resource_version FROM {sql.table(model)}"
-            f" WHERE cluster_id = %s AND uid IN ({sql.among(uids)})",
-            [cluster_id, *sql.padded(uids)],
+    model: type[models.Model], cluster_id: int, latest: dict[str, tuple[str, Obj]], *, also: str = ""
+) -> tuple[dict[str, tuple[str, Obj]], dict[str, tuple]]:
+    """Drop events older than what the row already holds; also {uid: what the row held}: its resourceVersion, then
+    the columns ``also`` names."""
+    placeholders, uids = sql.among(latest)
+    stored = {
+        uid: held
+        for uid, *held in sql.fetch(
+            f"SELECT uid, resource_version{', ' + also if also else ''} FROM {sql.table(model)}"
+            f" WHERE cluster_id = %s AND uid IN ({placeholders})",
+            [cluster_id, *uids],
         )
-    )
-    return {uid: ev for uid, ev in latest.items() if rows.resource_version(ev[1]) > stored.get(uid, -1)}
+    }
+    fresh = {uid: ev for uid, ev in latest.items() if rows.resource_version(ev[1]) > stored.get(uid, (-1,))[0]}
+    return fresh, stored
+
+
+def _counts_moved(
+    fresh: dict[str, tuple[str, Obj]], stored: dict[str, tuple], columns: list[dict[str, Any]]
+) -> set[str]:
+    """The workloads whose rollout counts (ready Pods, and of them those on a template hash) a Pod batch moved: a
+    Pod counts only while ready and not deleted, so most changes (an annotation, a restart count) move none."""
+    now = {c["uid"]: (c["template_hash"], c["workload_uid"]) for c in columns if c["ready"]}
+    moved = set()
+    for uid in fresh:
+        held = stored.get(uid)
+        was = (held[2], held[3]) if held and held[1] else None
+        is_ = now.get(uid)
+        if was != is_:
+            moved |= {counted[1] for counted in (was, is_) if counted}
+    return moved - {""}
 
 
 def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], *, sample: bool = True) -> Changed:
@@ -154,7 +182,7 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         return changed
     model = MODEL_FOR[kind]
     with transaction.atomic():
-        latest = _fresh(model, cluster_id, latest)
+        latest, stored = _fresh(model, cluster_id, latest, also=HELD.get(kind, ""))
         live = [(t, o) for t, o in latest.values() if t != "DELETED"]
         gone = [(t, o) for t, o in latest.values() if t == "DELETED"]
         bases = [rows.base_columns(rows.without_values(kind, o)) for _, o in live]
@@ -162,18 +190,21 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
             columns = [b | rows.template_revision_columns(kind, o) for b, (_, o) in zip(bases, live, strict=True)]
         else:
             columns = [b | _columns_for(kind, o) for b, (_, o) in zip(bases, live, strict=True)]
+        sampled = changed.workload_uids  # filled below, by _collect_changes
         if kind == "Pod":
             _resolve_workloads(cluster_id, columns)
+            sampled = _counts_moved(latest, stored, columns)
         _upsert(model, cluster_id, columns)
-        sampled = changed.workload_uids  # filled below, by _collect_changes
         if kind == "ReplicaSet":
             revisions = [b | rows.template_revision_columns(kind, o) for b, (_, o) in zip(bases, live, strict=True)]
             sampled = _revisions_moved(cluster_id, revisions, [o for _, o in gone])
             _upsert(TemplateRevision, cluster_id, revisions)
         if gone:
             _mark_deleted(cluster_id, kind, {(o["metadata"]["uid"], rows.resource_version(o)) for _, o in gone})
+        linked: dict[str, str] = {}
         if kind in ("ReplicaSet", "Job"):
-            _link_pods(cluster_id, _owners_of(kind, [o for _, o in live], columns, cluster_id))
+            linked = _to_link(kind, _owners_of(kind, [o for _, o in live], columns, cluster_id), stored, columns)
+            _link_pods(cluster_id, linked)
         pod_workloads = {c["uid"]: c["workload_uid"] for c in columns} if kind == "Pod" else {}
         _collect_changes(cluster_id, kind, list(latest.values()), changed, pod_workloads)
     if sample and kind in SAMPLED_KINDS:
@@ -185,7 +216,9 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         # Watchers of different kinds write at once: a Pod batch and its ReplicaSet's batch may each
         # miss the other's uncommitted rows. Linking again after the commit means that whichever
         # of the two commits last sees both.
-        moved = _link_pods(cluster_id, _owners_of(kind, [o for _, o in live], columns, cluster_id))
+        if kind == "Pod":
+            linked = _to_link(kind, _owners_of(kind, [o for _, o in live], columns, cluster_id), stored, columns)
+        moved = _link_pods(cluster_id, linked)
         if moved:
             changed.workload_uids |= moved
             if sample:
@@ -197,12 +230,14 @@ def _revisions_moved(cluster_id: int, revisions: list[dict[str, Any]], gone: lis
     """The workloads whose newest revision a ReplicaSet batch may have moved: a ReplicaSet that is new, deleted, or
     carries another revision number or template hash. Its status alone moves no rollout point (the counts are the
     Deployment's and its Pods'), and is most of what a busy cluster sends."""
-    uids = [r["uid"] for r in revisions]
-    found = uids and sql.fetch(
-        f"SELECT uid, revision, template_hash FROM {sql.table(TemplateRevision)}"
-        f" WHERE cluster_id = %s AND uid IN ({sql.among(uids)}) AND deleted_at IS NULL",
-        [cluster_id, *sql.padded(uids)],
-    )
+    found = []
+    if revisions:
+        placeholders, uids = sql.among(r["uid"] for r in revisions)
+        found = sql.fetch(
+            f"SELECT uid, revision, template_hash FROM {sql.table(TemplateRevision)}"
+            f" WHERE cluster_id = %s AND uid IN ({placeholders}) AND deleted_at IS NULL",
+            [cluster_id, *uids],
+        )
     stored = {uid: (revision, template_hash) for uid, revision, template_hash in found}
     moved = {r["workload_uid"] for r in revisions if stored.get(r["uid"]) != (r["revision"], r["template_hash"])}
     moved |= {objects.controller_ref(o).get("uid") for o in gone}
@@ -231,12 +266,12 @@ def _parents(cluster_id: int, owner_uids: set[str]) -> dict[str, str]:
     """{ReplicaSet or Job uid: its owner's uid} for those of ``owner_uids`` that have an owner."""
     if not owner_uids:
         return {}
+    placeholders, uids = sql.among(owner_uids)
     return dict(
         sql.fetch(
             f"SELECT uid, owner_uid FROM {sql.table(Workload)}"
-            f" WHERE cluster_id = %s AND uid IN ({sql.among(owner_uids)})"
-            " AND kind IN ('ReplicaSet', 'Job') AND owner_uid <> ''",
-            [cluster_id, *sql.padded(owner_uids)],
+            f" WHERE cluster_id = %s AND uid IN ({placeholders}) AND kind IN ('ReplicaSet', 'Job') AND owner_uid <> ''",
+            [cluster_id, *uids],
         )
     )
 
@@ -246,15 +281,29 @@ def _link_pods(cluster_id: int, parents: dict[str, str]) -> set[str]:
     returns the workloads whose Pods moved."""
     if not parents:
         return set()
+    placeholders, owners = sql.among(parents)
     pairs = sql.fetch(
         f"SELECT DISTINCT owner_uid, workload_uid FROM {sql.table(Pod)}"
-        f" WHERE cluster_id = %s AND owner_uid IN ({sql.among(parents)})",
-        [cluster_id, *sql.padded(parents)],
+        f" WHERE cluster_id = %s AND owner_uid IN ({placeholders})",
+        [cluster_id, *owners],
     )
     stale = {owner for owner, workload in pairs if workload != parents[owner]}
     for owner_uid in stale:
         Pod.objects.filter(cluster_id=cluster_id, owner_uid=owner_uid).update(workload_uid=parents[owner_uid])
     return {parents[owner] for owner in stale}
+
+
+def _to_link(
+    kind: str, parents: dict[str, str], stored: dict[str, tuple], columns: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Of ``parents`` ({ReplicaSet or Job uid: its owner's uid}), those whose Pods may point elsewhere. A Pod is
+    written pointing at its owner's parent as the mirror knew it: only one that was unknown, or that has changed since
+    (a ReplicaSet or Job batch committed meanwhile), needs its Pods linked. A ReplicaSet or Job batch links the Pods
+    only of one that is new or has another owner than its row held (most of what a busy cluster sends is status)."""
+    if kind == "Pod":
+        written = {c["owner_uid"]: c["workload_uid"] for c in columns}
+        return {uid: parent for uid, parent in parents.items() if written.get(uid) != parent}
+    return {uid: parent for uid, parent in parents.items() if uid not in stored or stored[uid][1] != parent}
 
 
 def _owners_of(kind: str, live: list[Obj], columns: list[dict[str, Any]], cluster_id: int) -> dict[str, str]:
@@ -304,13 +353,14 @@ def _collect_changes(
                 .exclude(workload_uid="")
                 .values_list("workload_uid", flat=True)
             )
-        if uids := changed.workload_uids - {""}:
+        if workload_uids := changed.workload_uids - {""}:
+            placeholders, uids = sql.among(workload_uids)
             changed.workload_uids |= {
                 owner
                 for (owner,) in sql.fetch(
                     f"SELECT owner_uid FROM {sql.table(Workload)} WHERE cluster_id = %s"
-                    f" AND uid IN ({sql.among(uids)}) AND kind = 'ReplicaSet' AND owner_uid <> ''",
-                    [cluster_id, *sql.padded(uids)],
+                    f" AND uid IN ({placeholders}) AND kind = 'ReplicaSet' AND owner_uid <> ''",
+                    [cluster_id, *uids],
                 )
             }
     changed.workload_uids.discard("")

@@ -42,12 +42,12 @@ def current_template_hashes(cluster_id: int, workloads: list[_Counts]) -> dict[s
                 "uid", "raw__status__updateRevision"
             )
         }
-    others = [w.uid for w in workloads if w.kind != "StatefulSet"]
-    if others:
+    if others := [w.uid for w in workloads if w.kind != "StatefulSet"]:
+        placeholders, uids = sql.among(others)
         newest = sql.fetch(
             f"SELECT workload_uid, template_hash FROM {sql.table(TemplateRevision)} WHERE cluster_id = %s"
-            f" AND workload_uid IN ({sql.among(others)}) AND deleted_at IS NULL ORDER BY workload_uid, revision",
-            [cluster_id, *sql.padded(others)],
+            f" AND workload_uid IN ({placeholders}) AND deleted_at IS NULL ORDER BY workload_uid, revision",
+            [cluster_id, *uids],
         )
         hashes.update(dict(newest))  # ordered by revision: the newest of each workload comes last and stays
     return hashes
@@ -70,7 +70,7 @@ def last_points(cluster_id: int, uids: list[str]) -> dict[str, dict[str, Any]]:
     for start in range(0, len(uids), LAST_AT_ONCE):
         # As wide as sql.among's lists (a repeated workload finds the same point), so that the few texts stay
         # prepared: preparing a compound of 50 took three times as long as running it.
-        chunk = sql.padded(uids[start : start + LAST_AT_ONCE])
+        _, chunk = sql.among(uids[start : start + LAST_AT_ONCE])
         found = sql.fetch(" UNION ALL ".join([newest] * len(chunk)), [p for uid in chunk for p in (cluster_id, uid)])
         last.update({uid: dict(zip(POINT_FIELDS, values, strict=True)) for uid, *values in found})
     return last
@@ -84,13 +84,15 @@ def record(cluster_id: int, workload_uids: set[str], *, only_rolling: bool = Fal
     if not asked:
         return
     # Only the columns a point needs: the whole object (raw) would be read and parsed per workload per batch.
+    among_asked, asked = sql.among(asked)
+    among_kinds, rolling_kinds = sql.among(kinds.ROLLING_KINDS)
     workloads = [
         _Counts(*row)
         for row in sql.fetch(
             "SELECT id, uid, kind, health, desired_replicas, updated_replicas, available_replicas"
-            f" FROM {sql.table(Workload)} WHERE cluster_id = %s AND uid IN ({sql.among(asked)})"
-            f" AND kind IN ({sql.among(kinds.ROLLING_KINDS)}) AND deleted_at IS NULL",
-            [cluster_id, *sql.padded(asked), *sql.padded(kinds.ROLLING_KINDS)],
+            f" FROM {sql.table(Workload)} WHERE cluster_id = %s AND uid IN ({among_asked})"
+            f" AND kind IN ({among_kinds}) AND deleted_at IS NULL",
+            [cluster_id, *asked, *rolling_kinds],
         )
     ]
     if only_rolling:
@@ -101,11 +103,12 @@ def record(cluster_id: int, workload_uids: set[str], *, only_rolling: bool = Fal
     hashes = current_template_hashes(cluster_id, workloads)
     ready: dict[str, int] = {}
     new_ready: dict[str, int] = {}
+    placeholders, padded = sql.among(uids)
     counted = sql.fetch(
         f"SELECT workload_uid, template_hash, COUNT(*) FROM {sql.table(Pod)} WHERE cluster_id = %s"
-        f" AND workload_uid IN ({sql.among(uids)}) AND ready = %s AND deleted_at IS NULL"
+        f" AND workload_uid IN ({placeholders}) AND ready = %s AND deleted_at IS NULL"
         " GROUP BY workload_uid, template_hash",
-        [cluster_id, *sql.padded(uids), True],
+        [cluster_id, *padded, True],
     )
     for uid, template_hash, n in counted:
         ready[uid] = ready.get(uid, 0) + n

@@ -3,7 +3,7 @@ the queries themselves at tens of batches a second. Both databases speak what is
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -24,15 +24,12 @@ def width(count: int) -> int:
     return size
 
 
-def among(values: Collection[Any]) -> str:
-    """``IN (...)``'s placeholders for ``padded(values)`` (never empty: callers ask only about something)."""
-    return ", ".join(["%s"] * width(len(values)))
-
-
-def padded(values: Iterable[Any]) -> list[Any]:
-    """``values`` filled up to ``among``'s width with the last one again (a repeated value changes no IN)."""
-    values = list(values)
-    return values + values[-1:] * (width(len(values)) - len(values))
+def among(values: Iterable[Any]) -> tuple[str, list[Any]]:
+    """``IN (...)``'s placeholders for ``values`` and the parameters they take: ``values`` filled up to the width
+    with the last one again (a repeated value changes no IN). Never empty: callers ask only about something."""
+    params = list(values)
+    size = width(len(params))
+    return ", ".join(["%s"] * size), params + params[-1:] * (size - len(params))
 
 
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
