@@ -218,6 +218,8 @@ class Pod(MirroredObject):
     restarts = models.IntegerField(default=0)
     node_name = models.CharField(max_length=253, blank=True)
     pod_ip = models.CharField(max_length=64, blank=True)
+    # metadata.deletionTimestamp is set: the Pod is shutting down (not yet gone, which is ``deleted_at``).
+    terminating = models.BooleanField(default=False)
 
     # Controllers that make a new Pod when one of theirs is deleted.
     REPLACING_CONTROLLERS = ("ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController")

@@ -1,7 +1,8 @@
-"""Where a rollout stands, and why it is stuck: pure functions over raw Kubernetes objects.
+"""Where a rollout stands, and why it is stuck: pure functions over raw Kubernetes objects and mirrored Pods.
 
 ``analyse`` takes a workload (Deployment, StatefulSet, DaemonSet or Job) as the API server sends it, the raw
-ReplicaSets or ControllerRevisions it owns, its Pods and their Events, and says in words what the rollout is
+ReplicaSets or ControllerRevisions it owns, its Pods (``PodRow``: their columns, and their objects only where
+``needs_object`` says; or whole Pods) and their Events, and says in words what the rollout is
 doing: progressing, complete, paused or stalled (a Job: progressing, complete, failed or suspended), with the
 counts, the surge and unavailability budget in use, the progress deadline and, when Pods of the new template
 are in trouble, the cause. No queries and no requests: the views fetch, this decides, the templates draw.
@@ -23,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from workloads.objects import HASH_LABELS, as_int, condition, normalized_template, parse_time
-from workloads.rollouts.causes import pod_causes, pod_ready, statuses_of, template_hash_of, terminating
+from workloads.rollouts.causes import PodRow, pod_causes, statuses_of
 
 Obj = dict[str, Any]
 
@@ -214,11 +215,13 @@ def analyse(
     workload: Obj,
     *,
     revisions: Sequence[Obj] = (),
-    pods: Sequence[Obj] = (),
+    pods: Sequence[PodRow | Obj] = (),
     events: Sequence[Obj] = (),
     now: datetime,
 ) -> Rollout:
+    """The rollout of one workload. ``pods`` in the mirror's order: PodRows, or whole Pods (read as PodRows)."""
     kind = workload.get("kind", "")
+    pods = [p if isinstance(p, PodRow) else PodRow.of(p) for p in pods]
     if kind == "Deployment":
         return _deployment(workload, revisions, pods, events, now)
     if kind == "StatefulSet":
@@ -252,7 +255,7 @@ def deployment_budget(spec: Obj, status: Obj) -> Budget | None:
     )
 
 
-def _deployment(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], events: Sequence[Obj], now: datetime):
+def _deployment(workload: Obj, revisions: Sequence[Obj], pods: Sequence[PodRow], events: Sequence[Obj], now: datetime):
     spec, status = workload.get("spec") or {}, workload.get("status") or {}
     metadata = workload.get("metadata") or {}
     desired = as_int(spec.get("replicas"), 1)
@@ -283,7 +286,7 @@ def _deployment(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], ev
         budget=deployment_budget(spec, status),
         paused=bool(spec.get("paused")),
     )
-    new_pods = [p for p in pods if new_hash and template_hash_of(p) == new_hash]
+    new_pods = [p for p in pods if new_hash and p.template_hash == new_hash]
     progressing = condition(workload, "Progressing")
     seconds = as_int(spec.get("progressDeadlineSeconds"), DEFAULT_PROGRESS_DEADLINE)
     exceeded = progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded"
@@ -373,7 +376,7 @@ def _ordinal(name: str) -> int:
     return int(tail) if tail.isdigit() else -1
 
 
-def _statefulset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], events: Sequence[Obj]) -> Rollout:
+def _statefulset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[PodRow], events: Sequence[Obj]) -> Rollout:
     spec, status = workload.get("spec") or {}, workload.get("status") or {}
     metadata = workload.get("metadata") or {}
     name = metadata.get("name", "")
@@ -400,21 +403,21 @@ def _statefulset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], e
         strategy=update_strategy.get("type", "RollingUpdate"),
         partition=min(partition, desired),
     )
-    live = [p for p in pods if not terminating(p)]
-    new_pods = [p for p in live if update_revision and template_hash_of(p) == update_revision]
+    live = [p for p in pods if not p.terminating]
+    new_pods = [p for p in live if update_revision and p.template_hash == update_revision]
     rollout.new_total = len(new_pods)
-    rollout.new_ready = sum(1 for p in new_pods if pod_ready(p))
+    rollout.new_ready = sum(1 for p in new_pods if p.ready)
     rollout.old_total = len(live) - rollout.new_total
-    rollout.old_ready = sum(1 for p in live if pod_ready(p)) - rollout.new_ready
-    by_ordinal = {_ordinal((p.get("metadata") or {}).get("name", "")): p for p in pods}
+    rollout.old_ready = sum(1 for p in live if p.ready) - rollout.new_ready
+    by_ordinal = {_ordinal(p.name): p for p in pods}
     for ordinal in range(max(desired, max(by_ordinal, default=-1) + 1)):
         pod = by_ordinal.get(ordinal)
         slot = Slot(label=f"{name}-{ordinal}", held=ordinal < partition and rollout.strategy == "RollingUpdate")
         if pod is not None:
-            slot.pod_name = (pod.get("metadata") or {}).get("name", "")
-            slot.updated = bool(update_revision) and template_hash_of(pod) == update_revision
-            slot.ready = pod_ready(pod)
-            slot.status = "Terminating" if terminating(pod) else _pod_word(pod)
+            slot.pod_name = pod.name
+            slot.updated = bool(update_revision) and pod.template_hash == update_revision
+            slot.ready = pod.ready
+            slot.status = "Terminating" if pod.terminating else _pod_word(pod)
         rollout.slots.append(slot)
     rollout.causes = pod_causes(new_pods, events, noun=_("updated"))
     generation, observed = as_int(metadata.get("generation")), as_int(status.get("observedGeneration"))
@@ -470,18 +473,20 @@ def _statefulset_summary(rollout: Rollout, done: bool, unobserved: bool) -> str:
     )
 
 
-def _pod_word(pod: Obj) -> str:
-    status = pod.get("status") or {}
-    for cs in statuses_of(pod):
-        waiting = (cs.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason"):
-            return waiting["reason"]
-    if status.get("phase") == "Running" and not pod_ready(pod):
+def _pod_word(pod: PodRow) -> str:
+    """A slot's word for its Pod: a container's waiting reason, else its phase. Only a Pod that ``needs_object``
+    can have a container waiting (a ready Running or a Succeeded one has none)."""
+    if pod.needs_object and pod.obj is not None:
+        for cs in statuses_of(pod.obj):
+            waiting = (cs.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason"):
+                return waiting["reason"]
+    if pod.phase == "Running" and not pod.ready:
         return _("Running, not ready")
-    return status.get("phase") or "Pending"
+    return pod.phase or "Pending"
 
 
-def _daemonset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], events: Sequence[Obj]) -> Rollout:
+def _daemonset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[PodRow], events: Sequence[Obj]) -> Rollout:
     spec, status = workload.get("spec") or {}, workload.get("status") or {}
     metadata = workload.get("metadata") or {}
     desired = as_int(status.get("desiredNumberScheduled"))
@@ -510,24 +515,24 @@ def _daemonset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], eve
         rollout.budget = Budget(
             max_surge=surge,
             max_unavailable=unavailable,
-            surge_in_use=max(0, len([p for p in pods if not terminating(p)]) - desired),
+            surge_in_use=max(0, len([p for p in pods if not p.terminating]) - desired),
             unavailable_in_use=max(0, desired - rollout.available),
             max_surge_spec=str(rolling.get("maxSurge", "0")),
             max_unavailable_spec=str(rolling.get("maxUnavailable", "1")),
         )
-    live = [p for p in pods if not terminating(p)]
-    new_pods = [p for p in live if new_hash and template_hash_of(p) == new_hash]
-    rollout.new_total, rollout.new_ready = len(new_pods), sum(1 for p in new_pods if pod_ready(p))
+    live = [p for p in pods if not p.terminating]
+    new_pods = [p for p in live if new_hash and p.template_hash == new_hash]
+    rollout.new_total, rollout.new_ready = len(new_pods), sum(1 for p in new_pods if p.ready)
     rollout.old_total = len(live) - rollout.new_total
-    rollout.old_ready = sum(1 for p in live if pod_ready(p)) - rollout.new_ready
-    for pod in sorted(pods, key=lambda p: ((p.get("spec") or {}).get("nodeName") or "", terminating(p))):
+    rollout.old_ready = sum(1 for p in live if p.ready) - rollout.new_ready
+    for pod in sorted(pods, key=lambda p: (p.node_name, p.terminating)):
         rollout.slots.append(
             Slot(
-                label=(pod.get("spec") or {}).get("nodeName") or _("(not scheduled)"),
-                pod_name=(pod.get("metadata") or {}).get("name", ""),
-                updated=bool(new_hash) and template_hash_of(pod) == new_hash,
-                ready=pod_ready(pod),
-                status="Terminating" if terminating(pod) else _pod_word(pod),
+                label=pod.node_name or _("(not scheduled)"),
+                pod_name=pod.name,
+                updated=bool(new_hash) and pod.template_hash == new_hash,
+                ready=pod.ready,
+                status="Terminating" if pod.terminating else _pod_word(pod),
             )
         )
     rollout.causes = pod_causes(new_pods, events, noun=_("updated"))
@@ -555,7 +560,7 @@ def _daemonset(workload: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], eve
     return rollout
 
 
-def _job(workload: Obj, pods: Sequence[Obj], events: Sequence[Obj]) -> Rollout:
+def _job(workload: Obj, pods: Sequence[PodRow], events: Sequence[Obj]) -> Rollout:
     spec, status = workload.get("spec") or {}, workload.get("status") or {}
     completions = as_int(spec.get("completions"), 1) if spec.get("completions") is not None else 1
     rollout = Rollout(
@@ -587,9 +592,7 @@ def _job(workload: Obj, pods: Sequence[Obj], events: Sequence[Obj]) -> Rollout:
         rollout.summary = _("Suspended: %(s)d of %(c)d completions succeeded; no Pods run until resumed.") % counts
     else:
         rollout.summary = _("Running: %(s)d of %(c)d completions succeeded, %(a)d active, %(f)d failed.") % counts
-        rollout.causes = pod_causes(
-            [p for p in pods if (p.get("status") or {}).get("phase") != "Succeeded"], events, noun=""
-        )
+        rollout.causes = pod_causes([p for p in pods if p.phase != "Succeeded"], events, noun="")
     return rollout
 
 

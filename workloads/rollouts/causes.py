@@ -1,5 +1,6 @@
 """What holds a rollout's new Pods back, in the kubelet's and the scheduler's words: image pulls, config errors,
-crash loops, failing probes, unschedulable Pods, and the Events that say why. Pure functions over raw Pods."""
+crash loops, failing probes, unschedulable Pods, and the Events that say why. Pure functions over Pods as the mirror
+keeps them: their columns, and their whole object only where the columns cannot say (``needs_object``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from workloads.objects import Obj, as_int, condition
+from workloads.sync.rows import pod_columns
 
 # Waiting reasons that do not go away by waiting: the rollout cannot finish until someone changes something.
 PULL_FAILURES = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable")
@@ -19,18 +21,50 @@ PULL_FAILURES = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrIma
 
 CONFIG_FAILURES = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")
 
-
-def template_hash_of(pod: Obj) -> str:
-    labels = (pod.get("metadata") or {}).get("labels") or {}
-    return labels.get("pod-template-hash") or labels.get("controller-revision-hash") or ""
+# The Pod columns a PodRow is made of, in its fields' order (``Pod.objects.values_list(*POD_FIELDS)``).
+POD_FIELDS = ("uid", "name", "template_hash", "phase", "ready", "terminating", "node_name")
 
 
-def pod_ready(pod: Obj) -> bool:
-    return condition(pod, "Ready").get("status") == "True"
+def needs_object(*, phase: str, ready: bool, terminating: bool) -> bool:
+    """Whether what the panel says of a Pod needs its whole object, not only its columns. Not for a terminating Pod
+    (no cause looks at it), a Succeeded one (its containers all ended well) or a ready Running one (every container
+    runs and is ready: nothing waits, crashed or fails its probe, and it was scheduled)."""
+    return not (terminating or phase == "Succeeded" or (ready and phase == "Running"))
 
 
-def terminating(pod: Obj) -> bool:
-    return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
+@dataclass(slots=True)
+class PodRow:
+    """A Pod as the rollout panel reads it: its mirrored columns (``POD_FIELDS``), and ``obj``, its whole object,
+    where ``needs_object`` says so. A live page of a workload with 1,000 Pods renders the panel on every frame, and
+    reading and parsing every Pod's object was most of it (issue 16)."""
+
+    uid: str
+    name: str
+    template_hash: str
+    phase: str
+    ready: bool
+    terminating: bool
+    node_name: str
+    obj: Obj | None = None
+
+    @classmethod
+    def of(cls, pod: Obj) -> PodRow:
+        """From a whole Pod, its columns by the sync's own rules, so that both say the same of it."""
+        cols, m = pod_columns(pod), pod.get("metadata") or {}
+        return cls(
+            uid=m.get("uid", ""),
+            name=m.get("name", ""),
+            template_hash=cols["template_hash"],
+            phase=cols["phase"],
+            ready=cols["ready"],
+            terminating=cols["terminating"],
+            node_name=cols["node_name"],
+            obj=pod,
+        )
+
+    @property
+    def needs_object(self) -> bool:
+        return needs_object(phase=self.phase, ready=self.ready, terminating=self.terminating)
 
 
 def _images_by_container(pod: Obj) -> dict[str, str]:
@@ -60,8 +94,10 @@ class _Trouble:
     restarts: int = 0
 
 
-def pod_causes(pods: Sequence[Obj], events: Iterable[Obj], *, noun: str) -> list[str]:
+def pod_causes(pods: Sequence[PodRow], events: Iterable[Obj], *, noun: str) -> list[str]:
     """Why these Pods do not become ready, grouped: "2 new Pods cannot pull image nginx:1.99-typo (ImagePullBackOff)".
+    Only the Pods that ``needs_object`` picks are looked into (the others have nothing to say), from their objects;
+    one without (removed from the mirror between the panel's reads) is passed over.
 
     ``noun`` says which Pods these are ("new", "updated", ""), for the sentence.
     """
@@ -72,10 +108,10 @@ def pod_causes(pods: Sequence[Obj], events: Iterable[Obj], *, noun: str) -> list
     unready = _Trouble()
     failed = _Trouble()
     unready_uids: dict[str, str] = {}
-    for pod in pods:
-        if terminating(pod):
+    for row in pods:
+        if not row.needs_object or row.obj is None:
             continue
-        name = (pod.get("metadata") or {}).get("name", "")
+        pod, name = row.obj, row.name
         status = pod.get("status") or {}
         images = _images_by_container(pod)
         scheduled = condition(pod, "PodScheduled")
@@ -116,11 +152,10 @@ def pod_causes(pods: Sequence[Obj], events: Iterable[Obj], *, noun: str) -> list
         if (
             not blocked
             and status.get("phase") == "Running"
-            and not pod_ready(pod)
+            and not row.ready
             and all((cs.get("state") or {}).get("running") for cs in status.get("containerStatuses") or [])
         ):
-            uid = (pod.get("metadata") or {}).get("uid", "")
-            unready_uids[uid] = name
+            unready_uids[row.uid] = name
     for event in events:
         involved = event.get("involvedObject") or event.get("regarding") or {}
         if (

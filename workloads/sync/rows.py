@@ -164,6 +164,7 @@ def pod_columns(pod: Obj) -> dict[str, Any]:
         "restarts": sum(int(cs.get("restartCount") or 0) for cs in statuses),
         "node_name": spec.get("nodeName") or "",
         "pod_ip": status.get("podIP") or "",
+        "terminating": bool(m.get("deletionTimestamp")),
     }
 
 
