@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.worker_support import cpu_seconds, finish, prepare, synced  # noqa: E402 - before Django's settings
+from bench.worker_support import cpu_seconds, finish, prepare, synced, thread_cpu_seconds  # noqa: E402 - before Django's settings
 
 TMP = prepare("podium-ingest-bench-")
 
@@ -69,18 +69,6 @@ class BareConsumer(threading.Thread):
             except kube.Unreachable:
                 if not self.stopped:
                     raise
-
-
-def thread_cpu_seconds(pid: int) -> dict[int, float]:
-    """{thread id: its user + system CPU seconds} of a process, from /proc."""
-    used = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the thread ended
-            continue
-        used[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return used
 
 
 def main() -> None:

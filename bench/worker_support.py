@@ -37,10 +37,26 @@ def finish(tmp: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _stat_cpu(stat: Path) -> float:
+    """User + system CPU seconds from a /proc stat file (a process's or one of its threads')."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return _stat_cpu(Path(f"/proc/{pid}/stat"))
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """{thread id: its user + system CPU seconds} of a process, from /proc."""
+    used = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            used[int(task.name)] = _stat_cpu(task / "stat")
+        except OSError:  # the thread ended
+            continue
+    return used
 
 
 def synced(cluster: object, pods: int) -> bool:
