@@ -101,7 +101,8 @@ def main() -> None:
         spy = None
         if args.py_spy:
             spy = subprocess.Popen(
-                [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "--threads", "--format"]
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "--threads", "--rate", "50"]
+                + ["--format"]
                 + ["raw", "-o", args.py_spy, "-d", str(int(args.seconds)), "-p", str(worker.proc.pid)],
                 stdout=subprocess.DEVNULL,
             )
@@ -119,8 +120,6 @@ def main() -> None:
         events = bare.events - events_start
         bare.stopped = True
         threads = thread_cpu_seconds(worker.proc.pid)
-        if spy is not None:
-            spy.wait(timeout=60)
         cpu_bare = bare.cpu - (bare.cpu_start or bare.cpu)
         per_event, per_event_bare = cpu / events * 1e6, cpu_bare / events * 1e6
         print(f"{args.pods:,} Pods, churn {args.rate:,.0f}/s; {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}")
@@ -138,6 +137,12 @@ def main() -> None:
             busiest = sorted(used.items(), key=lambda item: -item[1])[:8]
             total = sum(used.values()) or 1
             print("worker CPU by thread:", ", ".join(f"{tid} {cpu / total:.0%}" for tid, cpu in busiest))
+        if spy is not None:  # after the figures: py-spy falls behind on a loaded machine
+            try:
+                spy.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                print("py-spy did not finish its samples; its output may be missing")
         api.close()
     finally:
         worker.stop()

@@ -177,12 +177,13 @@ def iter_lines(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
     buffer = b""
     try:
         for chunk in response.stream(amt=None, decode_content=False):
-            buffer += chunk
-            while True:
-                newline = buffer.find(b"\n")
-                if newline < 0:
-                    break
-                line, buffer = buffer[:newline], buffer[newline + 1 :]
+            if b"\n" not in chunk:
+                buffer += chunk
+                continue
+            # One split per chunk: cutting a line at a time off the buffer copied the rest each time (a chunk read
+            # behind a busy watch holds many events).
+            *lines, buffer = (buffer + chunk).split(b"\n")
+            for line in lines:
                 if line.strip():
                     yield line
     except (urllib3.exceptions.HTTPError, OSError) as exc:

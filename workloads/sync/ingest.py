@@ -83,17 +83,33 @@ def _converter(field: models.Field) -> Any:
 
 
 @functools.cache
-def _upsert_statement(model: type[models.Model], vendor: str) -> tuple[str, list[str], dict[str, Any], list[Any]]:
+def indexed_columns(model: type[models.Model]) -> tuple[str, ...]:
+    """The columns an index of ``model`` holds, besides the (cluster, uid) every row is found by (for these models a
+    column is named as its field). An upsert that sets one of them rewrites that index's entry, as SQLite decides by
+    the columns an UPDATE names, not by their values: at nine indexes on Pods, four times what setting the others
+    costs."""
+    names = {f.column for f in model._meta.concrete_fields if f.db_index or f.unique}
+    for index in model._meta.indexes:
+        names |= {model._meta.get_field(name.lstrip("-")).column for name in index.fields}
+    for constraint in model._meta.constraints:
+        names |= {model._meta.get_field(name).column for name in getattr(constraint, "fields", ())}
+    return tuple(sorted(names - {"id", "cluster_id", "uid"}))
+
+
+@functools.cache
+def _upsert_statement(
+    model: type[models.Model], vendor: str, *, indexes_kept: bool = False
+) -> tuple[str, list[str], dict[str, Any], list[Any]]:
     """(the statement, the field names in its order, their defaults, (index, converter) of those that need one),
-    once for each model: building it took longer than running it for a small batch."""
+    once for each model: building it took longer than running it for a small batch. With ``indexes_kept`` an update
+    leaves the indexed columns as they are (for rows whose indexed columns did not change)."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    kept = {"cluster_id", "uid", *(indexed_columns(model) if indexes_kept else ())}
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     json_cast = "::jsonb" if vendor == "postgresql" else ""
     placeholders = ", ".join(f"%s{json_cast}" if isinstance(f, models.JSONField) else "%s" for f in fields)
-    updates = ", ".join(
-        f"{quote(f.column)} = excluded.{quote(f.column)}" for f in fields if f.column not in ("cluster_id", "uid")
-    )
+    updates = ", ".join(f"{quote(f.column)} = excluded.{quote(f.column)}" for f in fields if f.column not in kept)
     statement = (
         f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES ({placeholders}) "
         f"ON CONFLICT ({quote('cluster_id')}, {quote('uid')}) DO UPDATE SET {updates} "
@@ -105,53 +121,62 @@ def _upsert_statement(model: type[models.Model], vendor: str) -> tuple[str, list
     return statement, [f.name for f in fields], defaults, converted
 
 
-def _upsert(model: type[models.Model], cluster_id: int, columns: list[dict[str, Any]]) -> None:
+def _upsert(
+    model: type[models.Model], cluster_id: int, columns: list[dict[str, Any]], stored: dict[str, dict] | None = None
+) -> None:
     """INSERT ... ON CONFLICT (cluster, uid) DO UPDATE, only where the row is older: one statement
-    for the batch (SQLite and PostgreSQL both speak it), without the ORM's per-value overhead."""
+    for the batch (SQLite and PostgreSQL both speak it), without the ORM's per-value overhead. Rows ``stored``
+    (``{uid: its indexed columns}``, as ``_fresh`` read them) whose indexed columns keep their values are
+    written by a second statement that leaves those columns and their indexes alone: most changes are status."""
     if not columns:
         return
     statement, names, defaults, converted = _upsert_statement(model, connection.vendor)
+    indexed = indexed_columns(model)
     defaults = defaults | {"cluster": cluster_id}
-    params = []
+    params: list[list[Any]] = []
+    kept: list[list[Any]] = []
     for cols in columns:
         values = defaults | cols
         row = [values[name] for name in names]
+        # Values as the database gave them back: a datetime read is naive on SQLite, so never equal to the aware one
+        # written, and such a row takes the full statement (only ever more work, never a wrong row).
+        held = stored.get(cols["uid"]) if stored else None
+        same = held is not None and all(held[c] == values[c] for c in indexed)
         for i, convert in converted:
             row[i] = convert(row[i])
-        params.append(row)
+        (kept if same else params).append(row)
     with connection.cursor() as cursor:
-        cursor.executemany(statement, params)
-
-
-# What a rollout point counts of a Pod's row: whether it is ready and not deleted, its template hash, its workload.
-POD_COUNTED = "ready AND deleted_at IS NULL, template_hash, workload_uid"
-
-
-# What a batch compares with what the row held, besides its resourceVersion: for Pods what a rollout point counts,
-# for ReplicaSets and Jobs their owner (whose Pods are pointed at it).
-HELD = {"Pod": POD_COUNTED, "ReplicaSet": "owner_uid", "Job": "owner_uid"}
+        if params:
+            cursor.executemany(statement, params)
+        if kept:
+            cursor.executemany(_upsert_statement(model, connection.vendor, indexes_kept=True)[0], kept)
 
 
 def _fresh(
-    model: type[models.Model], cluster_id: int, latest: dict[str, tuple[str, Obj]], *, also: str = ""
-) -> tuple[dict[str, tuple[str, Obj]], dict[str, tuple]]:
-    """Drop events older than what the row already holds; also {uid: what the row held}: its resourceVersion, then
-    the columns ``also`` names."""
+    model: type[models.Model], cluster_id: int, latest: dict[str, tuple[str, Obj]]
+) -> tuple[dict[str, tuple[str, Obj]], dict[str, dict[str, Any]]]:
+    """Drop events older than what the row already holds; also {uid: what the row held}: its resourceVersion and its
+    indexed columns (what the upsert compares, and for Pods what a rollout point counts, for ReplicaSets and Jobs
+    their owner)."""
+    held = ("resource_version", *indexed_columns(model))
     placeholders, uids = sql.among(latest)
     stored = {
-        uid: held
-        for uid, *held in sql.fetch(
-            f"SELECT uid, resource_version{', ' + also if also else ''} FROM {sql.table(model)}"
-            f" WHERE cluster_id = %s AND uid IN ({placeholders})",
+        uid: dict(zip(held, values, strict=True))
+        for uid, *values in sql.fetch(
+            f"SELECT uid, {', '.join(held)} FROM {sql.table(model)} WHERE cluster_id = %s AND uid IN ({placeholders})",
             [cluster_id, *uids],
         )
     }
-    fresh = {uid: ev for uid, ev in latest.items() if rows.resource_version(ev[1]) > stored.get(uid, (-1,))[0]}
+    fresh = {
+        uid: ev
+        for uid, ev in latest.items()
+        if uid not in stored or rows.resource_version(ev[1]) > stored[uid]["resource_version"]
+    }
     return fresh, stored
 
 
 def _counts_moved(
-    fresh: dict[str, tuple[str, Obj]], stored: dict[str, tuple], columns: list[dict[str, Any]]
+    fresh: dict[str, tuple[str, Obj]], stored: dict[str, dict[str, Any]], columns: list[dict[str, Any]]
 ) -> set[str]:
     """The workloads whose rollout counts (ready Pods, and of them those on a template hash) a Pod batch moved: a
     Pod counts only while ready and not deleted, so most changes (an annotation, a restart count) move none."""
@@ -159,16 +184,32 @@ def _counts_moved(
     moved = set()
     for uid in fresh:
         held = stored.get(uid)
-        was = (held[2], held[3]) if held and held[1] else None
+        was_counted = held and held["ready"] and held["deleted_at"] is None
+        was = (held["template_hash"], held["workload_uid"]) if was_counted else None
         is_ = now.get(uid)
         if was != is_:
             moved |= {counted[1] for counted in (was, is_) if counted}
     return moved - {""}
 
 
-def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], *, sample: bool = True) -> Changed:
+def apply_events(
+    cluster_id: int,
+    kind: str,
+    events: Iterable[tuple[str, Obj]],
+    *,
+    sample: bool = True,
+    deferred: samples.Deferred | None = None,
+) -> Changed:
     """Apply ADDED/MODIFIED/DELETED events of one kind; BOOKMARKs must be filtered out before. With
-    ``sample`` off the caller records the rollout points itself (once for a whole list)."""
+    ``sample`` off the caller records the rollout points itself (once for a whole list); with ``deferred`` the
+    points are owed to it (a busy watcher records them together)."""
+
+    def record(workload_uids: set[str], *, only_rolling: bool = False) -> None:
+        if deferred is not None:
+            deferred.add(workload_uids, only_rolling=only_rolling)
+        else:
+            samples.record(cluster_id, workload_uids, only_rolling=only_rolling)
+
     latest: dict[str, tuple[str, Obj]] = {}
     for type_, obj in events:
         uid = (obj.get("metadata") or {}).get("uid")
@@ -182,7 +223,7 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         return changed
     model = MODEL_FOR[kind]
     with transaction.atomic():
-        latest, stored = _fresh(model, cluster_id, latest, also=HELD.get(kind, ""))
+        latest, stored = _fresh(model, cluster_id, latest)
         live = [(t, o) for t, o in latest.values() if t != "DELETED"]
         gone = [(t, o) for t, o in latest.values() if t == "DELETED"]
         bases = [rows.base_columns(rows.without_values(kind, o)) for _, o in live]
@@ -194,11 +235,11 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         if kind == "Pod":
             _resolve_workloads(cluster_id, columns)
             sampled = _counts_moved(latest, stored, columns)
-        _upsert(model, cluster_id, columns)
+        _upsert(model, cluster_id, columns, stored)
         if kind == "ReplicaSet":
             revisions = [b | rows.template_revision_columns(kind, o) for b, (_, o) in zip(bases, live, strict=True)]
-            sampled = _revisions_moved(cluster_id, revisions, [o for _, o in gone])
-            _upsert(TemplateRevision, cluster_id, revisions)
+            sampled, revisions_stored = _revisions_moved(cluster_id, revisions, [o for _, o in gone])
+            _upsert(TemplateRevision, cluster_id, revisions, revisions_stored)
         if gone:
             _mark_deleted(cluster_id, kind, {(o["metadata"]["uid"], rows.resource_version(o)) for _, o in gone})
         linked: dict[str, str] = {}
@@ -211,7 +252,7 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         # After the commit, for the same reason as the linking below: a point counts Pods against
         # the current template's hash, and the Pod and ReplicaSet batches that move it may be in
         # flight at once; whichever commits last records the point that sees both.
-        samples.record(cluster_id, sampled, only_rolling=kind == "Pod")
+        record(sampled, only_rolling=kind == "Pod")
     if kind in ("Pod", "ReplicaSet", "Job") and live:
         # Watchers of different kinds write at once: a Pod batch and its ReplicaSet's batch may each
         # miss the other's uncommitted rows. Linking again after the commit means that whichever
@@ -222,26 +263,33 @@ def apply_events(cluster_id: int, kind: str, events: Iterable[tuple[str, Obj]], 
         if moved:
             changed.workload_uids |= moved
             if sample:
-                samples.record(cluster_id, moved)
+                record(moved)
     return changed
 
 
-def _revisions_moved(cluster_id: int, revisions: list[dict[str, Any]], gone: list[Obj]) -> set[str]:
+def _revisions_moved(
+    cluster_id: int, revisions: list[dict[str, Any]], gone: list[Obj]
+) -> tuple[set[str], dict[str, dict[str, Any]]]:
     """The workloads whose newest revision a ReplicaSet batch may have moved: a ReplicaSet that is new, deleted, or
     carries another revision number or template hash. Its status alone moves no rollout point (the counts are the
-    Deployment's and its Pods'), and is most of what a busy cluster sends."""
-    found = []
+    Deployment's and its Pods'), and is most of what a busy cluster sends. Also {uid: the revision row's indexed
+    columns}, for the upsert."""
+    held = indexed_columns(TemplateRevision)
+    stored = {}
     if revisions:
         placeholders, uids = sql.among(r["uid"] for r in revisions)
-        found = sql.fetch(
-            f"SELECT uid, revision, template_hash FROM {sql.table(TemplateRevision)}"
-            f" WHERE cluster_id = %s AND uid IN ({placeholders}) AND deleted_at IS NULL",
-            [cluster_id, *uids],
-        )
-    stored = {uid: (revision, template_hash) for uid, revision, template_hash in found}
-    moved = {r["workload_uid"] for r in revisions if stored.get(r["uid"]) != (r["revision"], r["template_hash"])}
+        stored = {
+            uid: dict(zip(held, values, strict=True))
+            for uid, *values in sql.fetch(
+                f"SELECT uid, {', '.join(held)} FROM {sql.table(TemplateRevision)}"
+                f" WHERE cluster_id = %s AND uid IN ({placeholders})",
+                [cluster_id, *uids],
+            )
+        }
+    newest = {uid: (row["revision"], row["template_hash"]) for uid, row in stored.items() if row["deleted_at"] is None}
+    moved = {r["workload_uid"] for r in revisions if newest.get(r["uid"]) != (r["revision"], r["template_hash"])}
     moved |= {objects.controller_ref(o).get("uid") for o in gone}
-    return moved - {"", None}
+    return moved - {"", None}, stored
 
 
 def _mark_deleted(cluster_id: int, kind: str, gone: set[tuple[str, int]]) -> None:
@@ -294,7 +342,7 @@ def _link_pods(cluster_id: int, parents: dict[str, str]) -> set[str]:
 
 
 def _to_link(
-    kind: str, parents: dict[str, str], stored: dict[str, tuple], columns: list[dict[str, Any]]
+    kind: str, parents: dict[str, str], stored: dict[str, dict[str, Any]], columns: list[dict[str, Any]]
 ) -> dict[str, str]:
     """Of ``parents`` ({ReplicaSet or Job uid: its owner's uid}), those whose Pods may point elsewhere. A Pod is
     written pointing at its owner's parent as the mirror knew it: only one that was unknown, or that has changed since
@@ -303,7 +351,7 @@ def _to_link(
     if kind == "Pod":
         written = {c["owner_uid"]: c["workload_uid"] for c in columns}
         return {uid: parent for uid, parent in parents.items() if written.get(uid) != parent}
-    return {uid: parent for uid, parent in parents.items() if uid not in stored or stored[uid][1] != parent}
+    return {uid: parent for uid, parent in parents.items() if uid not in stored or stored[uid]["owner_uid"] != parent}
 
 
 def _owners_of(kind: str, live: list[Obj], columns: list[dict[str, Any]], cluster_id: int) -> dict[str, str]:

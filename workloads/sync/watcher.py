@@ -28,16 +28,26 @@ from workloads.sync.lease import Lease, lease_key, redis_client
 log = logging.getLogger(__name__)
 
 BATCH_MAX_EVENTS = 500
-# Seconds a batch may wait for more events once it has one. A batch's fixed cost (its transaction, a handful of
-# queries, one publish) is most of a small batch's: at 0.01 s a busy cluster's Pods came about 8 to a batch. So a
-# watcher whose last batch was busy (BUSY_BATCH events or more) waits longer for the next one, while a quiet one
-# writes a lone change at once (what a person watching a page notices).
+# Seconds a batch may wait for more events once it has one. A batch's fixed cost (two transactions, a handful of
+# queries, one publish: a few ms) is most of a small batch's: at 0.01 s a busy cluster's Pods came about 8 to a
+# batch, and its ReplicaSets (a status for every few Pod changes) one or two. So a watcher whose kind was busy over the
+# last second (BUSY_RATE events a second or more), or whose last batch was a burst (BUSY_BATCH events or more), waits
+# longer for the next one, while a quiet one writes a lone change at once (what a person watching a page notices).
 BATCH_MAX_WAIT = 0.01
-BUSY_BATCH_MAX_WAIT = 0.05
-BUSY_BATCH = 5
+BUSY_BATCH_MAX_WAIT = 0.25
+BUSY_BATCH = 20
+BUSY_RATE = 100
+# Events are history nobody watches at a tenth of a second: they batch from a lower rate (a busy cluster's readiness
+# changes came as 40 Events a second, two to a batch of a few ms each).
+BUSY_RATE_OF = {"Event": 10}
 WATCH_TIMEOUT = 240
 RENEW_EVERY = 3.0
 SAVE_EVERY = 0.5  # seconds between saves of the resourceVersion a watch has reached
+# A bookmark alone (a quiet kind's watch says where it is, every few seconds) is saved less often: resuming from an
+# older one re-applies nothing, and 17 kinds saving one a second was a commit each.
+BOOKMARK_SAVE_EVERY = 30.0
+# Seconds a busy watcher's rollout points wait to be recorded together (see samples.Deferred).
+POINTS_EVERY = 1.0
 LAG_HOLD = 10.0  # seconds pages keep saying it after the watcher caught up
 # A cluster that comes back is followed again within this many seconds.
 MAX_BACKOFF = 8.0
@@ -110,6 +120,7 @@ class Watcher:
         self.lease = Lease(redis_client(), lease_key(cluster_id, kind), holder)
         self._api: Any = None
         self._renewed_at = 0.0
+        self.points = samples.Deferred(cluster_id, every=POINTS_EVERY)
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -254,6 +265,8 @@ class Watcher:
         self._saved_version, self._saved_at = resource_version, time.monotonic()
         heard_at = time.monotonic()
         busy = False
+        counted_since, counted = time.monotonic(), 0  # events of the current second, for the rate
+        rate = 0.0
         try:
             while True:
                 if not self.renew():
@@ -262,6 +275,7 @@ class Watcher:
                     received, first = events.get(timeout=1.0)
                 except queue.Empty:
                     busy = False
+                    self.points.flush(now=True)
                     self.note_lag(0)  # nothing waits: caught up
                     if time.monotonic() - heard_at >= settings.PODIUM_WATCH_PROBE_SECONDS:
                         self.probe()
@@ -281,9 +295,13 @@ class Watcher:
                 tail = batch[-1]
                 if tail is _END or isinstance(tail, Exception):
                     batch.pop()
-                busy = len(batch) >= BUSY_BATCH
+                counted += len(batch)
+                if (elapsed := time.monotonic() - counted_since) >= 1.0:
+                    rate, counted_since, counted = counted / elapsed, time.monotonic(), 0
+                busy = len(batch) >= BUSY_BATCH or rate >= BUSY_RATE_OF.get(self.kind, BUSY_RATE)
                 if batch:
                     resource_version = self.apply(batch, resource_version)
+                    self.points.flush(now=not busy)
                     self.note_lag(time.monotonic() - received)
                 if tail is _END:
                     return
@@ -292,8 +310,10 @@ class Watcher:
         except LeaseLost:
             raise  # another watcher may have saved a newer resourceVersion by now
         finally:
-            if self._saved_version != resource_version and self.lease_held():
-                self.save_version(resource_version)
+            if self.lease_held():
+                self.points.flush(now=True)
+                if self._saved_version != resource_version:
+                    self.save_version(resource_version)
 
     @staticmethod
     def gather(events: queue.Queue, first: Any, wait: float) -> list:
@@ -340,11 +360,11 @@ class Watcher:
         changes = [(t, o) for t, o in batch if t in ("ADDED", "MODIFIED", "DELETED")]
         newest = max((rows.resource_version(o) for _, o in batch), default=0)
         if changes:
-            changed = ingest.apply_events(self.cluster_id, self.kind, changes)
+            changed = ingest.apply_events(self.cluster_id, self.kind, changes, deferred=self.points)
             live.publish(self.cluster_id, changed)
         if newest and newest > int(resource_version or 0):
             resource_version = str(newest)
-            if time.monotonic() - self._saved_at >= SAVE_EVERY:
+            if time.monotonic() - self._saved_at >= (SAVE_EVERY if changes else BOOKMARK_SAVE_EVERY):
                 self.save_version(resource_version)
         return resource_version
 
