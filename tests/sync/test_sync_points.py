@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.support import factories as f
 from workloads.models import Pod, RolloutSample
-from workloads.sync import ingest, sql
+from workloads.sync import ingest, samples, sql
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -173,3 +173,35 @@ def test_an_in_list_is_one_of_a_few_widths_filled_with_its_last_value(values: li
     placeholders, params = sql.among(values)
     assert placeholders == ", ".join(["%s"] * width)
     assert params == values + [values[-1]] * (width - len(values))
+
+
+def test_a_busy_watchers_points_are_recorded_together_with_the_newest_counts() -> None:
+    cluster = f.make_cluster()
+    ingest.apply_events(cluster.pk, "Deployment", [("ADDED", _deployment(2, 1))])
+    ingest.apply_events(cluster.pk, "ReplicaSet", [("ADDED", _replicaset("rs-a", "aaa", 1, 1))])
+    ready = _pod("web-a1", "rs-a", "aaa")
+    ingest.apply_events(cluster.pk, "Pod", [("ADDED", ready)])
+    before = _points(cluster.pk)
+    assert before[-1] == ("aaa", 1, 1)
+
+    owed = samples.Deferred(cluster.pk, every=3600)
+    unready = {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]}
+    first_unready = _changed(ready, status=unready)
+    second = {**_pod("web-a2", "rs-a", "aaa"), "status": unready}
+    ingest.apply_events(cluster.pk, "Pod", [("MODIFIED", first_unready)], deferred=owed)
+    ingest.apply_events(cluster.pk, "Pod", [("ADDED", second)], deferred=owed)
+    owed.flush()  # not due yet
+    assert _points(cluster.pk) == before
+
+    # One point for both batches, counting what the mirror holds when it is recorded.
+    owed.flush(now=True)
+    assert _points(cluster.pk) == [*before, ("aaa", 0, 0)]
+    both_ready = [
+        ("MODIFIED", _changed(first_unready, status=ready["status"])),
+        ("MODIFIED", _changed(second, status=ready["status"])),
+    ]
+    ingest.apply_events(cluster.pk, "Pod", both_ready, deferred=owed)
+    owed.flush(now=True)
+    assert _points(cluster.pk)[-1] == ("aaa", 2, 2)
+    owed.flush(now=True)  # nothing owed: nothing recorded
+    assert len(_points(cluster.pk)) == len(before) + 2
