@@ -30,16 +30,17 @@ log = logging.getLogger(__name__)
 BATCH_MAX_EVENTS = 500
 # Seconds a batch may wait for more events once it has one. A batch's fixed cost (two transactions, a handful of
 # queries, one publish: a few ms) is most of a small batch's: at 0.01 s a busy cluster's Pods came about 8 to a
-# batch, and its ReplicaSets (a status for every few Pod changes) one or two. So a watcher whose kind was busy over the
-# last second (BUSY_RATE events a second or more), or whose last batch was a burst (BUSY_BATCH events or more), waits
-# longer for the next one, while a quiet one writes a lone change at once (what a person watching a page notices).
+# batch, and its ReplicaSets (a status for every few Pod changes) one or two. A quiet watcher writes a lone change at
+# once (what a person watching a page notices). Above BUSY_RATE events a second (over the last second) the wait
+# grows by WAIT_PER_RATE seconds for each event a second more, up to BUSY_BATCH_MAX_WAIT (reached at 350 a second):
+# a change a person makes to a page now and then (50 a second make 100 events with their status) stays at once.
 BATCH_MAX_WAIT = 0.01
 BUSY_BATCH_MAX_WAIT = 0.25
-BUSY_BATCH = 20
 BUSY_RATE = 100
-# Events are history nobody watches at a tenth of a second: they batch from a lower rate (a busy cluster's readiness
-# changes came as 40 Events a second, two to a batch of a few ms each).
-BUSY_RATE_OF = {"Event": 10}
+WAIT_PER_RATE = 0.001
+# Events are history nobody watches at a tenth of a second: they batch fully from a lower rate (a busy cluster's
+# readiness changes came as 40 Events a second, two to a batch of a few ms each).
+EVENTS_BUSY_RATE = 10
 WATCH_TIMEOUT = 240
 RENEW_EVERY = 3.0
 SAVE_EVERY = 0.5  # seconds between saves of the resourceVersion a watch has reached
@@ -53,6 +54,13 @@ LAG_HOLD = 10.0  # seconds pages keep saying it after the watcher caught up
 MAX_BACKOFF = 8.0
 _END = object()
 _OPEN = object()  # the server answered the watch request
+
+
+def batch_wait(kind: str, rate: float) -> float:
+    """How long a batch of ``kind`` waits for more events, at ``rate`` events a second (see BATCH_MAX_WAIT)."""
+    if kind == "Event":
+        return BUSY_BATCH_MAX_WAIT if rate >= EVENTS_BUSY_RATE else BATCH_MAX_WAIT
+    return min(BUSY_BATCH_MAX_WAIT, max(BATCH_MAX_WAIT, (rate - BUSY_RATE) * WAIT_PER_RATE))
 
 
 class LeaseLost(Exception):
@@ -264,9 +272,8 @@ class Watcher:
         self._lag_shown, self._lag_held_until = 0, 0.0
         self._saved_version, self._saved_at = resource_version, time.monotonic()
         heard_at = time.monotonic()
-        busy = False
+        wait = BATCH_MAX_WAIT
         counted_since, counted = time.monotonic(), 0  # events of the current second, for the rate
-        rate = 0.0
         try:
             while True:
                 if not self.renew():
@@ -274,7 +281,7 @@ class Watcher:
                 try:
                     received, first = events.get(timeout=1.0)
                 except queue.Empty:
-                    busy = False
+                    wait = BATCH_MAX_WAIT
                     self.points.flush(now=True)
                     self.note_lag(0)  # nothing waits: caught up
                     if time.monotonic() - heard_at >= settings.PODIUM_WATCH_PROBE_SECONDS:
@@ -291,17 +298,17 @@ class Watcher:
                     self._lag_held_until = time.monotonic() + LAG_HOLD
                     refresh_cluster_status(self.cluster_id)
                     continue
-                batch = self.gather(events, first, BUSY_BATCH_MAX_WAIT if busy else BATCH_MAX_WAIT)
+                batch = self.gather(events, first, wait)
                 tail = batch[-1]
                 if tail is _END or isinstance(tail, Exception):
                     batch.pop()
                 counted += len(batch)
                 if (elapsed := time.monotonic() - counted_since) >= 1.0:
-                    rate, counted_since, counted = counted / elapsed, time.monotonic(), 0
-                busy = len(batch) >= BUSY_BATCH or rate >= BUSY_RATE_OF.get(self.kind, BUSY_RATE)
+                    wait = batch_wait(self.kind, counted / elapsed)
+                    counted_since, counted = time.monotonic(), 0
                 if batch:
                     resource_version = self.apply(batch, resource_version)
-                    self.points.flush(now=not busy)
+                    self.points.flush(now=wait == BATCH_MAX_WAIT)
                     self.note_lag(time.monotonic() - received)
                 if tail is _END:
                     return
