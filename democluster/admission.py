@@ -604,7 +604,8 @@ def validate(res: Resource, obj: Obj, old: Obj | None) -> list[Cause]:
     causes += validate_labels(obj["metadata"].get("labels"), "metadata.labels")
     spec = obj.get("spec")
     if kind == "Pod":
-        causes += validate_pod_spec(spec, "spec")
+        if old is None or spec != old.get("spec"):  # an unchanged spec was valid when it was stored
+            causes += validate_pod_spec(spec, "spec")
     elif kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
         if not isinstance(spec, dict):
             return causes + [required("spec")]

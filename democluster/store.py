@@ -244,7 +244,8 @@ class Store:
         if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(res, name)
         if subresource == "status":
-            new = clone(old)
+            # Stored objects are never changed in place, so the new one may share what it keeps of the old one.
+            new = {**old, "metadata": {**old["metadata"]}}
             if "status" in obj:
                 new["status"] = clone(obj["status"])
             else:
@@ -260,7 +261,7 @@ class Store:
             new.pop("apiVersion", None)
             if "status" in res.subresources:
                 if "status" in old:
-                    new["status"] = clone(old["status"])
+                    new["status"] = {**old["status"]}  # admission defaults only its top level (a Pod's phase)
                 else:
                     new.pop("status", None)
             m, old_m = meta(new), old["metadata"]

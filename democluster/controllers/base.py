@@ -162,6 +162,15 @@ def pod_is_active(pod: Obj) -> bool:
     return not is_deleting(pod) and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
 
 
+def counted_moved(old: Obj | None, new: Obj) -> bool:
+    """Whether a Pod's change may move what its controller counts (active, ready, available, labeled, whose it is):
+    not when only its annotations (or its resourceVersion) changed, as most of scale mode's churn does."""
+    if old is None or old.get("status") != new.get("status"):
+        return True
+    m, old_m = new["metadata"], old["metadata"]
+    return any(m.get(field) != old_m.get(field) for field in ("labels", "ownerReferences", "deletionTimestamp"))
+
+
 def pod_available_in(pod: Obj, min_ready_seconds: int, now: float) -> float | None:
     """0 when the pod is available, the seconds until it will be, or None when it is not ready."""
     if not pod_is_ready(pod):
@@ -190,6 +199,14 @@ def selector_item(res_key: str, obj: Obj) -> tuple[str, ...] | None:
     return min(labels.items()) if labels else _ALL
 
 
+def _indexed_moved(old: Obj, new: Obj) -> bool:
+    """Whether a Pod's change moves its entries in the indexes (its owners, uid, labels, node)."""
+    m, old_m = new["metadata"], old["metadata"]
+    if any(m.get(field) != old_m.get(field) for field in ("uid", "labels", "ownerReferences")):
+        return True
+    return (new.get("spec") or {}).get("nodeName") != (old.get("spec") or {}).get("nodeName")
+
+
 class Index:
     """Owner, node and label indexes kept from the store's listener, so no tick scans every object.
 
@@ -213,6 +230,8 @@ class Index:
                 self.observe(res_key, None, obj)
 
     def observe(self, res_key: str, old: Obj | None, new: Obj | None) -> None:
+        if res_key == PODS.key and old is not None and new is not None and not _indexed_moved(old, new):
+            return
         if old is not None:
             m = old["metadata"]
             ref = (res_key, m.get("namespace") or "", m["name"])

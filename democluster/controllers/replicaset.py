@@ -7,6 +7,7 @@ from typing import Any
 
 from democluster.controllers.base import (
     Controller,
+    counted_moved,
     get_condition,
     owner_reference,
     parse_time,
@@ -57,7 +58,7 @@ class ReplicaSetController(Controller):
     def on_change(self, type_: str, res: Resource, old: Obj | None, new: Obj) -> None:
         if res is REPLICASETS:
             self.enqueue((new["metadata"]["namespace"], new["metadata"]["name"]))
-        elif res is PODS:
+        elif res is PODS and (type_ != "MODIFIED" or counted_moved(old, new)):
             self.enqueue_owner(new, "ReplicaSet")
 
     def reconcile(self, namespace: str, name: str) -> None:
@@ -65,8 +66,7 @@ class ReplicaSetController(Controller):
         if rs is None or rs["metadata"].get("deletionTimestamp"):
             return
         spec = rs.get("spec") or {}
-        pods = self.index.owned(rs["metadata"]["uid"], PODS)
-        active = [p for p in pods if pod_is_active(p)]
+        active = [p for p in self.index.owned(rs["metadata"]["uid"], PODS) if pod_is_active(p)]
         want = spec.get("replicas", 1)
         diff = len(active) - want
         if diff < 0:
@@ -81,6 +81,7 @@ class ReplicaSetController(Controller):
                     f"Created pod: {pod['metadata']['name']}",
                     component=COMPONENT,
                 )
+            active = None  # counted again, with the new Pods
         elif diff > 0:
             victims = sorted(active, key=deletion_rank)[:diff]
             for pod in victims:
@@ -93,11 +94,14 @@ class ReplicaSetController(Controller):
                     f"Deleted pod: {pod['metadata']['name']}",
                     component=COMPONENT,
                 )
-        self.sync_status(rs)
+            active = None  # counted again, without the deleted Pods
+        self.sync_status(rs, active)
 
-    def sync_status(self, rs: Obj) -> None:
+    def sync_status(self, rs: Obj, active: list[Obj] | None = None) -> None:
+        """Count the ReplicaSet's active Pods (``active``, when the caller has just counted them) into its status."""
         spec = rs.get("spec") or {}
-        active = [p for p in self.index.owned(rs["metadata"]["uid"], PODS) if pod_is_active(p)]
+        if active is None:
+            active = [p for p in self.index.owned(rs["metadata"]["uid"], PODS) if pod_is_active(p)]
         template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         min_ready = spec.get("minReadySeconds", 0)
         now = time.time()

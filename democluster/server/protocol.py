@@ -23,6 +23,7 @@ Obj = dict[str, Any]
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # the apiserver's default --max-request-bytes-ish limit for JSON bodies
 DEFAULT_WATCH_TIMEOUT = 1800.0
+ENCODED_EVENTS = 20_000  # watch lines kept for the other watchers of the same change
 JSON = "application/json"
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
@@ -107,6 +108,9 @@ class ServerState:
     audit_log: Any = None  # an open text file: one JSON line per API request, as kube-apiserver's audit log
     impersonation_modes: dict[str, str] = field(default_factory=dict)  # requestor -> the mode that last worked
     sorted_keys: dict[str, tuple[int, list]] = field(default_factory=dict)
+    # The last ENCODED_EVENTS watch lines sent, by (type, resource, group version, resourceVersion), oldest first:
+    # the watchers of one change share its encoding.
+    encoded_events: dict[tuple[str, str, str, str], bytes] = field(default_factory=dict)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

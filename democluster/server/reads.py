@@ -17,6 +17,7 @@ from democluster.resources import Resource
 from democluster.selectors import parse_field_selector, parse_label_selector, selector_to_string
 from democluster.server.protocol import (
     DEFAULT_WATCH_TIMEOUT,
+    ENCODED_EVENTS,
     JSON,
     METADATA,
     METADATA_LIST,
@@ -211,6 +212,7 @@ class Reads:
         await response.prepare(request)
         gv = route.group_version
         first_table = [True]
+        encoded = self.state.encoded_events
 
         def encode(event_type: str, obj: Obj) -> bytes:
             if as_table:
@@ -226,7 +228,16 @@ class Reads:
                 return orjson.dumps({"type": event_type, "object": body})
             if as_metadata:
                 return orjson.dumps({"type": event_type, "object": partial_metadata(obj)})
-            return orjson.dumps({"type": event_type, "object": {"kind": res.kind, "apiVersion": gv, **obj}})
+            # Every watcher of the same change sends the same line: encode it once. A resourceVersion names one
+            # version of one object, so it names the line with the event's type and the API version asked for.
+            key = (event_type, res.key, gv, obj["metadata"].get("resourceVersion"))
+            line = encoded.get(key)
+            if line is None:
+                line = orjson.dumps({"type": event_type, "object": {"kind": res.kind, "apiVersion": gv, **obj}})
+                encoded[key] = line
+                if len(encoded) > ENCODED_EVENTS:
+                    del encoded[next(iter(encoded))]
+            return line
 
         def bookmark(annotations: Obj | None = None) -> bytes:
             meta: Obj = {"resourceVersion": str(self.store.rv)}
