@@ -22,17 +22,22 @@ READY = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]
 UNREADY = {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}], "podIP": "10.0.0.7"}
 
 
-def _pod(**changes: Any) -> Obj:
-    owner = {"kind": "ReplicaSet", "name": "web-aaa", "uid": "rs-a", "controller": True}
-    metadata = {
-        "name": "web-aaa-1",
+def _metadata(name: str, uid: str, owner: Obj, annotations: Obj) -> Obj:
+    """In namespace shop, on template hash aaa, at a newer resourceVersion each time."""
+    return {
+        "name": name,
         "namespace": "shop",
-        "uid": "p-1",
+        "uid": uid,
         "resourceVersion": str(next(_version)),
         "labels": {"pod-template-hash": "aaa"},
-        "ownerReferences": [owner],
-        "annotations": changes.pop("annotations", {}),
+        "ownerReferences": [{**owner, "controller": True}],
+        "annotations": annotations,
     }
+
+
+def _pod(**changes: Any) -> Obj:
+    owner = {"kind": "ReplicaSet", "name": "web-aaa", "uid": "rs-a"}
+    metadata = _metadata("web-aaa-1", "p-1", owner, changes.pop("annotations", {}))
     return {"kind": "Pod", "metadata": metadata, "spec": {"containers": [{"name": "web"}]}, "status": READY, **changes}
 
 
@@ -84,16 +89,8 @@ def test_a_replicasets_status_keeps_its_revision_row_and_a_new_revision_number_m
     cluster = f.make_cluster()
 
     def replicaset(revision: int, ready: int) -> Obj:
-        owner = {"kind": "Deployment", "name": "web", "uid": "d-web", "controller": True}
-        metadata = {
-            "name": "web-aaa",
-            "namespace": "shop",
-            "uid": "rs-a",
-            "resourceVersion": str(next(_version)),
-            "labels": {"pod-template-hash": "aaa"},
-            "annotations": {"deployment.kubernetes.io/revision": str(revision)},
-            "ownerReferences": [owner],
-        }
+        owner = {"kind": "Deployment", "name": "web", "uid": "d-web"}
+        metadata = _metadata("web-aaa", "rs-a", owner, {"deployment.kubernetes.io/revision": str(revision)})
         spec = {"replicas": 2, "template": {"metadata": {"labels": {"pod-template-hash": "aaa"}}}}
         return {
             "kind": "ReplicaSet",

@@ -152,21 +152,31 @@ def _upsert(
             cursor.executemany(_upsert_statement(model, connection.vendor, indexes_kept=True)[0], kept)
 
 
+def _held(
+    model: type[models.Model], cluster_id: int, uids: Iterable[str], columns: tuple[str, ...]
+) -> dict[str, dict[str, Any]]:
+    """{uid: {column: value}} of the rows of ``uids`` that exist, in one query."""
+    uids = list(uids)
+    if not uids:
+        return {}
+    placeholders, params = sql.among(uids)
+    return {
+        uid: dict(zip(columns, values, strict=True))
+        for uid, *values in sql.fetch(
+            f"SELECT uid, {', '.join(columns)} FROM {sql.table(model)}"
+            f" WHERE cluster_id = %s AND uid IN ({placeholders})",
+            [cluster_id, *params],
+        )
+    }
+
+
 def _fresh(
     model: type[models.Model], cluster_id: int, latest: dict[str, tuple[str, Obj]]
 ) -> tuple[dict[str, tuple[str, Obj]], dict[str, dict[str, Any]]]:
     """Drop events older than what the row already holds; also {uid: what the row held}: its resourceVersion and its
     indexed columns (what the upsert compares, and for Pods what a rollout point counts, for ReplicaSets and Jobs
     their owner)."""
-    held = ("resource_version", *indexed_columns(model))
-    placeholders, uids = sql.among(latest)
-    stored = {
-        uid: dict(zip(held, values, strict=True))
-        for uid, *values in sql.fetch(
-            f"SELECT uid, {', '.join(held)} FROM {sql.table(model)} WHERE cluster_id = %s AND uid IN ({placeholders})",
-            [cluster_id, *uids],
-        )
-    }
+    stored = _held(model, cluster_id, latest, ("resource_version", *indexed_columns(model)))
     fresh = {
         uid: ev
         for uid, ev in latest.items()
@@ -274,18 +284,7 @@ def _revisions_moved(
     carries another revision number or template hash. Its status alone moves no rollout point (the counts are the
     Deployment's and its Pods'), and is most of what a busy cluster sends. Also {uid: the revision row's indexed
     columns}, for the upsert."""
-    held = indexed_columns(TemplateRevision)
-    stored = {}
-    if revisions:
-        placeholders, uids = sql.among(r["uid"] for r in revisions)
-        stored = {
-            uid: dict(zip(held, values, strict=True))
-            for uid, *values in sql.fetch(
-                f"SELECT uid, {', '.join(held)} FROM {sql.table(TemplateRevision)}"
-                f" WHERE cluster_id = %s AND uid IN ({placeholders})",
-                [cluster_id, *uids],
-            )
-        }
+    stored = _held(TemplateRevision, cluster_id, [r["uid"] for r in revisions], indexed_columns(TemplateRevision))
     newest = {uid: (row["revision"], row["template_hash"]) for uid, row in stored.items() if row["deleted_at"] is None}
     moved = {r["workload_uid"] for r in revisions if newest.get(r["uid"]) != (r["revision"], r["template_hash"])}
     moved |= {objects.controller_ref(o).get("uid") for o in gone}
