@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import os
 import signal
 import ssl
@@ -220,6 +221,8 @@ async def run(args: argparse.Namespace) -> None:
                 bench=args.scale_bench,
                 around=args.scale_around,
             )
+    # What is stored now lives as long as the server: keep it out of the collector's full passes.
+    gc.freeze()
     if args.churn:
         churn = _optional("democluster.scale", "churn")
         if churn is not None:
@@ -257,6 +260,11 @@ async def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # The heap is the stored objects and the watch history: JSON-shaped dicts, millions at scale, which hold no
+    # reference cycles. A full collection walks all of them (0.4 s at 10,000 Pods under churn, a stall of every
+    # watch, a fifth of the CPU at 2,000 changes/s): collect the young often enough for asyncio's cycles, the old
+    # seldom.
+    gc.set_threshold(20_000, 50, 100)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(args))
 

@@ -255,7 +255,8 @@ def default(res: Resource, obj: Obj, old: Obj | None) -> None:
             ]
         status = obj.setdefault("status", {})
         status.setdefault("phase", "Pending")
-        status.setdefault("qosClass", _qos_class(spec))
+        if "qosClass" not in status:
+            status["qosClass"] = _qos_class(spec)
     elif kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet") and isinstance(spec, dict):
         if kind != "DaemonSet":
             spec.setdefault("replicas", 1)

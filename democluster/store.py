@@ -256,10 +256,11 @@ class Store:
             if "annotations" in (obj.get("metadata") or {}):
                 new["metadata"]["annotations"] = clone(obj["metadata"]["annotations"])
         else:
-            new = clone(obj)
+            keeps_status = "status" in res.subresources  # the main resource keeps the stored status: no copy of obj's
+            new = clone({k: v for k, v in obj.items() if k != "status"} if keeps_status else obj)
             new.pop("kind", None)
             new.pop("apiVersion", None)
-            if "status" in res.subresources:
+            if keeps_status:
                 if "status" in old:
                     new["status"] = {**old["status"]}  # admission defaults only its top level (a Pod's phase)
                 else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from democluster.controllers.base import (
+    Context,
     Controller,
     canonical_template,
     get_condition,
@@ -92,8 +93,12 @@ class DeploymentController(Controller):
     name = "deployment"
     res = DEPLOYMENTS
 
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.templates: dict[tuple[str, int], Obj] = {}
+
     def on_change(self, type_: str, res: Resource, old: Obj | None, new: Obj) -> None:
-        if res is DEPLOYMENTS:
+        if res is DEPLOYMENTS and not self.writing_status:
             self.enqueue((new["metadata"]["namespace"], new["metadata"]["name"]))
         elif res is REPLICASETS:
             self.enqueue_owner(new, "Deployment")
@@ -111,11 +116,23 @@ class DeploymentController(Controller):
 
     def find_new(self, d: Obj, rss: list[Obj]) -> Obj | None:
         """The oldest ReplicaSet whose template equals the Deployment's, ignoring pod-template-hash."""
-        wanted = canonical_template(d["spec"].get("template"), HASH_LABEL)
+        wanted = self.template_of(d)
         for rs in rss:
-            if canonical_template(rs["spec"].get("template"), HASH_LABEL) == wanted:
+            if self.template_of(rs) == wanted:
                 return rs
         return None
+
+    def template_of(self, obj: Obj) -> Obj:
+        """A Deployment's or ReplicaSet's canonical template, kept by its uid and generation (which every change of
+        its spec moves): every status change of a ReplicaSet reconciles its Deployment, which looks for its new one
+        each time."""
+        key = (obj["metadata"].get("uid", ""), obj["metadata"].get("generation", 1))
+        template = self.templates.get(key)
+        if template is None:
+            if len(self.templates) >= 10_000:
+                self.templates.clear()
+            template = self.templates[key] = canonical_template(obj["spec"].get("template"), HASH_LABEL)
+        return template
 
     # --- writing ReplicaSets ------------------------------------------------------------------
 
@@ -543,7 +560,7 @@ class DeploymentController(Controller):
         write = {**stored, "metadata": {**stored["metadata"], "annotations": annotations}, "status": status}
         if not annotations:
             write["metadata"].pop("annotations")
-        self.store.update(DEPLOYMENTS, write, subresource="status")
+        self.write_status(write)
 
     def rollout_conditions(self, d: Obj, status: Obj, rss: list[Obj], new_rs: Obj | None) -> None:
         if not has_progress_deadline(d):

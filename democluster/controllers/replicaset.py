@@ -16,7 +16,6 @@ from democluster.controllers.base import (
     pod_is_ready,
 )
 from democluster.resources import PODS, REPLICASETS, Resource
-from democluster.selectors import match_label_selector
 from democluster.store import Obj, clone
 
 COMPONENT = "replicaset-controller"
@@ -56,7 +55,7 @@ class ReplicaSetController(Controller):
     res = REPLICASETS
 
     def on_change(self, type_: str, res: Resource, old: Obj | None, new: Obj) -> None:
-        if res is REPLICASETS:
+        if res is REPLICASETS and not self.writing_status:
             self.enqueue((new["metadata"]["namespace"], new["metadata"]["name"]))
         elif res is PODS and (type_ != "MODIFIED" or counted_moved(old, new)):
             self.enqueue_owner(new, "ReplicaSet")
@@ -108,11 +107,13 @@ class ReplicaSetController(Controller):
         ready = available = labeled = 0
         wait: float | None = None
         for pod in active:
-            if match_label_selector({"matchLabels": template_labels}, pod["metadata"].get("labels")):
+            labels = pod["metadata"].get("labels") or {}
+            if all(labels.get(k) == v for k, v in template_labels.items()):
                 labeled += 1
-            if pod_is_ready(pod):
-                ready += 1
-            remaining = pod_available_in(pod, min_ready, now)
+            if not pod_is_ready(pod):
+                continue
+            ready += 1
+            remaining = pod_available_in(pod, min_ready, now) if min_ready > 0 else 0
             if remaining == 0:
                 available += 1
             elif remaining is not None:
@@ -131,4 +132,4 @@ class ReplicaSetController(Controller):
         if conditions:
             status["conditions"] = conditions
         if status != rs.get("status"):
-            self.store.update(REPLICASETS, {**rs, "status": status}, subresource="status")
+            self.write_status({**rs, "status": status})

@@ -122,6 +122,52 @@ def test_it_sends_bookmarks_when_asked(democluster: Democluster, namespace: str)
     assert bookmarks[-1]["object"]["kind"] == "Pod"
 
 
+def test_watchers_of_one_change_each_get_their_own_complete_event(
+    democluster: Democluster, core: client.CoreV1Api, namespace: str
+) -> None:
+    core.create_namespaced_pod(namespace, pod_manifest("shared", tier="front"))
+    rv = core.list_namespaced_pod(namespace).metadata.resource_version
+    paths = {
+        "namespace": f"/api/v1/namespaces/{namespace}/pods",
+        "cluster": "/api/v1/pods",
+        "selector": f"/api/v1/namespaces/{namespace}/pods?labelSelector=tier%3Dfront",  # the Pod leaves it
+        "metadata": f"/api/v1/namespaces/{namespace}/pods",
+    }
+    accept = {"metadata": "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"}
+    streams = {
+        watcher: democluster.request(
+            "GET",
+            f"{path}{'&' if '?' in path else '?'}watch=1&resourceVersion={rv}&timeoutSeconds=10",
+            headers={"Accept": accept[watcher]} if watcher in accept else None,
+            stream=True,
+        )
+        for watcher, path in paths.items()
+    }
+    changed = core.patch_namespaced_pod("shared", namespace, {"metadata": {"labels": {"tier": "back"}}})
+    changed_rv = changed.metadata.resource_version
+
+    def the_change(response: Any) -> dict[str, Any]:
+        for line in response.iter_lines():
+            event = json.loads(line)
+            if event["object"]["metadata"].get("resourceVersion") == changed_rv:
+                return event
+        raise AssertionError("the watch ended without the change")
+
+    events = {watcher: the_change(response) for watcher, response in streams.items()}
+    for watcher in ("namespace", "cluster", "selector"):
+        event = events[watcher]
+        assert (event["object"]["kind"], event["object"]["apiVersion"]) == ("Pod", "v1"), watcher
+        assert event["object"]["metadata"]["labels"]["tier"] == "back", watcher
+        assert event["object"]["spec"]["containers"], watcher
+    assert events["namespace"]["type"] == events["cluster"]["type"] == "MODIFIED"
+    assert events["selector"]["type"] == "DELETED"
+    metadata_only = events["metadata"]["object"]
+    assert (metadata_only["kind"], metadata_only["apiVersion"]) == ("PartialObjectMetadata", "meta.k8s.io/v1")
+    assert "spec" not in metadata_only
+    for response in streams.values():
+        response.close()
+
+
 def test_it_patches_one_container_image_strategically(apps: client.AppsV1Api, namespace: str) -> None:
     name = unique("web")
     apps.create_namespaced_deployment(namespace, deployment_manifest(name, images=("nginx:1.25", "busybox:1.36")))
