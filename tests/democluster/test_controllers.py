@@ -160,6 +160,26 @@ async def test_it_creates_a_replicaset_whose_pods_become_ready(cluster: Cluster)
     assert "Pulling" in reasons or "Pulled" in reasons
 
 
+async def test_a_status_someone_else_writes_is_put_right_at_once(cluster: Cluster) -> None:
+    """A controller's own status writes do not start it again (write_status), but anyone else's do: as in
+    Kubernetes, where every update of the object queues it, the wrong counts last only until the next reconcile,
+    not until the next change of its Pods."""
+    cluster.store.create(DEPLOYMENTS, deployment("web", replicas=2))
+    await cluster.wait(lambda: rollout_done(cluster, "web"), what="rollout")
+    [rs] = cluster.owned(cluster.get(DEPLOYMENTS, "web"), REPLICASETS)
+    for res, name in ((REPLICASETS, rs["metadata"]["name"]), (DEPLOYMENTS, "web")):
+        wrong = clone(cluster.get(res, name))
+        wrong["status"] |= {"replicas": 7, "readyReplicas": 0, "availableReplicas": 0}
+        cluster.store.update(res, wrong, subresource="status")
+        assert cluster.get(res, name)["status"]["replicas"] == 7
+
+        def counts(res: Resource = res, name: str = name) -> tuple[int, int]:
+            status = cluster.get(res, name)["status"]
+            return status.get("replicas", 0), status.get("readyReplicas", 0)
+
+        await cluster.wait(lambda c=counts: c() == (2, 2), timeout=2, what=f"the {res.kind}'s status put right")
+
+
 async def test_it_keeps_a_rolling_update_within_surge_and_unavailability(cluster: Cluster) -> None:
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}}
     cluster.store.create(DEPLOYMENTS, deployment("roll", replicas=4, strategy=strategy))
