@@ -107,13 +107,12 @@ class ReplicaSetController(Controller):
         ready = available = labeled = 0
         wait: float | None = None
         for pod in active:
-            labels = pod["metadata"].get("labels") or {}
-            if all(labels.get(k) == v for k, v in template_labels.items()):
+            if template_labels.items() <= (pod["metadata"].get("labels") or {}).items():  # matchLabels: a subset
                 labeled += 1
             if not pod_is_ready(pod):
                 continue
             ready += 1
-            remaining = pod_available_in(pod, min_ready, now) if min_ready > 0 else 0
+            remaining = pod_available_in(pod, min_ready, now)
             if remaining == 0:
                 available += 1
             elif remaining is not None:
