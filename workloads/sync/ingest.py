@@ -54,8 +54,78 @@ MODEL_FOR: dict[str, type[models.Model]] = {
 }
 
 
+class Encoded(str):
+    """A JSON column's value already encoded (by ``prepare``): written as it is."""
+
+    __slots__ = ()
+
+
 def _json(value: Any) -> str:
+    if type(value) is Encoded:
+        return value
     return orjson.dumps(value).decode()
+
+
+CHANGES = ("ADDED", "MODIFIED", "DELETED")
+
+
+class Prepared:
+    """One watch event or listed object reduced to what applying it needs: the type, the object's uid,
+    resourceVersion, namespace and controller's uid, and (unless it was deleted) its row's columns with the JSON ones
+    already encoded. ``obj`` is kept only for the kinds whose batches read more of it (``related.touched_workloads``).
+    Made as soon as the object is parsed: a watcher holds a batch for up to BUSY_BATCH_MAX_WAIT, and a batch of parsed
+    Pods (about a hundred dicts and lists each) held that long cost more in allocation and garbage collection than
+    parsing it, while these few flat values cost next to nothing to hold."""
+
+    __slots__ = ("type", "uid", "resource_version", "namespace", "owner_uid", "columns", "revision", "involved", "obj")
+
+    def __init__(self, type_: str, uid: str, resource_version: int) -> None:
+        self.type, self.uid, self.resource_version = type_, uid, resource_version
+        self.namespace = self.owner_uid = ""
+        self.columns: dict[str, Any] | None = None
+        self.revision: dict[str, Any] | None = None  # a ReplicaSet's row as a template revision
+        self.involved: tuple[str, str] = ("", "")  # an Event's involved object: (kind, uid)
+        self.obj: Obj | None = None
+
+
+JSON_COLUMNS = ("raw", "labels", "template", "selector", "keys")
+
+
+def _encoded(columns: dict[str, Any]) -> dict[str, Any]:
+    for name in JSON_COLUMNS:
+        value = columns.get(name)
+        if value is not None and type(value) is not Encoded:
+            columns[name] = Encoded(orjson.dumps(value).decode())
+    return columns
+
+
+def prepare(kind: str, type_: str, obj: Obj) -> Prepared:
+    """``obj`` (an event's object of ``kind``, or a listed one as ADDED) as ``apply_events`` takes it. Pure: no
+    database, so a watch's reader makes it the moment it has parsed the event."""
+    m = obj.get("metadata") or {}
+    prepared = Prepared(type_, m.get("uid") or "", rows.resource_version(obj))
+    if type_ not in CHANGES or not prepared.uid:
+        return prepared
+    prepared.namespace = m.get("namespace") or ""
+    prepared.owner_uid = objects.controller_ref(obj).get("uid") or ""
+    if kind == "Event":
+        involved = obj.get("involvedObject") or {}
+        prepared.involved = (involved.get("kind") or "", involved.get("uid") or "")
+    kept = rows.without_values(kind, obj)
+    if kind in RELATED_KINDS:
+        prepared.obj = kept
+    if type_ == "DELETED":
+        return prepared
+    # The row keeps what the mirror may keep (``kept``); its columns are read from all the cluster sent (a
+    # ConfigMap's key names).
+    base = _encoded(rows.base_columns(kept))
+    if kind == "ControllerRevision":
+        prepared.columns = _encoded(base | rows.template_revision_columns(kind, obj))
+    else:
+        prepared.columns = _encoded(base | _columns_for(kind, obj))
+    if kind == "ReplicaSet":
+        prepared.revision = _encoded(base | rows.template_revision_columns(kind, obj))
+    return prepared
 
 
 def _identity(value: Any) -> Any:
@@ -171,22 +241,20 @@ def _held(
 
 
 def _fresh(
-    model: type[models.Model], cluster_id: int, latest: dict[str, tuple[str, Obj]]
-) -> tuple[dict[str, tuple[str, Obj]], dict[str, dict[str, Any]]]:
+    model: type[models.Model], cluster_id: int, latest: dict[str, Prepared]
+) -> tuple[dict[str, Prepared], dict[str, dict[str, Any]]]:
     """Drop events older than what the row already holds; also {uid: what the row held}: its resourceVersion and its
     indexed columns (what the upsert compares, and for Pods what a rollout point counts, for ReplicaSets and Jobs
     their owner)."""
     stored = _held(model, cluster_id, latest, ("resource_version", *indexed_columns(model)))
     fresh = {
-        uid: ev
-        for uid, ev in latest.items()
-        if uid not in stored or rows.resource_version(ev[1]) > stored[uid]["resource_version"]
+        uid: p for uid, p in latest.items() if uid not in stored or p.resource_version > stored[uid]["resource_version"]
     }
     return fresh, stored
 
 
 def _counts_moved(
-    fresh: dict[str, tuple[str, Obj]], stored: dict[str, dict[str, Any]], columns: list[dict[str, Any]]
+    fresh: dict[str, Prepared], stored: dict[str, dict[str, Any]], columns: list[dict[str, Any]]
 ) -> set[str]:
     """The workloads whose rollout counts (ready Pods, and of them those on a template hash) a Pod batch moved: a
     Pod counts only while ready and not deleted, so most changes (an annotation, a restart count) move none."""
@@ -205,14 +273,14 @@ def _counts_moved(
 def apply_events(
     cluster_id: int,
     kind: str,
-    events: Iterable[tuple[str, Obj]],
+    events: Iterable[Prepared | tuple[str, Obj]],
     *,
     sample: bool = True,
     deferred: samples.Deferred | None = None,
 ) -> Changed:
-    """Apply ADDED/MODIFIED/DELETED events of one kind; BOOKMARKs must be filtered out before. With
-    ``sample`` off the caller records the rollout points itself (once for a whole list); with ``deferred`` the
-    points are owed to it (a busy watcher records them together)."""
+    """Apply ADDED/MODIFIED/DELETED events of one kind, each ``prepare``d or as (type, object); BOOKMARKs must be
+    filtered out before. With ``sample`` off the caller records the rollout points itself (once for a whole list);
+    with ``deferred`` the points are owed to it (a busy watcher records them together)."""
 
     def record(workload_uids: set[str], *, only_rolling: bool = False) -> None:
         if deferred is not None:
@@ -220,41 +288,39 @@ def apply_events(
         else:
             samples.record(cluster_id, workload_uids, only_rolling=only_rolling)
 
-    latest: dict[str, tuple[str, Obj]] = {}
-    for type_, obj in events:
-        uid = (obj.get("metadata") or {}).get("uid")
-        if not uid:
+    latest: dict[str, Prepared] = {}
+    for event in events:
+        p = event if type(event) is Prepared else prepare(kind, *event)
+        if not p.uid:
             continue
-        previous = latest.get(uid)
-        if previous is None or rows.resource_version(obj) >= rows.resource_version(previous[1]):
-            latest[uid] = (type_, obj)
+        previous = latest.get(p.uid)
+        if previous is None or p.resource_version >= previous.resource_version:
+            latest[p.uid] = p
     changed = Changed(kinds={kind})
     if not latest:
         return changed
     model = MODEL_FOR[kind]
     with transaction.atomic():
         latest, stored = _fresh(model, cluster_id, latest)
-        live = [(t, o) for t, o in latest.values() if t != "DELETED"]
-        gone = [(t, o) for t, o in latest.values() if t == "DELETED"]
-        bases = [rows.base_columns(rows.without_values(kind, o)) for _, o in live]
-        if kind == "ControllerRevision":
-            columns = [b | rows.template_revision_columns(kind, o) for b, (_, o) in zip(bases, live, strict=True)]
-        else:
-            columns = [b | _columns_for(kind, o) for b, (_, o) in zip(bases, live, strict=True)]
+        live = [p for p in latest.values() if p.type != "DELETED"]
+        gone = [p for p in latest.values() if p.type == "DELETED"]
+        # A row's columns are its own (``_resolve_workloads`` adds to them): a copy, as the same prepared event
+        # may be applied again.
+        columns = [dict(p.columns) for p in live]
         sampled = changed.workload_uids  # filled below, by _collect_changes
         if kind == "Pod":
             _resolve_workloads(cluster_id, columns)
             sampled = _counts_moved(latest, stored, columns)
         _upsert(model, cluster_id, columns, stored)
         if kind == "ReplicaSet":
-            revisions = [b | rows.template_revision_columns(kind, o) for b, (_, o) in zip(bases, live, strict=True)]
-            sampled, revisions_stored = _revisions_moved(cluster_id, revisions, [o for _, o in gone])
+            revisions = [p.revision for p in live]
+            sampled, revisions_stored = _revisions_moved(cluster_id, revisions, gone)
             _upsert(TemplateRevision, cluster_id, revisions, revisions_stored)
         if gone:
-            _mark_deleted(cluster_id, kind, {(o["metadata"]["uid"], rows.resource_version(o)) for _, o in gone})
+            _mark_deleted(cluster_id, kind, {(p.uid, p.resource_version) for p in gone})
         linked: dict[str, str] = {}
         if kind in ("ReplicaSet", "Job"):
-            linked = _to_link(kind, _owners_of(kind, [o for _, o in live], columns, cluster_id), stored, columns)
+            linked = _to_link(kind, _owners_of(kind, live, columns, cluster_id), stored, columns)
             _link_pods(cluster_id, linked)
         pod_workloads = {c["uid"]: c["workload_uid"] for c in columns} if kind == "Pod" else {}
         _collect_changes(cluster_id, kind, list(latest.values()), changed, pod_workloads)
@@ -268,7 +334,7 @@ def apply_events(
         # miss the other's uncommitted rows. Linking again after the commit means that whichever
         # of the two commits last sees both.
         if kind == "Pod":
-            linked = _to_link(kind, _owners_of(kind, [o for _, o in live], columns, cluster_id), stored, columns)
+            linked = _to_link(kind, _owners_of(kind, live, columns, cluster_id), stored, columns)
         moved = _link_pods(cluster_id, linked)
         if moved:
             changed.workload_uids |= moved
@@ -278,7 +344,7 @@ def apply_events(
 
 
 def _revisions_moved(
-    cluster_id: int, revisions: list[dict[str, Any]], gone: list[Obj]
+    cluster_id: int, revisions: list[dict[str, Any]], gone: list[Prepared]
 ) -> tuple[set[str], dict[str, dict[str, Any]]]:
     """The workloads whose newest revision a ReplicaSet batch may have moved: a ReplicaSet that is new, deleted, or
     carries another revision number or template hash. Its status alone moves no rollout point (the counts are the
@@ -287,7 +353,7 @@ def _revisions_moved(
     stored = _held(TemplateRevision, cluster_id, [r["uid"] for r in revisions], indexed_columns(TemplateRevision))
     newest = {uid: (row["revision"], row["template_hash"]) for uid, row in stored.items() if row["deleted_at"] is None}
     moved = {r["workload_uid"] for r in revisions if newest.get(r["uid"]) != (r["revision"], r["template_hash"])}
-    moved |= {objects.controller_ref(o).get("uid") for o in gone}
+    moved |= {p.owner_uid for p in gone}
     return moved - {"", None}, stored
 
 
@@ -353,43 +419,39 @@ def _to_link(
     return {uid: parent for uid, parent in parents.items() if uid not in stored or stored[uid]["owner_uid"] != parent}
 
 
-def _owners_of(kind: str, live: list[Obj], columns: list[dict[str, Any]], cluster_id: int) -> dict[str, str]:
+def _owners_of(kind: str, live: list[Prepared], columns: list[dict[str, Any]], cluster_id: int) -> dict[str, str]:
     """{ReplicaSet or Job uid: its owner's uid} for what this batch links."""
     if kind in ("ReplicaSet", "Job"):
-        pairs = {o["metadata"]["uid"]: objects.controller_ref(o).get("uid") for o in live}
-        return {uid: parent for uid, parent in pairs.items() if parent}
+        return {p.uid: p.owner_uid for p in live if p.owner_uid}
     if kind == "Pod":
         return _parents(cluster_id, {c["owner_uid"] for c in columns} - {""})
     return {}
 
 
 def _collect_changes(
-    cluster_id: int, kind: str, events: list[tuple[str, Obj]], changed: Changed, pod_workloads: dict[str, str]
+    cluster_id: int, kind: str, events: list[Prepared], changed: Changed, pod_workloads: dict[str, str]
 ) -> None:
-    for _, obj in events:
-        m = obj.get("metadata") or {}
-        if m.get("namespace"):
-            changed.namespaces.add(m["namespace"])
+    for p in events:
+        if p.namespace:
+            changed.namespaces.add(p.namespace)
         if kind in WORKLOAD_KINDS:
-            changed.workload_uids.add(m["uid"])
-            owner = objects.controller_ref(obj).get("uid")
-            if owner:
-                changed.workload_uids.add(owner)
+            changed.workload_uids.add(p.uid)
+            if p.owner_uid:
+                changed.workload_uids.add(p.owner_uid)
         elif kind == "ControllerRevision":
-            owner = objects.controller_ref(obj).get("uid")
-            if owner:
-                changed.workload_uids.add(owner)
+            if p.owner_uid:
+                changed.workload_uids.add(p.owner_uid)
         elif kind == "Pod":
-            changed.pod_uids.add(m["uid"])
+            changed.pod_uids.add(p.uid)
         elif kind == "Event":
-            involved = obj.get("involvedObject") or {}
-            if involved.get("kind") == "Pod":
-                changed.pod_uids.add(involved.get("uid", ""))
-            elif involved.get("uid"):
-                changed.workload_uids.add(involved["uid"])
+            involved_kind, involved_uid = p.involved
+            if involved_kind == "Pod":
+                changed.pod_uids.add(involved_uid)
+            elif involved_uid:
+                changed.workload_uids.add(involved_uid)
     if kind in RELATED_KINDS:
         # The pages of the workloads that show these objects (a ConfigMap created clears "not found" live).
-        changed.workload_uids |= related.touched_workloads(cluster_id, kind, [o for _, o in events])
+        changed.workload_uids |= related.touched_workloads(cluster_id, kind, [p.obj for p in events if p.obj])
     if kind in ("Pod", "Event"):
         pod_uids = changed.pod_uids - {""}
         unknown = pod_uids - set(pod_workloads)
@@ -420,16 +482,18 @@ def replace_all(cluster_id: int, kind: str, pages: Iterable[tuple[list[Obj], str
     changed = Changed(kinds={kind})
     listed: set[str] = set()
     list_resource_version = ""
-    pending: list[Obj] = []
+    pending: list[Prepared] = []
     for objs, page_version in pages:
         list_resource_version = page_version
-        listed.update((o.get("metadata") or {}).get("uid") for o in objs)
-        pending.extend(objs)
+        # Prepared page by page (see Prepared): a few pages wait here to be written together.
+        page = [prepare(kind, "ADDED", o) for o in objs]
+        listed.update(p.uid for p in page)
+        pending.extend(page)
         if len(pending) >= WRITE_AT_ONCE:
-            changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in pending], sample=False))
+            changed.merge(apply_events(cluster_id, kind, pending, sample=False))
             pending = []
     if pending:
-        changed.merge(apply_events(cluster_id, kind, [("ADDED", o) for o in pending], sample=False))
+        changed.merge(apply_events(cluster_id, kind, pending, sample=False))
     model = MODEL_FOR[kind]
     stale = model.objects.live().filter(cluster_id=cluster_id)
     if model in (Workload, RelatedObject):

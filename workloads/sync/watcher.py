@@ -22,7 +22,7 @@ from workloads import kube
 from workloads.kinds import SYNC_KINDS
 from workloads.live import publish as live
 from workloads.models import Cluster, SyncState
-from workloads.sync import ingest, rows, samples
+from workloads.sync import ingest, samples
 from workloads.sync.lease import Lease, lease_key, redis_client
 
 log = logging.getLogger(__name__)
@@ -262,8 +262,8 @@ class Watcher:
                     answer_within=settings.PODIUM_KUBE_REQUEST_TIMEOUT,
                 )
                 events.put((time.monotonic(), _OPEN))
-                for item in stream:
-                    events.put((time.monotonic(), item))
+                for type_, obj in stream:
+                    events.put((time.monotonic(), ingest.prepare(self.kind, type_, obj)))
                 events.put((time.monotonic(), _END))
             except Exception as exc:  # handed to the loop, which knows what each error means
                 events.put((time.monotonic(), exc))
@@ -363,9 +363,9 @@ class Watcher:
         finally:
             api.close()
 
-    def apply(self, batch: list[tuple[str, dict]], resource_version: str) -> str:
-        changes = [(t, o) for t, o in batch if t in ("ADDED", "MODIFIED", "DELETED")]
-        newest = max((rows.resource_version(o) for _, o in batch), default=0)
+    def apply(self, batch: list[ingest.Prepared], resource_version: str) -> str:
+        changes = [p for p in batch if p.type in ingest.CHANGES]
+        newest = max((p.resource_version for p in batch), default=0)
         if changes:
             changed = ingest.apply_events(self.cluster_id, self.kind, changes, deferred=self.points)
             live.publish(self.cluster_id, changed)
