@@ -304,9 +304,7 @@ def apply_events(
         latest, stored = _fresh(model, cluster_id, latest)
         live = [p for p in latest.values() if p.type != "DELETED"]
         gone = [p for p in latest.values() if p.type == "DELETED"]
-        # A row's columns are its own (``_resolve_workloads`` adds to them): a copy, as the same prepared event
-        # may be applied again.
-        columns = [dict(p.columns) for p in live]
+        columns = [p.columns for p in live]  # each event's own (``_resolve_workloads`` adds to them)
         sampled = changed.workload_uids  # filled below, by _collect_changes
         if kind == "Pod":
             _resolve_workloads(cluster_id, columns)
